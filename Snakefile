@@ -1,0 +1,24 @@
+"""rpd-bench: Residual Prior Diffusion against DDPM and DiffuseVAE.
+
+    snakemake --cores all                                        # the default `quick` suite
+    snakemake --cores all --configfile benchmarks/<suite>.yaml   # ci, quick or paper
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/sample.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        f"{OUT}/metrics.csv",
+        f"{OUT}/summary.csv",
+        f"reports/{SUITE}/index.html",

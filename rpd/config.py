@@ -1,0 +1,228 @@
+"""Suite configuration: validation (JSON schema plus what a schema cannot say) and the resolved run list.
+
+The Snakefile calls :func:`validate_config` before building the DAG, so a bad config stops before any job
+runs, with a message naming the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from rpd.frames import FAMILIES_WITH_PRIOR
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+SIZES = ("std", "small")
+
+
+class ConfigError(ValueError):
+    """The suite configuration is invalid; the message names the key and what is allowed."""
+
+
+def load_schema() -> dict:
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """A one-line message for a schema error: key, bad value, what is allowed."""
+    key = _key(error.absolute_path)
+    v, arg = error.validator, error.validator_value
+    if v == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"config key '{key}': unknown key(s) {extra}; allowed keys: {allowed}"
+    if v == "required":
+        missing = [k for k in arg if k not in error.instance]
+        return f"config key '{key}': missing required key(s) {missing}"
+    if v == "enum":
+        return f"config key '{key}': {error.instance!r} is not allowed; allowed values: {arg}"
+    if v == "propertyNames":
+        allowed = error.schema["propertyNames"].get("enum") or error.schema["propertyNames"].get("pattern")
+        return f"config key '{key}': name {error.instance!r} is not allowed; allowed: {allowed}"
+    bounds = {
+        "minimum": f">= {arg}",
+        "maximum": f"<= {arg}",
+        "exclusiveMinimum": f"> {arg}",
+        "exclusiveMaximum": f"< {arg}",
+        "minItems": f"at least {arg} item(s)",
+        "minProperties": f"at least {arg} entr(y/ies)",
+        "uniqueItems": "no repeated items",
+        "type": f"of type {arg}",
+        "pattern": f"matching {arg}",
+    }
+    if v in bounds:
+        return f"config key '{key}': {error.instance!r} is not allowed; must be {bounds[v]}"
+    return f"config key '{key}': {error.message}"
+
+
+def _fill_defaults(instance: object, schema: dict, root: dict) -> None:
+    """Insert schema defaults into ``instance`` in place (the JSON schema says which keys have defaults)."""
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].split("/")[-1]]
+    if not isinstance(instance, dict):
+        return
+    for name, sub in schema.get("properties", {}).items():
+        if name not in instance and "default" in sub:
+            instance[name] = copy.deepcopy(sub["default"])
+        if name in instance:
+            _fill_defaults(instance[name], sub, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for name, value in instance.items():
+            if name not in schema.get("properties", {}):
+                _fill_defaults(value, extra, root)
+
+
+def validate_config(config: dict) -> dict:
+    """Validate a suite config and return it with defaults filled in; raises :class:`ConfigError`."""
+    schema = load_schema()
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    config = copy.deepcopy(config)
+    _fill_defaults(config, schema, schema)
+    problems = _semantic_problems(config)
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _semantic_problems(cfg: dict) -> list[str]:
+    out = []
+    priors, models, datasets = cfg["priors"], cfg["models"], cfg["datasets"]
+    clash = sorted(set(priors) & set(models))
+    if clash:
+        out.append(f"config keys 'priors' and 'models': names {clash} are used for both; run folders would collide")
+    for name, m in models.items():
+        if m["family"] in FAMILIES_WITH_PRIOR:
+            if m.get("prior") not in priors:
+                out.append(
+                    f"config key 'models.{name}.prior': {m.get('prior')!r} is not a defined prior; "
+                    f"allowed values: {sorted(priors)}"
+                )
+        elif "prior" in m:
+            out.append(f"config key 'models.{name}.prior': family {m['family']!r} takes no prior; remove the key")
+    for where, spec in [("sampling", cfg["sampling"])] + [
+        (f"experiments.{e}.sampling", x["sampling"]) for e, x in cfg["experiments"].items() if "sampling" in x
+    ]:
+        bad = [k for k in spec["steps"] if k > cfg["T"]]
+        if bad:
+            out.append(f"config key '{where}.steps': {bad} exceed T = {cfg['T']}; allowed: 1 ≤ K ≤ T")
+    for e, x in cfg["experiments"].items():
+        for key, known in (("datasets", datasets), ("models", models)):
+            unknown = [n for n in x[key] if n not in known]
+            if unknown:
+                out.append(f"config key 'experiments.{e}.{key}': {unknown} not defined; allowed values: {sorted(known)}")
+    for key in ("networks", "prior_sizes"):
+        std, small = cfg[key]["std"], cfg[key]["small"]
+        if small["hidden"] > std["hidden"] or small["depth"] > std["depth"] or small == std:
+            out.append(f"config key '{key}.small': {small} is not smaller than '{key}.std' {std}")
+    for name, p in priors.items():
+        if p["kind"] == "vqvae" and p["latent_dim"] < 1:
+            out.append(f"config key 'priors.{name}.latent_dim': must be >= 1")
+    return out
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a suite file."""
+    with open(path) as f:
+        return validate_config(yaml.safe_load(f) or {})
+
+
+def config_hash(obj: dict) -> str:
+    """A short, stable hash of a JSON-serialisable dict (sorted keys)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trained model: a diffusion model (``kind='model'``) or a prior (``kind='prior'``)."""
+
+    kind: str
+    dataset: str
+    name: str
+    size: str
+    seed: int
+
+    @property
+    def folder(self) -> str:
+        return f"{self.dataset}/{self.name}-{self.size}/seed{self.seed}"
+
+
+def diffusion_runs(cfg: dict) -> list[Run]:
+    """Every (dataset, model, size, seed) some experiment asks for, in a stable order."""
+    runs = {
+        Run("model", d, m, s, seed)
+        for x in cfg["experiments"].values()
+        for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], cfg["seeds"])
+    }
+    return sorted(runs, key=lambda r: (r.dataset, r.name, r.size, r.seed))
+
+
+def prior_run_of(cfg: dict, run: Run) -> Run | None:
+    """The prior run a diffusion run depends on (same dataset and seed), if its family has a prior."""
+    model = cfg["models"][run.name]
+    if model["family"] not in FAMILIES_WITH_PRIOR:
+        return None
+    return Run("prior", run.dataset, model["prior"], model["prior_size"], run.seed)
+
+
+def prior_runs(cfg: dict) -> list[Run]:
+    """Every prior needed by some diffusion run."""
+    runs = {p for r in diffusion_runs(cfg) if (p := prior_run_of(cfg, r)) is not None}
+    return sorted(runs, key=lambda r: (r.dataset, r.name, r.size, r.seed))
+
+
+def sampling_grid(cfg: dict, run: Run) -> list[tuple[str, int]]:
+    """The (sampler, K) pairs to draw for a run: the union over the experiments that include it."""
+    pairs = set()
+    for x in cfg["experiments"].values():
+        if run.dataset in x["datasets"] and run.name in x["models"] and run.size in x["sizes"]:
+            spec = x.get("sampling", cfg["sampling"])
+            pairs |= set(itertools.product(spec["samplers"], spec["steps"]))
+    return sorted(pairs)
+
+
+def run_config(cfg: dict, run: Run) -> dict:
+    """The resolved, self-contained config of one run (written to its folder as config.json)."""
+    common = {
+        "suite": cfg["suite"],
+        "dataset": {"name": run.dataset, **cfg["datasets"][run.dataset]},
+        "seed": run.seed,
+        "size": run.size,
+        "n_eval": cfg["n_eval"],
+        "threads": cfg["threads"],
+        "sample_batch_size": cfg["sample_batch_size"],
+    }
+    if run.kind == "prior":
+        return {
+            **common,
+            "kind": "prior",
+            "prior": {"name": run.name, **cfg["priors"][run.name]},
+            "network": cfg["prior_sizes"][run.size],
+            "training": cfg["prior_training"],
+        }
+    prior = prior_run_of(cfg, run)
+    return {
+        **common,
+        "kind": "model",
+        "model": {"name": run.name, **cfg["models"][run.name]},
+        "network": cfg["networks"][run.size],
+        "training": cfg["training"],
+        "T": cfg["T"],
+        "beta_schedule": cfg["beta_schedule"],
+        "sampling": [list(p) for p in sampling_grid(cfg, run)],
+        "prior_run": None if prior is None else run_config(cfg, prior),
+    }

@@ -1,0 +1,1 @@
+"""Datasets: the Datasaurus Dozen shapes and the `<shape>-grid` generator."""

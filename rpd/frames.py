@@ -1,0 +1,90 @@
+"""How each model family maps data to the standardised space its diffusion runs in.
+
+Every family is a standard DDPM on r = (x − c(z)) / s(z) (SPEC §2):
+
+========== ============ ============ ==========================================
+family     centre c(z)  scale s(z)   network's extra inputs
+========== ============ ============ ==========================================
+rpd        μ̂(z)         σ̂(z)         aux = omega: (ω, μ̂); mu: (μ̂); none: ()
+ddpm       0            1            ()
+diffusevae1 0           1            (x̂ = μ̂(z))  — DiffuseVAE form 1
+diffusevae2 x̂ = μ̂(z)    1            (x̂)         — DiffuseVAE form 2
+========== ============ ============ ==========================================
+
+so x_t = √ᾱ_t x₀ + (1 − √ᾱ_t) c + √(1 − ᾱ_t) s ε, and x_T → N(c, s²) is where sampling starts.
+The auxiliary variables are ω_ε = r_t / √(1 − ᾱ_t) and ω_v = √ᾱ_t ω_ε (the targets implied by x₀ = μ̂).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+FAMILIES = ("rpd", "ddpm", "diffusevae1", "diffusevae2")
+AUX_INPUTS = ("omega", "mu", "none")
+FAMILIES_WITH_PRIOR = ("rpd", "diffusevae1", "diffusevae2")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The affine map x = centre + scale · r between data space and the diffusion's space."""
+
+    centre: torch.Tensor
+    scale: torch.Tensor
+
+    def to_residual(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.centre) / self.scale
+
+    def to_data(self, r: torch.Tensor) -> torch.Tensor:
+        return self.centre + self.scale * r
+
+
+def make_frame(family: str, like: torch.Tensor, mu: torch.Tensor | None, sigma: torch.Tensor | None) -> Frame:
+    """The frame of ``family`` for prior outputs (μ̂, σ̂); ``like`` gives shape and dtype when there is no prior."""
+    if family == "rpd":
+        return Frame(mu, sigma)
+    if family in ("ddpm", "diffusevae1"):
+        return Frame(torch.zeros_like(like), torch.ones_like(like))
+    if family == "diffusevae2":
+        return Frame(mu, torch.ones_like(mu))
+    raise ValueError(f"family={family!r}; allowed: {list(FAMILIES)}")
+
+
+def omega(r_t: torch.Tensor, abar_t: torch.Tensor, target: str) -> torch.Tensor:
+    """ω_ε = r_t / √(1 − ᾱ_t) for ε-prediction, ω_v = √ᾱ_t ω_ε for v-prediction."""
+    a = abar_t.reshape(-1, *([1] * (r_t.dim() - 1))).to(r_t.dtype)
+    omega_eps = r_t / (1 - a).sqrt()
+    if target == "eps":
+        return omega_eps
+    if target == "v":
+        return a.sqrt() * omega_eps
+    raise ValueError(f"target={target!r}; allowed: ['eps', 'v']")
+
+
+def extra_inputs(
+    family: str, aux: str, target: str, r_t: torch.Tensor, abar_t: torch.Tensor, mu: torch.Tensor | None
+) -> list[torch.Tensor]:
+    """The conditioning tensors given to the network beside r_t, the time step and the class."""
+    if family == "ddpm":
+        return []
+    if family in ("diffusevae1", "diffusevae2"):
+        return [mu]
+    if family != "rpd":
+        raise ValueError(f"family={family!r}; allowed: {list(FAMILIES)}")
+    if aux == "omega":
+        return [omega(r_t, abar_t, target), mu]
+    if aux == "mu":
+        return [mu]
+    if aux == "none":
+        return []
+    raise ValueError(f"aux={aux!r}; allowed: {list(AUX_INPUTS)}")
+
+
+def num_extra_inputs(family: str, aux: str) -> int:
+    """How many data-shaped tensors :func:`extra_inputs` returns (the network's extra input channels)."""
+    if family == "ddpm" or (family == "rpd" and aux == "none"):
+        return 0
+    if family == "rpd" and aux == "omega":
+        return 2
+    return 1

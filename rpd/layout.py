@@ -1,0 +1,17 @@
+"""The run folder contract (SPEC §6), in one place.
+
+``results/<suite>/<dataset>/{train,reference}.npz`` and, per run,
+``results/<suite>/<dataset>/<model>-<size>/seed<k>/`` holding ``config.json`` (resolved config),
+``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters, train_seconds),
+``train.log``, ``samples/<sampler>-K<K>.npz`` (``x``: N×d, ``seconds``) and ``metrics.csv``.
+Priors are runs too, with sampler ``prior`` and K = 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def sample_file(run_dir: str | Path, sampler: str, steps: int) -> Path:
+    """Where the samples of one (sampler, K) pair of a run live."""
+    return Path(run_dir) / "samples" / f"{sampler}-K{steps}.npz"

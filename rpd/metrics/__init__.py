@@ -1,0 +1,1 @@
+"""Evaluation metrics (kept free of torch so evaluation jobs start fast)."""

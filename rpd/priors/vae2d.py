@@ -1,0 +1,182 @@
+"""β-VAE and VQ-VAE priors for low-dimensional data, both with a Gaussian decoder (SPEC §2).
+
+Common interface (what stage 2 needs from a frozen prior):
+``loss(x)`` for training, ``posterior_sample(x)`` for z ~ q(z|x₀), ``sample_latent(generators)`` for z ~ p̂(z)
+with one generator per sample, and ``decode(z) -> (μ̂, σ̂)`` with σ̂ = softplus(·) + floor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PRIOR_KINDS = ("vqvae", "betavae")
+
+
+def mlp(inp: int, hidden: int, depth: int, out: int) -> nn.Sequential:
+    """``depth`` hidden SiLU layers of width ``hidden``."""
+    layers: list[nn.Module] = []
+    width = inp
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.SiLU()]
+        width = hidden
+    layers.append(nn.Linear(width, out))
+    return nn.Sequential(*layers)
+
+
+def gaussian_nll(x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """−log N(x; μ, diag σ²), summed over dimensions, per sample."""
+    return (0.5 * math.log(2 * math.pi) + sigma.log() + 0.5 * ((x - mu) / sigma) ** 2).flatten(1).sum(1)
+
+
+class GaussianDecoder(nn.Module):
+    """z ↦ (μ̂(z), σ̂(z)) with σ̂ = softplus(·) + floor, so residuals (x − μ̂)/σ̂ stay bounded."""
+
+    def __init__(self, latent_dim: int, data_dim: int, hidden: int, depth: int, sigma_floor: float) -> None:
+        super().__init__()
+        self.net = mlp(latent_dim, hidden, depth, 2 * data_dim)
+        self.sigma_floor = sigma_floor
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, raw = self.net(z).chunk(2, dim=1)
+        return mu, F.softplus(raw) + self.sigma_floor
+
+
+class BetaVAE2D(nn.Module):
+    """q(z|x) = N(m(x), diag s(x)²), p(z) = N(0, I); loss = Gaussian NLL + β·KL."""
+
+    kind = "betavae"
+
+    def __init__(self, data_dim: int, latent_dim: int, hidden: int, depth: int, beta: float, sigma_floor: float) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.beta = beta
+        self.encoder = mlp(data_dim, hidden, depth, 2 * latent_dim)
+        self.decoder = GaussianDecoder(latent_dim, data_dim, hidden, depth, sigma_floor)
+
+    def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m, log_s = self.encoder(x).chunk(2, dim=1)
+        return m, log_s.clamp(-10, 5)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        m, log_s = self._posterior(x)
+        z = m + log_s.exp() * torch.randn_like(m)
+        mu, sigma = self.decoder(z)
+        nll = gaussian_nll(x, mu, sigma).mean()
+        kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1).mean()
+        return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
+
+    def posterior_sample(self, x: torch.Tensor) -> torch.Tensor:
+        m, log_s = self._posterior(x)
+        return m + log_s.exp() * torch.randn_like(m)
+
+    def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
+        return torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
+
+    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.decoder(z)
+
+    @torch.no_grad()
+    def fit_latent_prior(self, x: torch.Tensor) -> None:
+        """p(z) is fixed to N(0, I): nothing to fit."""
+
+
+class VQVAE2D(nn.Module):
+    """K-code VQ-VAE with a Gaussian decoder; p̂(z) = empirical code frequencies on the training set.
+
+    The codebook is initialised by k-means on the first batch's encodings and unused codes are restarted
+    at random encodings, because a collapsed codebook would make the prior miss grid cells entirely.
+    """
+
+    kind = "vqvae"
+
+    def __init__(
+        self, data_dim: int, codes: int, latent_dim: int, hidden: int, depth: int, commitment: float, sigma_floor: float
+    ) -> None:
+        super().__init__()
+        self.encoder = mlp(data_dim, hidden, depth, latent_dim)
+        self.codebook = nn.Parameter(torch.zeros(codes, latent_dim))
+        self.decoder = GaussianDecoder(latent_dim, data_dim, hidden, depth, sigma_floor)
+        self.commitment = commitment
+        self.register_buffer("code_probs", torch.full((codes,), 1.0 / codes))
+        self.register_buffer("initialised", torch.tensor(False))
+        self.register_buffer("usage", torch.zeros(codes))
+
+    def codes_of(self, x: torch.Tensor) -> torch.Tensor:
+        """The index of the nearest code to each encoding: z for x (the VQ posterior is deterministic)."""
+        return torch.cdist(self.encoder(x), self.codebook).argmin(1)
+
+    @torch.no_grad()
+    def _kmeans_init(self, z_e: torch.Tensor, iters: int = 25) -> None:
+        """k-means++ seeding then Lloyd iterations: random seeding often puts two codes in one grid cell."""
+        k = self.codebook.shape[0]
+        centres = [z_e[torch.randint(len(z_e), (1,))].squeeze(0)]
+        for _ in range(1, k):
+            d2 = torch.cdist(z_e, torch.stack(centres)).min(1).values ** 2
+            centres.append(z_e[torch.multinomial(d2 / d2.sum(), 1)].squeeze(0))
+        centres = torch.stack(centres)
+        for _ in range(iters):
+            assign = torch.cdist(z_e, centres).argmin(1)
+            for j in range(k):
+                members = z_e[assign == j]
+                if len(members):
+                    centres[j] = members.mean(0)
+        self.codebook.copy_(centres)
+        self.initialised.fill_(True)
+
+    @torch.no_grad()
+    def restart_dead_codes(self, x: torch.Tensor) -> int:
+        """Move codes unused since the last call onto encodings of ``x`` far from every code; returns how many.
+
+        Encodings are picked with probability ∝ squared distance to their nearest code (as in k-means++),
+        so a dead code lands where one live code is covering two clusters.
+        """
+        dead = (self.usage == 0).nonzero().flatten()
+        for j in dead:
+            z_e = self.encoder(x)
+            d2 = torch.cdist(z_e, self.codebook).min(1).values ** 2
+            self.codebook[j] = z_e[torch.multinomial(d2 / d2.sum(), 1)].squeeze(0)
+        self.usage.zero_()
+        return len(dead)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        z_e = self.encoder(x)
+        if not bool(self.initialised):
+            self._kmeans_init(z_e.detach())
+        idx = torch.cdist(z_e, self.codebook).argmin(1)
+        self.usage += torch.bincount(idx, minlength=len(self.usage)).to(self.usage)
+        z_q = self.codebook[idx]
+        codebook_loss = F.mse_loss(z_q, z_e.detach()) + self.commitment * F.mse_loss(z_e, z_q.detach())
+        mu, sigma = self.decoder(z_e + (z_q - z_e).detach())  # straight-through estimator
+        nll = gaussian_nll(x, mu, sigma).mean()
+        return nll + codebook_loss, {"nll": nll.item(), "vq": codebook_loss.item()}
+
+    def posterior_sample(self, x: torch.Tensor) -> torch.Tensor:
+        return self.codebook[self.codes_of(x)]
+
+    def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
+        idx = torch.stack([torch.multinomial(self.code_probs, 1, generator=g) for g in generators]).flatten()
+        return self.codebook[idx]
+
+    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.decoder(z)
+
+    @torch.no_grad()
+    def fit_latent_prior(self, x: torch.Tensor) -> None:
+        """Set p̂(z) to the code frequencies of the training set."""
+        counts = torch.bincount(self.codes_of(x), minlength=len(self.code_probs)).to(self.code_probs)
+        self.code_probs.copy_(counts / counts.sum())
+
+
+def build_prior(spec: dict, size: dict, data_dim: int) -> nn.Module:
+    """A prior from its config entry (``kind`` and hyper-parameters) and size entry (``hidden``, ``depth``)."""
+    kind = spec["kind"]
+    common = dict(data_dim=data_dim, hidden=size["hidden"], depth=size["depth"], sigma_floor=spec["sigma_floor"])
+    if kind == "vqvae":
+        return VQVAE2D(codes=spec["codes"], latent_dim=spec["latent_dim"], commitment=spec["commitment"], **common)
+    if kind == "betavae":
+        return BetaVAE2D(latent_dim=spec["latent_dim"], beta=spec["beta"], **common)
+    raise ValueError(f"prior kind={kind!r}; allowed: {list(PRIOR_KINDS)}")

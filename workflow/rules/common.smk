@@ -1,0 +1,56 @@
+# Config loading and validation, and the helpers that map wildcards to runs.
+import yaml
+
+from rpd.config import ConfigError, Run, diffusion_runs, prior_run_of, prior_runs, run_config, validate_config
+
+
+# `--configfile` replaces the default suite instead of being merged into it (Snakemake merges nested
+# dicts, which would silently mix two suites' datasets and models).
+if not config:
+    with open(workflow.basedir + "/benchmarks/quick.yaml") as f:
+        config.update(yaml.safe_load(f))
+
+try:
+    CFG = validate_config(config)
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+SUITE = CFG["suite"]
+OUT = f"results/{SUITE}"
+RUN = OUT + "/{dataset}/{name}-{size}/seed{seed}"
+
+
+def _alternatives(names):
+    return "|".join(sorted(names, key=len, reverse=True))
+
+
+wildcard_constraints:
+    dataset=_alternatives(CFG["datasets"]).replace(".", r"\."),
+    size="std|small",
+    seed=r"\d+",
+
+
+MODEL_NAMES = _alternatives(CFG["models"])
+PRIOR_NAMES = _alternatives(CFG["priors"])
+
+
+def run_of(kind, w):
+    return Run(kind, w.dataset, w.name, w.size, int(w.seed))
+
+
+def model_run_config(w):
+    return run_config(CFG, run_of("model", w))
+
+
+def prior_run_config(w):
+    return run_config(CFG, run_of("prior", w))
+
+
+def prior_model_file(w):
+    """The prior model file a diffusion run needs (empty for DDPM)."""
+    prior = prior_run_of(CFG, run_of("model", w))
+    return [] if prior is None else f"{OUT}/{prior.folder}/model.pt"
+
+
+def all_run_folders():
+    return [f"{OUT}/{r.folder}" for r in prior_runs(CFG) + diffusion_runs(CFG)]

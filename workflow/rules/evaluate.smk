@@ -1,0 +1,24 @@
+rule evaluate:
+    input:
+        samples=RUN + "/samples",
+        config=RUN + "/config.json",
+        summary=RUN + "/train_summary.json",
+        reference=f"{OUT}/{{dataset}}/reference.npz",
+    output:
+        metrics=RUN + "/metrics.csv",
+    log:
+        RUN + "/evaluate.log",
+    script:
+        "../scripts/evaluate.py"
+
+
+rule collect:
+    input:
+        lambda w: [f"{folder}/metrics.csv" for folder in all_run_folders()],
+    output:
+        metrics=f"{OUT}/metrics.csv",
+        summary=f"{OUT}/summary.csv",
+    log:
+        f"{OUT}/collect.log",
+    script:
+        "../scripts/collect.py"

@@ -1,0 +1,40 @@
+# Stage 1 (priors) and stage 2 (denoisers). Each run folder holds its resolved config.json.
+
+
+rule train_prior:
+    input:
+        train=f"{OUT}/{{dataset}}/train.npz",
+    output:
+        model=RUN + "/model.pt",
+        config=RUN + "/config.json",
+        losses=RUN + "/losses.npz",
+        summary=RUN + "/train_summary.json",
+    wildcard_constraints:
+        name=PRIOR_NAMES,
+    params:
+        run=prior_run_config,
+    log:
+        RUN + "/train.log",
+    threads: CFG["threads"]
+    script:
+        "../scripts/train_prior.py"
+
+
+rule train_model:
+    input:
+        train=f"{OUT}/{{dataset}}/train.npz",
+        prior=prior_model_file,
+    output:
+        model=RUN + "/model.pt",
+        config=RUN + "/config.json",
+        losses=RUN + "/losses.npz",
+        summary=RUN + "/train_summary.json",
+    wildcard_constraints:
+        name=MODEL_NAMES,
+    params:
+        run=model_run_config,
+    log:
+        RUN + "/train.log",
+    threads: CFG["threads"]
+    script:
+        "../scripts/train_model.py"
