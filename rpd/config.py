@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from rpd.frames import FAMILIES_WITH_PRIOR
+from rpd.families import FAMILIES_WITH_PRIOR
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 SIZES = ("std", "small")
@@ -114,12 +114,13 @@ def _semantic_problems(cfg: dict) -> list[str]:
                 )
         elif "prior" in m:
             out.append(f"config key 'models.{name}.prior': family {m['family']!r} takes no prior; remove the key")
-    for where, spec in [("sampling", cfg["sampling"])] + [
+    for where, blocks in [("sampling", cfg["sampling"])] + [
         (f"experiments.{e}.sampling", x["sampling"]) for e, x in cfg["experiments"].items() if "sampling" in x
     ]:
-        bad = [k for k in spec["steps"] if k > cfg["T"]]
-        if bad:
-            out.append(f"config key '{where}.steps': {bad} exceed T = {cfg['T']}; allowed: 1 ≤ K ≤ T")
+        for i, block in enumerate(blocks):
+            bad = [k for k in block["steps"] if k > cfg["T"]]
+            if bad:
+                out.append(f"config key '{where}.{i}.steps': {bad} exceed T = {cfg['T']}; allowed: 1 ≤ K ≤ T")
     for e, x in cfg["experiments"].items():
         for key, known in (("datasets", datasets), ("models", models)):
             unknown = [n for n in x[key] if n not in known]
@@ -166,7 +167,7 @@ def diffusion_runs(cfg: dict) -> list[Run]:
     runs = {
         Run("model", d, m, s, seed)
         for x in cfg["experiments"].values()
-        for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], cfg["seeds"])
+        for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", cfg["seeds"]))
     }
     return sorted(runs, key=lambda r: (r.dataset, r.name, r.size, r.seed))
 
@@ -185,13 +186,19 @@ def prior_runs(cfg: dict) -> list[Run]:
     return sorted(runs, key=lambda r: (r.dataset, r.name, r.size, r.seed))
 
 
+def experiment_pairs(cfg: dict, experiment: dict) -> set[tuple[str, int]]:
+    """The (sampler, K) pairs of one experiment: the union of its sampling blocks (or the suite's)."""
+    blocks = experiment.get("sampling", cfg["sampling"])
+    return {(s, int(k)) for block in blocks for s, k in itertools.product(block["samplers"], block["steps"])}
+
+
 def sampling_grid(cfg: dict, run: Run) -> list[tuple[str, int]]:
     """The (sampler, K) pairs to draw for a run: the union over the experiments that include it."""
     pairs = set()
     for x in cfg["experiments"].values():
-        if run.dataset in x["datasets"] and run.name in x["models"] and run.size in x["sizes"]:
-            spec = x.get("sampling", cfg["sampling"])
-            pairs |= set(itertools.product(spec["samplers"], spec["steps"]))
+        seeds = x.get("seeds", cfg["seeds"])
+        if run.dataset in x["datasets"] and run.name in x["models"] and run.size in x["sizes"] and run.seed in seeds:
+            pairs |= experiment_pairs(cfg, x)
     return sorted(pairs)
 
 

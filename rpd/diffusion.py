@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 
-from rpd.frames import FAMILIES_WITH_PRIOR, Frame, extra_inputs, make_frame
+from rpd.families import FAMILIES_WITH_PRIOR
+from rpd.frames import Frame, extra_inputs, make_frame
 from rpd.schedule import make_sampler, make_training_scheduler
 
 

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-FAMILIES = ("rpd", "ddpm", "diffusevae1", "diffusevae2")
-AUX_INPUTS = ("omega", "mu", "none")
-FAMILIES_WITH_PRIOR = ("rpd", "diffusevae1", "diffusevae2")
+from rpd.families import AUX_INPUTS, FAMILIES
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from torch import nn
 from rpd.checkpoint import load_state, save_model
 from rpd.data.grid import make_grid_dataset
 from rpd.diffusion import DiffusionSpec, sample, sample_prior, training_loss
-from rpd.frames import FAMILIES_WITH_PRIOR, num_extra_inputs
+from rpd.families import FAMILIES_WITH_PRIOR
+from rpd.frames import num_extra_inputs
 from rpd.io import load_npz, save_json, save_npz
 from rpd.layout import sample_file
 from rpd.logs import say

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ FAMILY_COLOURS: dict[str, str] = {
     "betavae": _CB[5],  # brown (a prior)
     "ddpm": _CB[1],  # orange
     "diffusevae1": _CB[4],  # purple
-    "diffusevae2": _CB[6],  # pink
+    "diffusevae2": "#882255",  # wine (the palette's pink is too pale for small points)
     "rpd": _CB[0],  # blue
 }
 FAMILY_LABELS: dict[str, str] = {
@@ -45,6 +46,8 @@ FAMILY_LABELS: dict[str, str] = {
     "diffusevae2": "DiffuseVAE (form 2)",
     "rpd": "RPD",
 }
+SHORT_LABELS: dict[str, str] = {"ddpm": "DDPM", "diffusevae1": "DiffuseVAE-1", "diffusevae2": "DiffuseVAE-2",
+                                 "rpd": "RPD", "vqvae": "VQ-VAE", "betavae": "β-VAE"}
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 LINESTYLES = ("-", "--", ":", "-.")
 
@@ -135,7 +138,8 @@ def scatter_grid(path: str | Path, panels: list[list[ScatterPanel | None]], row_
                 ax.set_aspect("equal")
                 ax.set_xticks([])
                 ax.set_yticks([])
-                ax.set_title(panel.title, color=panel.colour if panel.points is not None else "#777777")
+                title = "\n".join(textwrap.fill(line, 30) for line in panel.title.split("\n"))
+                ax.set_title(title, color=panel.colour if panel.points is not None else "#777777")
                 for spine in ax.spines.values():
                     spine.set_color("#cccccc")
             axes[i, 0].set_ylabel(row_labels[i])

@@ -5,7 +5,7 @@ in :data:`SECTIONS` (``@section("e2")``) and drawn by the macro of the same id i
 ``templates/index.html.j2``; adding a family means adding those two things. Families the suite did not
 configure are listed as "not run".
 
-No torch import here (nor via :mod:`rpd.config` / :mod:`rpd.frames`): the report job starts fast.
+No torch import here: the report job starts fast.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rpd.config import experiment_pairs
 from rpd.data.grid import assign_regions, grid_centres
 from rpd.io import load_npz, write_atomic
 from rpd.layout import sample_file
@@ -220,8 +221,7 @@ class Context:
         return sorted(names, key=lambda n: (order.get(self.family(n), len(order)), names.index(n)))
 
     def pairs(self, exp: dict) -> set[tuple[str, int]]:
-        spec = exp.get("sampling", self.config["sampling"])
-        return {(s, int(k)) for s in spec["samplers"] for k in spec["steps"]}
+        return experiment_pairs(self.config, exp)
 
     def prior_of(self, model: str) -> tuple[str, str] | None:
         """(prior name, prior size) of a model, or None for a family without prior."""
@@ -403,12 +403,13 @@ def _scatter_figure(ctx: Context, fid: str, exp: dict, dataset: str, rows: pd.Da
                                       centres=centres, point_size=point_size))
         for m in models:
             pair = best_pair(rows[(rows["model"] == m) & (rows["size"] == size)])
-            label = f"{F.FAMILY_LABELS.get(ctx.family(m), ctx.family(m))}: {m}"
+            fam = ctx.family(m)
+            label = m if m == fam else f"{m} [{F.SHORT_LABELS.get(fam, fam)}]"
             if pair is None:
-                out.append(F.ScatterPanel(label, None, F.family_colour(ctx.family(m)), *window, note="not evaluated"))
+                out.append(F.ScatterPanel(label, None, F.family_colour(fam), *window, note="not evaluated"))
                 continue
             pts = ctx.load_points(sample_file(ctx.run_dir(dataset, m, size, seed), *pair))
-            out.append(F.ScatterPanel(f"{label}\n{pair[0]} K={pair[1]}", pts, F.family_colour(ctx.family(m)),
+            out.append(F.ScatterPanel(f"{label}\n{pair[0]} sampler, K={pair[1]}", pts, F.family_colour(fam),
                                       *window, centres=centres, point_size=point_size))
         return out
 
@@ -429,7 +430,8 @@ def _scatter_figure(ctx: Context, fid: str, exp: dict, dataset: str, rows: pd.Da
         f"points per panel. Columns: the held-out reference set, {prior_text}, then each model at its "
         f"best-available sampler (DDPM sampler at the largest K, else DDIM at the largest K). Rows: network "
         f"size; the last row zooms on grid cell {cell} (centre ({c[0]:g}, {c[1]:g}), window ±{0.65 * scale:.3g}) "
-        f"so the local shape is visible. Grey + marks the grid centres.")
+        f"so the local shape is visible. Grey + marks the grid centres; colour = model family (the same in every "
+        f"figure); a red note gives the share of points outside the full view, or says the samples are missing.")
 
 
 @section("e1")
@@ -514,8 +516,9 @@ def build_header(ctx: Context) -> dict:
     for (commit, versions, device), g in m.groupby(["commit", "versions", "device"], sort=True):
         prov_rows.append([commit, str(len(g.drop_duplicates(run))), str(g["config_hash"].nunique()),
                           versions.replace(";", "; "), device, fmt_seconds(wall_seconds(g))])
-    provenance = Table("Provenance of the rows in metrics.csv, by commit, package versions and device. Wall time "
-                       "is training + sampling + evaluation, summed over jobs (not elapsed time).",
+    provenance = Table("Provenance of the rows in metrics.csv, by commit, package versions and device. Config "
+                       "hashes counts the distinct resolved run configs (one per run when all is consistent). "
+                       "Wall time is training + sampling + evaluation, summed over jobs (not elapsed time).",
                        ["commit", "runs", "config hashes", "versions", "device", "wall time"], prov_rows,
                        [False, True, True, False, False, True])
     ns = sorted(int(n) for n in m["n"].dropna().unique())
@@ -634,8 +637,8 @@ def build_methods(ctx: Context) -> dict:
     training = Table("Training settings: Adam, cosine learning-rate schedule after a linear warm-up, gradient-norm "
                      "clipping, an EMA of the weights when the decay is > 0 (rpd/training.py).",
                      ["stage", "steps", "batch size", "lr", "EMA decay", "warmup", "grad clip"],
-                     [[stage, *(str(t.get(k, "—")) for k in TRAINING_KEYS)]
-                      for stage, t in (("prior", cfg.get("prior_training", {})), ("diffusion", cfg.get("training", {})))],
+                     [[stage, *(str(cfg.get(key, {}).get(k, "—")) for k in TRAINING_KEYS)]
+                      for stage, key in (("prior", "prior_training"), ("diffusion", "training"))],
                      [False] + [True] * 6)
     return {"items": items, "tables": [datasets, networks, training]}
 

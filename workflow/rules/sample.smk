@@ -1,20 +1,5 @@
 # Samples of every (sampler, K) pair of a run: samples/<sampler>-K<K>.npz, each holding x (N×d).
-
-
-rule sample_prior:
-    input:
-        model=RUN + "/model.pt",
-    output:
-        samples=directory(RUN + "/samples"),
-    wildcard_constraints:
-        name=PRIOR_NAMES,
-    params:
-        run=prior_run_config,
-    log:
-        RUN + "/sample.log",
-    threads: CFG["threads"]
-    script:
-        "../scripts/sample_prior.py"
+# (Priors draw theirs in train_prior.)
 
 
 rule sample_model:

@@ -1,11 +1,14 @@
 # Stage 1 (priors) and stage 2 (denoisers). Each run folder holds its resolved config.json.
 
 
+# A prior's own samples (z ~ p̂(z), x ~ N(μ̂, σ̂²)) cost a fraction of a second, so the training job draws
+# them too, saving a job start (importing torch and diffusers takes seconds).
 rule train_prior:
     input:
         train=f"{OUT}/{{dataset}}/train.npz",
     output:
         model=RUN + "/model.pt",
+        samples=directory(RUN + "/samples"),
         config=RUN + "/config.json",
         losses=RUN + "/losses.npz",
         summary=RUN + "/train_summary.json",

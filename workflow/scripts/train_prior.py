@@ -1,7 +1,9 @@
 from pathlib import Path
 
 from rpd.logs import log_to
-from rpd.stages import train_prior_run
+from rpd.stages import sample_prior_run, train_prior_run
 
 with log_to(snakemake.log[0]):
-    train_prior_run(snakemake.params.run, snakemake.input.train, Path(snakemake.output.model).parent)
+    run_dir = Path(snakemake.output.model).parent
+    train_prior_run(snakemake.params.run, snakemake.input.train, run_dir)
+    sample_prior_run(snakemake.params.run, run_dir)

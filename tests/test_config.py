@@ -1,0 +1,432 @@
+"""Suite configs validate; bad ones fail early with a message naming the key; runs resolve (rpd.config).
+
+Names (datasets, experiments, models) are read from benchmarks/ci.yaml where possible, so that the tests
+follow edits to the suite file; the run-resolution tests use a controlled set of models and experiments.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rpd.config import (
+    ConfigError,
+    Run,
+    diffusion_runs,
+    load_config,
+    prior_run_of,
+    prior_runs,
+    run_config,
+    sampling_grid,
+    validate_config,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+BAD_SUITE = "badcfg_test"
+SUITES = ["ci", "quick", "paper"]
+
+
+@pytest.fixture
+def raw() -> dict:
+    """benchmarks/ci.yaml as written (no defaults filled in)."""
+    with open(BENCH / "ci.yaml") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="module")
+def ci() -> dict:
+    return load_config(BENCH / "ci.yaml")
+
+
+def _suite_or_skip(suite: str) -> dict:
+    path = BENCH / f"{suite}.yaml"
+    if not path.exists():
+        pytest.skip(f"{path.name} does not exist")
+    return load_config(path)
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_suite_files_validate(suite):
+    cfg = _suite_or_skip(suite)
+    assert cfg["suite"] == suite
+    # defaults are filled in
+    for key in ("T", "beta_schedule", "n_eval", "threads", "sample_batch_size"):
+        assert key in cfg
+    for m in cfg["models"].values():
+        assert {"target", "aux"} <= set(m)
+        if m["family"] != "ddpm":
+            assert "prior_size" in m
+
+
+def test_defaults_do_not_mutate_input(raw):
+    raw["training"].pop("warmup", None)
+    before = copy.deepcopy(raw)
+    cfg = validate_config(raw)
+    assert raw == before
+    assert cfg["training"]["warmup"] == 100 and "warmup" not in raw["training"]
+
+
+# --------------------------------------------------------------------------- bad configs
+
+
+def _rename(cfg, path, new):
+    *head, last = path
+    for k in head:
+        cfg = cfg[k]
+    cfg[new] = cfg.pop(last)
+
+
+def _error(cfg) -> str:
+    with pytest.raises(ConfigError) as info:
+        validate_config(cfg)
+    return str(info.value)
+
+
+def _assert_mentions(msg: str, *needles: str):
+    for n in needles:
+        assert n in msg, f"{n!r} not in message:\n{msg}"
+
+
+def _names(raw):
+    """(datasets, experiments, models with a prior, DDPM models) of the suite file."""
+    families = {name: m["family"] for name, m in raw["models"].items()}
+    with_prior = [n for n, f in families.items() if f != "ddpm"]
+    ddpm = [n for n, f in families.items() if f == "ddpm"]
+    return list(raw["datasets"]), list(raw["experiments"]), with_prior, ddpm
+
+
+def _blocks(node):
+    """(first sampling block, key-path suffix): sampling is a list of (samplers × steps) blocks or one block."""
+    return (node[0], ".0") if isinstance(node, list) else (node, "")
+
+
+def _sampling_node(raw, where):
+    if where == "suite":
+        return raw["sampling"], "sampling"
+    exp = _names(raw)[1][-1]
+    raw["experiments"][exp].setdefault("sampling", copy.deepcopy(raw["sampling"]))
+    return raw["experiments"][exp]["sampling"], f"experiments.{exp}.sampling"
+
+
+def test_unknown_dataset_in_experiment(raw):
+    datasets, exps, _, _ = _names(raw)
+    raw["experiments"][exps[-1]]["datasets"] = [datasets[0], "dino-grid-9"]
+    _assert_mentions(_error(raw), f"experiments.{exps[-1]}.datasets", "dino-grid-9", *datasets)
+
+
+def test_unknown_model_in_experiment(raw):
+    _, exps, with_prior, ddpm = _names(raw)
+    raw["experiments"][exps[0]]["models"].append("rdp")
+    _assert_mentions(_error(raw), f"experiments.{exps[0]}.models", "'rdp'", *with_prior, *ddpm)
+
+
+def test_misspelt_top_level_key(raw):
+    _rename(raw, ["seeds"], "seeeds")
+    msg = _error(raw)
+    _assert_mentions(msg, "seeeds", "'seeds'", "unknown key")
+
+
+def test_misspelt_nested_key(raw):
+    _rename(raw, ["training", "steps"], "stpes")
+    # the path is given as the parent key plus the unknown name, and the allowed keys are listed
+    _assert_mentions(_error(raw), "'training'", "stpes", "'steps'", "'batch_size'", "unknown key")
+
+
+@pytest.mark.parametrize("where", ["suite", "experiment"])
+def test_zero_steps(raw, where):
+    node, path = _sampling_node(raw, where)
+    block, suffix = _blocks(node)
+    block["steps"] = [0, 3]
+    _assert_mentions(_error(raw), f"{path}{suffix}.steps", ">= 1")
+
+
+@pytest.mark.parametrize("where", ["suite", "experiment"])
+def test_steps_above_T(raw, where):
+    raw["T"] = 1000
+    node, path = _sampling_node(raw, where)
+    block, suffix = _blocks(node)
+    block["steps"] = [3, 1001]
+    _assert_mentions(_error(raw), f"{path}{suffix}.steps", "1001", "T = 1000", "1 ≤ K ≤ T")
+
+
+def test_steps_above_smaller_T(raw):
+    raw["T"] = 100
+    for x in raw["experiments"].values():
+        x.pop("sampling", None)
+    raw["sampling"] = [{"samplers": ["ddim"], "steps": [1, 100]}] if isinstance(raw["sampling"], list) else {
+        "samplers": ["ddim"], "steps": [1, 100]}
+    validate_config(raw)  # K = T is allowed
+    block, suffix = _blocks(raw["sampling"])
+    block["steps"] = [1, 101]
+    _assert_mentions(_error(raw), f"sampling{suffix}.steps", "T = 100")
+
+
+@pytest.mark.parametrize("scale", [0, -1, -0.5])
+def test_nonpositive_scale(raw, scale):
+    ds = _names(raw)[0][-1]
+    raw["datasets"][ds]["scale"] = scale
+    _assert_mentions(_error(raw), f"datasets.{ds}.scale", "> 0")
+
+
+def test_unknown_family(raw):
+    name = _names(raw)[2][0]
+    raw["models"][name]["family"] = "rpd2"
+    _assert_mentions(_error(raw), f"models.{name}.family", "'rpd2'", "rpd", "ddpm", "diffusevae1", "diffusevae2")
+
+
+def test_unknown_dataset_kind(raw):
+    ds = _names(raw)[0][0]
+    raw["datasets"][ds]["kind"] = "images"
+    _assert_mentions(_error(raw), f"datasets.{ds}.kind", "'images'", "grid")
+
+
+def test_unknown_prior_reference(raw):
+    name = _names(raw)[2][-1]
+    raw["models"][name]["prior"] = "vqvea"
+    _assert_mentions(_error(raw), f"models.{name}.prior", "'vqvea'", *raw["priors"])
+
+
+def test_missing_prior_reference(raw):
+    name = _names(raw)[2][0]
+    del raw["models"][name]["prior"]
+    _assert_mentions(_error(raw), f"models.{name}.prior", *raw["priors"])
+
+
+def test_ddpm_takes_no_prior(raw):
+    name = _names(raw)[3][0]
+    raw["models"][name]["prior"] = next(iter(raw["priors"]))
+    _assert_mentions(_error(raw), f"models.{name}.prior")
+
+
+@pytest.mark.parametrize("key", ["networks", "prior_sizes"])
+@pytest.mark.parametrize(
+    "small",
+    [
+        {"hidden": 32, "depth": 2},  # equal to std
+        {"hidden": 64, "depth": 1},  # wider
+        {"hidden": 16, "depth": 3},  # deeper
+    ],
+)
+def test_small_not_smaller_than_std(raw, key, small):
+    raw[key]["std"] = {"hidden": 32, "depth": 2}
+    raw[key]["small"] = small
+    _assert_mentions(_error(raw), f"{key}.small", f"{key}.std", "not smaller")
+
+
+def test_small_smaller_than_std_is_fine(raw):
+    raw["networks"]["std"] = {"hidden": 32, "depth": 2}
+    raw["networks"]["small"] = {"hidden": 32, "depth": 1}
+    validate_config(raw)
+
+
+def test_several_errors_are_all_reported(raw):
+    _, exps, with_prior, _ = _names(raw)
+    raw["experiments"][exps[0]]["models"].append("nope")
+    raw["models"][with_prior[0]]["prior"] = "nope_prior"
+    _assert_mentions(_error(raw), f"experiments.{exps[0]}.models", f"models.{with_prior[0]}.prior")
+
+
+# --------------------------------------------------------------------------- the workflow stops early
+
+
+def _snakemake(*args, timeout=180):
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return subprocess.run(["snakemake", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _set_scale(cfg):
+    ds = list(cfg["datasets"])[0]
+    cfg["datasets"][ds]["scale"] = -1
+    return f"datasets.{ds}.scale"
+
+
+def _set_kind(cfg):
+    ds = list(cfg["datasets"])[-1]
+    cfg["datasets"][ds]["kind"] = "mnist"
+    return f"datasets.{ds}.kind"
+
+
+@pytest.fixture
+def no_bad_results():
+    out = ROOT / "results" / BAD_SUITE
+    assert not out.exists(), f"{out} exists before the test; remove it"
+    yield out
+    existed = out.exists()
+    if existed:  # only ever created if validation is broken; do not leave it behind
+        shutil.rmtree(out)
+    assert not existed, f"{out} was created by a bad config"
+
+
+@pytest.mark.parametrize(
+    "mutate,dry",
+    [
+        (_set_scale, True),
+        (_set_kind, True),
+        # without -n: a valid config would start jobs; a bad one must stop while parsing
+        (_set_scale, False),
+    ],
+)
+def test_workflow_rejects_bad_config(raw, tmp_path, no_bad_results, mutate, dry):
+    raw["suite"] = BAD_SUITE
+    key = mutate(raw)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    proc = _snakemake("--cores", "1", "--configfile", str(path), *(["-n"] if dry else ["--nolock"]))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert key in out, out
+    assert "WorkflowError" in out and "invalid config" in out, out
+    assert "Building DAG" not in out and "Job stats" not in out, out  # stopped before the DAG
+
+
+def test_workflow_dry_run_ci():
+    proc = _snakemake("-n", "--cores", "1", "--configfile", str(BENCH / "ci.yaml"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- run resolution
+
+
+def _sampling(raw, samplers, steps):
+    """A sampling entry in the format the schema uses (a list of blocks, or a single block)."""
+    block = {"samplers": samplers, "steps": steps}
+    return [block] if isinstance(raw["sampling"], list) else block
+
+
+@pytest.fixture
+def controlled(raw) -> dict:
+    """ci.yaml's datasets and sizes with a fixed set of priors, models, sampling and experiments."""
+    assert len(raw["datasets"]) >= 2
+    ds0, ds1 = list(raw["datasets"])[:2]
+    raw["seeds"] = [0]
+    raw["T"] = 1000
+    raw["priors"] = {"vqvae": {"kind": "vqvae", "codes": 4}, "betavae": {"kind": "betavae"}}
+    raw["models"] = {
+        "rpd": {"family": "rpd", "prior": "vqvae"},
+        "rpd_v": {"family": "rpd", "prior": "vqvae", "target": "v"},
+        "ddpm": {"family": "ddpm"},
+        "diffusevae1": {"family": "diffusevae1", "prior": "betavae"},
+        "diffusevae2": {"family": "diffusevae2", "prior": "betavae", "prior_size": "small"},
+    }
+    raw["sampling"] = _sampling(raw, ["ddpm", "ddim"], [1, 3, 10])
+    raw["experiments"] = {
+        "e1": {"datasets": [ds0], "models": list(raw["models"]), "sizes": ["std", "small"]},
+        "e7": {"datasets": [ds0, ds1], "models": ["rpd", "ddpm"], "sizes": ["std"],
+               "sampling": _sampling(raw, ["ddim"], [10, 50])},
+    }
+    return raw
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_diffusion_runs_cover_each_experiment(suite):
+    cfg = _suite_or_skip(suite)
+    runs = diffusion_runs(cfg)
+    got = [(r.dataset, r.name, r.size, r.seed) for r in runs]
+    expected = {
+        (d, m, s, seed)
+        for x in cfg["experiments"].values()
+        for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", cfg["seeds"]))
+    }
+    assert len(got) == len(set(got))  # no duplicates where experiments overlap
+    assert set(got) == expected
+    assert all(r.kind == "model" for r in runs)
+    assert runs == diffusion_runs(cfg)  # stable order
+    # every prior some run needs is in prior_runs, and nothing else
+    assert set(prior_runs(cfg)) == {prior_run_of(cfg, r) for r in runs} - {None}
+
+
+def test_diffusion_runs_controlled(controlled):
+    cfg = validate_config(controlled)
+    ds0, ds1 = list(cfg["datasets"])[:2]
+    runs = diffusion_runs(cfg)
+    assert len(runs) == 12  # e1: 1×5×2 = 10, e7: 2×2×1 = 4, overlap 2
+    assert Run("model", ds1, "rpd", "std", 0) in runs
+    assert Run("model", ds1, "rpd", "small", 0) not in runs
+    assert Run("model", ds1, "rpd_v", "std", 0) not in runs
+    controlled["seeds"] = [0, 3]
+    runs = diffusion_runs(validate_config(controlled))
+    assert len(runs) == 24 and {r.seed for r in runs} == {0, 3}
+
+
+def test_experiment_seeds_override(controlled):
+    controlled["experiments"]["e7"]["seeds"] = [0, 1]
+    cfg = validate_config(controlled)
+    ds0, ds1 = list(cfg["datasets"])[:2]
+    runs = diffusion_runs(cfg)
+    assert len(runs) == 16  # e1: 10, e7: 2×2×1×2 = 8, overlap 2
+    assert Run("model", ds1, "rpd", "std", 1) in runs
+    assert Run("model", ds0, "rpd_v", "std", 1) not in runs  # e1 keeps the suite's seeds
+    assert Run("prior", ds1, "vqvae", "std", 1) in prior_runs(cfg)
+
+
+def test_prior_resolution(controlled):
+    cfg = validate_config(controlled)
+    ds0, ds1 = list(cfg["datasets"])[:2]
+    ddpm = Run("model", ds0, "ddpm", "std", 0)
+    rpd = Run("model", ds1, "rpd", "std", 0)
+    dvae = Run("model", ds0, "diffusevae2", "std", 0)
+    assert prior_run_of(cfg, ddpm) is None
+    assert run_config(cfg, ddpm)["prior_run"] is None
+    assert prior_run_of(cfg, rpd) == Run("prior", ds1, "vqvae", "std", 0)
+    rc = run_config(cfg, rpd)
+    assert rc["kind"] == "model"
+    assert rc["model"]["name"] == "rpd" and rc["model"]["family"] == "rpd"
+    assert rc["prior_run"]["kind"] == "prior"
+    assert rc["prior_run"]["prior"]["name"] == "vqvae" and rc["prior_run"]["prior"]["kind"] == "vqvae"
+    assert rc["prior_run"]["dataset"]["name"] == ds1 and rc["prior_run"]["seed"] == 0
+    # the prior's size comes from the model's prior_size, not from the diffusion model's size
+    assert prior_run_of(cfg, dvae) == Run("prior", ds0, "betavae", "small", 0)
+    assert run_config(cfg, dvae)["network"] == cfg["networks"]["std"]
+    assert run_config(cfg, dvae)["prior_run"]["network"] == cfg["prior_sizes"]["small"]
+    assert {(p.dataset, p.name, p.size) for p in prior_runs(cfg)} == {
+        (ds0, "vqvae", "std"), (ds0, "betavae", "std"), (ds0, "betavae", "small"), (ds1, "vqvae", "std")
+    }
+
+
+def test_sampling_grid_is_union_over_experiments(controlled):
+    cfg = validate_config(controlled)
+    ds0, ds1 = list(cfg["datasets"])[:2]
+    both = Run("model", ds0, "rpd", "std", 0)  # in e1 and e7
+    only_e1 = Run("model", ds0, "rpd", "small", 0)
+    only_e7 = Run("model", ds1, "ddpm", "std", 0)
+    e1 = set(itertools.product(["ddpm", "ddim"], [1, 3, 10]))
+    assert set(sampling_grid(cfg, only_e1)) == e1
+    assert set(sampling_grid(cfg, only_e7)) == {("ddim", 10), ("ddim", 50)}
+    assert set(sampling_grid(cfg, both)) == e1 | {("ddim", 50)}
+    assert sampling_grid(cfg, both) == sorted(sampling_grid(cfg, both))
+    assert run_config(cfg, both)["sampling"] == [list(p) for p in sorted(e1 | {("ddim", 50)})]
+    assert "sampling" not in run_config(cfg, prior_run_of(cfg, both))
+
+
+def test_sampling_blocks_union(controlled):
+    if not isinstance(controlled["sampling"], list):
+        pytest.skip("sampling is a single block in this schema")
+    controlled["sampling"] = [
+        {"samplers": ["ddpm", "ddim"], "steps": [1, 3]},
+        {"samplers": ["ddpm"], "steps": [1000]},
+    ]
+    cfg = validate_config(controlled)
+    run = Run("model", list(cfg["datasets"])[0], "rpd", "small", 0)
+    assert set(sampling_grid(cfg, run)) == {("ddpm", 1), ("ddpm", 3), ("ddim", 1), ("ddim", 3), ("ddpm", 1000)}
+
+
+def test_ci_run_config_is_self_contained(ci):
+    for run in diffusion_runs(ci) + prior_runs(ci):
+        rc = run_config(ci, run)
+        assert rc["suite"] == "ci" and rc["seed"] == run.seed and rc["size"] == run.size
+        assert rc["dataset"]["name"] == run.dataset
+        assert rc["dataset"]["scale"] == ci["datasets"][run.dataset]["scale"]
+        yaml.safe_dump(rc)  # serialisable
+        if run.kind == "model":
+            assert rc["T"] == ci["T"] and rc["sampling"]
+            assert all(1 <= k <= ci["T"] for _, k in rc["sampling"])

@@ -1,0 +1,68 @@
+"""End to end: the `ci` suite through Snakemake, twice, with 2 and 1 cores: identical metrics, a report, logs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
+
+
+def run_suite(workdir: Path, cores: int) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--cores", str(cores), "--configfile", str(REPO / "benchmarks" / "ci.yaml")]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> tuple[Path, Path]:
+    dirs = []
+    for cores in (2, 1):
+        workdir = tmp_path_factory.mktemp(f"ci_cores{cores}")
+        proc = run_suite(workdir, cores)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        dirs.append(workdir)
+    return dirs[0], dirs[1]
+
+
+@pytest.mark.slow
+def test_ci_suite_is_reproducible_across_runs_and_core_counts(two_runs):
+    a, b = (pd.read_csv(d / "results" / "ci" / "metrics.csv").sort_values(KEYS).reset_index(drop=True) for d in two_runs)
+    assert len(a) > 0 and a[KEYS].equals(b[KEYS])
+    assert (a["value"].to_numpy() == b["value"].to_numpy()).all(), "metric values differ between identical runs"
+    assert a["config_hash"].equals(b["config_hash"])
+
+
+@pytest.mark.slow
+def test_ci_suite_outputs_follow_the_contract(two_runs):
+    root = two_runs[0]
+    metrics = pd.read_csv(root / "results" / "ci" / "metrics.csv")
+    assert {"commit", "config_hash", "versions", "device", "train_seconds"} <= set(metrics.columns)
+    assert set(metrics["family"]) >= {"rpd", "ddpm", "diffusevae1", "diffusevae2", "vqvae", "betavae"}
+    assert set(metrics["metric"]) == {"1wd", "rw1wd", "mass_error"}
+    assert metrics["value"].notna().all()
+    summary = pd.read_csv(root / "results" / "ci" / "summary.csv")
+    assert {"mean", "sd", "seeds"} <= set(summary.columns)
+    run = root / "results" / "ci" / "dino-grid-0.1" / "rpd-std" / "seed0"
+    for name in ("config.json", "model.pt", "losses.npz", "train.log", "metrics.csv", "samples/ddpm-K3.npz"):
+        assert (run / name).exists(), name
+    assert "step 200/200" in (run / "train.log").read_text()  # progress a user can follow
+    assert (root / "results" / "ci" / "dino-grid-0.1" / "reference.npz").exists()
+    html = (root / "reports" / "ci" / "index.html").read_text()
+    assert "E1" in html and "E7" in html
+
+
+@pytest.mark.slow
+def test_rerun_with_nothing_changed_runs_no_job(two_runs):
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(two_runs[0]),
+         "--cores", "1", "--configfile", str(REPO / "benchmarks" / "ci.yaml"), "-n"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Nothing to be done" in proc.stdout + proc.stderr
