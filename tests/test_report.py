@@ -42,11 +42,11 @@ def _config() -> dict:
             "diffusevae1": {"family": "diffusevae1", "prior": "betavae", "prior_size": "std", "target": "eps",
                             "aux": "omega"},
         },
-        "sampling": {"samplers": ["ddpm", "ddim"], "steps": [1, 10]},
+        "sampling": [{"samplers": ["ddpm", "ddim"], "steps": [1, 10]}],
         "experiments": {
             "e1": {"datasets": ["d-0.1"], "models": ["rpd", EVIL, "ddpm", "diffusevae1"], "sizes": ["std", "small"]},
             "e7": {"datasets": ["d-0.1", "d-0.4"], "models": ["rpd", "ddpm"], "sizes": ["std"],
-                   "sampling": {"samplers": ["ddim"], "steps": [10]}},
+                   "sampling": [{"samplers": ["ddim"], "steps": [10]}]},
         },
     }
 

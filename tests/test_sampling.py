@@ -148,7 +148,7 @@ def test_training_loss_decreases(model):
         opt.step()
     after = _eval_loss(spec, net, prior, x[:1024])
     assert math.isfinite(before) and math.isfinite(after)
-    assert after < 0.85 * before, (before, after)
+    assert after < 0.9 * before, (before, after)  # seen: 0.17–0.81 of the initial loss
     # the prior stays frozen: stage 2 never gives it a gradient
     if prior is not None:
         assert all(p.grad is None for p in prior.parameters())

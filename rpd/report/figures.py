@@ -8,7 +8,6 @@ family has the same colour in every figure; models of one family are told apart 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import textwrap
 from dataclasses import dataclass
@@ -73,19 +72,8 @@ def figure_name(*parts: object) -> str:
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:8]}.png"
 
 
-def readable(path: Path) -> None:
-    """Give a file the usual permissions (0666 minus the umask); temporary files start as 0600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    path.chmod(0o666 & ~mask)
-
-
 def _save(fig: plt.Figure, path: str | Path) -> None:
-    def write(p: Path) -> None:
-        fig.savefig(p, format="png", bbox_inches="tight")
-        readable(p)
-
-    write_atomic(path, write)
+    write_atomic(path, lambda p: fig.savefig(p, format="png", bbox_inches="tight"))
     plt.close(fig)
 
 

@@ -675,9 +675,5 @@ def render_report(metrics_csv: str | Path, config: dict, out_html: str | Path) -
         methods=build_methods(ctx),
     )
 
-    def write(p: Path) -> None:
-        p.write_text(html, encoding="utf-8")
-        F.readable(p)
-
-    write_atomic(out_html, write)
+    write_atomic(out_html, lambda p: p.write_text(html, encoding="utf-8"))
     say(f"report: wrote {out_html}")
