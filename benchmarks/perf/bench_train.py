@@ -60,8 +60,11 @@ def counted_flops_per_step(trainer: Trainer) -> float:
     return float(counter.get_total_flops())
 
 
-def bench_size(cfg: dict, size: str, data: torch.Tensor, repeats: int, steps: int, mm_n: int) -> list[list]:
-    """Time all families at one size, interleaved (order alternates per repeat), with the matmul peak alongside."""
+def bench_size(
+    cfg: dict, size: str, data: torch.Tensor, repeats: int, steps: int, mm_n: int
+) -> tuple[list[list], float]:
+    """Table rows and the lowest share of peak (analytic) of one size; families interleaved (order
+    alternating per repeat), with the matmul peak measured between repeats."""
     trainers = [make_trainer(cfg, m, size, data) for m in MODELS]
     for t in trainers:
         t.run(steps)  # warm-up: allocator, Adam state, first-call overheads
@@ -82,9 +85,10 @@ def bench_size(cfg: dict, size: str, data: torch.Tensor, repeats: int, steps: in
         rows.append([size, t.name, t.params, 1 / sec, 1e3 * sec, analytic, f"{analytic / peak:.0%}",
                      counted, f"{counted / peak:.0%}", vs_ddpm])
     rows.append([size, "matmul peak", "", "", "", peak, "100%", "", "", ""])
+    lowest = min(6 * t.params * t.batch_size / median(times[t.name]) / 1e9 / peak for t in trainers)
     print(f"[{size}] RPD/DDPM step time (median of {repeats} paired repeats): {median(ratios):.3f} "
           f"(target ≤ {RATIO_TARGET}) -> {'OK' if median(ratios) <= RATIO_TARGET else 'MISSED'}")
-    return rows
+    return rows, lowest
 
 
 def main() -> None:
@@ -115,16 +119,16 @@ def main() -> None:
         f"targets: std loop ≥ {PEAK_TARGET:.0%} of peak; RPD step time / DDPM's ≤ {RATIO_TARGET}× "
         "(paired repeats, interleaved)",
     ])
-    rows = []
+    rows, lowest = [], {}
     for size in SIZES:
-        rows += bench_size(cfg, size, data, repeats, steps, mm_n)
+        size_rows, lowest[size] = bench_size(cfg, size, data, repeats, steps, mm_n)
+        rows += size_rows
     print()
     table(["size", "model", "params", "steps/s", "ms/step", "GFLOP/s(6PB)", "%peak", "GFLOP/s(cnt)", "%peak",
            "time/DDPM"], rows)
-    std_rows = [r for r in rows if r[0] == "std" and r[1] in MODELS]
-    worst = min(float(r[6].rstrip("%")) / 100 for r in std_rows)
-    print(f"std loop, lowest share of peak (analytic count): {worst:.0%} (target ≥ {PEAK_TARGET:.0%}) -> "
-          f"{'OK' if worst >= PEAK_TARGET else 'MISSED'}")
+    worst = lowest["std"]
+    print(f"std loop, lowest share of peak over the families (6PB count): {worst:.0%} "
+          f"(target ≥ {PEAK_TARGET:.0%}) -> {'OK' if worst >= PEAK_TARGET else 'MISSED'}")
 
 
 if __name__ == "__main__":

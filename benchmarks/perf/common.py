@@ -74,11 +74,11 @@ def header(title: str, lines: Sequence[str]) -> None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Print rows as a right-aligned plain-text table (floats with 3 significant digits)."""
+    """Print rows as a right-aligned plain-text table (floats: 3 significant digits, whole numbers from 100)."""
 
     def fmt(v: object) -> str:
         if isinstance(v, float):
-            return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.0f}"
+            return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
         return str(v)
 
     cells = [[fmt(v) for v in row] for row in rows]
