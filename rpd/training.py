@@ -64,9 +64,12 @@ def fit(
     ``every_100`` is called with the current batch every 100 steps (e.g. to restart dead VQ codes).
     """
     params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    # foreach: one fused kernel per op over all tensors; PyTorch's CPU default is a Python loop per tensor.
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, foreach=True)
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, min(cfg.warmup, cfg.steps // 10), cfg.steps)
-    ema = EMAModel(params, decay=cfg.ema_decay, use_ema_warmup=True, power=2 / 3) if cfg.ema_decay > 0 else None
+    ema = (
+        EMAModel(params, decay=cfg.ema_decay, use_ema_warmup=True, power=2 / 3, foreach=True) if cfg.ema_decay > 0 else None
+    )
     history: list[tuple[int, float]] = []
     window: list[float] = []
     module.train()

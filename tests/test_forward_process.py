@@ -398,7 +398,7 @@ def _check_gaussian(x: np.ndarray, mean, sd, slack=0.0):
 @pytest.mark.parametrize("sampler,steps,target", [("ddpm", 1000, "eps"), ("ddim", 50, "eps"), ("ddim", 50, "v")])
 def test_oracle_sampling_recovers_gaussian(sampler, steps, target):
     # DDPM draws fresh noise from one generator per sample at each of the 1000 steps: keep n small
-    n = 4000 if sampler == "ddim" else 1000
+    n = 4000 if sampler == "ddim" else 800
     spec = DiffusionSpec("ddpm", "omega", target, T, "linear")
     net = GaussianOracle(M, S, target)
     x = sample(spec, net, None, n=n, data_dim=2, sampler=sampler, steps=steps, seed=0, batch_size=n)
