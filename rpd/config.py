@@ -7,6 +7,7 @@ runs, with a message naming the key, the bad value and what is allowed.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import itertools
 import json
@@ -41,8 +42,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
     v, arg = error.validator, error.validator_value
     if v == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        return f"config key '{key}': unknown key(s) {extra}; allowed keys: {allowed}"
+        messages = []
+        for extra in sorted(set(error.instance) - set(allowed)):
+            close = difflib.get_close_matches(extra, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            messages.append(f"config key '{_key([*error.absolute_path, extra])}': unknown key{hint}; "
+                            f"allowed keys{' in ' + repr(key) if error.absolute_path else ''}: {allowed}")
+        return "\n  ".join(messages)
     if v == "required":
         missing = [k for k in arg if k not in error.instance]
         return f"config key '{key}': missing required key(s) {missing}"
