@@ -8,6 +8,8 @@ rule evaluate:
         metrics=RUN + "/metrics.csv",
     log:
         RUN + "/evaluate.log",
+    benchmark:
+        RUN + "/evaluate.benchmark.tsv"
     script:
         "../scripts/evaluate.py"
 

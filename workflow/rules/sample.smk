@@ -14,6 +14,8 @@ rule sample_model:
         run=model_run_config,
     log:
         RUN + "/sample.log",
+    benchmark:
+        RUN + "/sample.benchmark.tsv"
     threads: CFG["threads"]
     script:
         "../scripts/sample_model.py"

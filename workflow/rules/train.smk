@@ -18,6 +18,8 @@ rule train_prior:
         run=prior_run_config,
     log:
         RUN + "/train.log",
+    benchmark:
+        RUN + "/train.benchmark.tsv"
     threads: CFG["threads"]
     script:
         "../scripts/train_prior.py"
@@ -38,6 +40,8 @@ rule train_model:
         run=model_run_config,
     log:
         RUN + "/train.log",
+    benchmark:
+        RUN + "/train.benchmark.tsv"
     threads: CFG["threads"]
     script:
         "../scripts/train_model.py"
