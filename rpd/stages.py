@@ -78,14 +78,16 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
     torch.manual_seed(run["seed"])
     data = torch.from_numpy(load_npz(train_path)["x"])
     prior = build_prior_for(run)
+    if hasattr(prior, "init_codebook"):
+        prior.init_codebook(data[torch.randperm(len(data))[:4096]])
     cfg = TrainConfig.from_dict(run["training"])
-    # Dead VQ codes are restarted during the first 70% only, so the decoder settles on the final codebook.
+    # Dead VQ codes are restarted every 100 steps, except after the last step (the decoder gets no update).
     restart = getattr(prior, "restart_dead_codes", None)
     step = {"n": 0}
 
     def every_100(batch: torch.Tensor) -> None:
         step["n"] += 100
-        if restart is not None and step["n"] <= 0.7 * cfg.steps:
+        if restart is not None and step["n"] < cfg.steps:
             restart(batch)
 
     start = time.perf_counter()

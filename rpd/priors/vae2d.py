@@ -84,6 +84,27 @@ class BetaVAE2D(nn.Module):
         """p(z) is fixed to N(0, I): nothing to fit."""
 
 
+class SkipEncoder(nn.Module):
+    """z = W x + MLP(x) with W = I (padded) and the MLP's last layer zero at initialisation.
+
+    At initialisation the encodings are the data themselves, so the k-means seeding of the codebook sees
+    the real cluster geometry; a random MLP alone can fold the plane and merge clusters (seen: codes that
+    each covered a whole grid column).
+    """
+
+    def __init__(self, data_dim: int, hidden: int, depth: int, latent_dim: int) -> None:
+        super().__init__()
+        self.skip = nn.Linear(data_dim, latent_dim, bias=False)
+        self.mlp = mlp(data_dim, hidden, depth, latent_dim)
+        with torch.no_grad():
+            self.skip.weight.copy_(torch.eye(latent_dim, data_dim))
+            self.mlp[-1].weight.zero_()
+            self.mlp[-1].bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.skip(x) + self.mlp(x)
+
+
 class VQVAE2D(nn.Module):
     """K-code VQ-VAE with a Gaussian decoder; p̂(z) = empirical code frequencies on the training set.
 
@@ -97,7 +118,7 @@ class VQVAE2D(nn.Module):
         self, data_dim: int, codes: int, latent_dim: int, hidden: int, depth: int, commitment: float, sigma_floor: float
     ) -> None:
         super().__init__()
-        self.encoder = mlp(data_dim, hidden, depth, latent_dim)
+        self.encoder = SkipEncoder(data_dim, hidden, depth, latent_dim)
         self.codebook = nn.Parameter(torch.zeros(codes, latent_dim))
         self.decoder = GaussianDecoder(latent_dim, data_dim, hidden, depth, sigma_floor)
         self.commitment = commitment
@@ -110,31 +131,42 @@ class VQVAE2D(nn.Module):
         return torch.cdist(self.encoder(x), self.codebook).argmin(1)
 
     @torch.no_grad()
-    def _kmeans_init(self, z_e: torch.Tensor, iters: int = 25) -> None:
-        """k-means++ seeding then Lloyd iterations: random seeding often puts two codes in one grid cell."""
+    def init_codebook(self, x: torch.Tensor, restarts: int = 5, iters: int = 25) -> None:
+        """k-means on the encodings of ``x``: k-means++ seeding, Lloyd iterations, best of ``restarts``.
+
+        Random seeding often puts two codes in one grid cell, and a single k-means++ run sometimes too.
+        """
+        z_e = self.encoder(x)
         k = self.codebook.shape[0]
-        centres = [z_e[torch.randint(len(z_e), (1,))].squeeze(0)]
-        for _ in range(1, k):
-            d2 = torch.cdist(z_e, torch.stack(centres)).min(1).values ** 2
-            centres.append(z_e[torch.multinomial(d2 / d2.sum(), 1)].squeeze(0))
-        centres = torch.stack(centres)
-        for _ in range(iters):
-            assign = torch.cdist(z_e, centres).argmin(1)
-            for j in range(k):
-                members = z_e[assign == j]
-                if len(members):
-                    centres[j] = members.mean(0)
-        self.codebook.copy_(centres)
+        best, best_inertia = None, float("inf")
+        for _ in range(restarts):
+            centres = [z_e[torch.randint(len(z_e), (1,))].squeeze(0)]
+            for _ in range(1, k):
+                d2 = torch.cdist(z_e, torch.stack(centres)).min(1).values ** 2
+                centres.append(z_e[torch.multinomial(d2 / d2.sum(), 1)].squeeze(0))
+            centres = torch.stack(centres)
+            for _ in range(iters):
+                assign = torch.cdist(z_e, centres).argmin(1)
+                for j in range(k):
+                    members = z_e[assign == j]
+                    if len(members):
+                        centres[j] = members.mean(0)
+            inertia = (torch.cdist(z_e, centres).min(1).values ** 2).sum().item()
+            if inertia < best_inertia:
+                best, best_inertia = centres, inertia
+        self.codebook.copy_(best)
         self.initialised.fill_(True)
 
     @torch.no_grad()
     def restart_dead_codes(self, x: torch.Tensor) -> int:
-        """Move codes unused since the last call onto encodings of ``x`` far from every code; returns how many.
+        """Move codes (almost) unused since the last call onto encodings of ``x`` far from every code.
 
-        Encodings are picked with probability ∝ squared distance to their nearest code (as in k-means++),
-        so a dead code lands where one live code is covering two clusters.
+        A code is dead when it served under a tenth of the mean usage (a code that serves a sliver of a
+        cell is as bad as none). Encodings are picked with probability ∝ squared distance to their nearest
+        code (as in k-means++), so a dead code lands where one live code is covering two clusters.
+        Returns how many codes moved.
         """
-        dead = (self.usage == 0).nonzero().flatten()
+        dead = (self.usage < 0.1 * self.usage.mean()).nonzero().flatten()
         for j in dead:
             z_e = self.encoder(x)
             d2 = torch.cdist(z_e, self.codebook).min(1).values ** 2
@@ -145,7 +177,7 @@ class VQVAE2D(nn.Module):
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         z_e = self.encoder(x)
         if not bool(self.initialised):
-            self._kmeans_init(z_e.detach())
+            self.init_codebook(x)
         idx = torch.cdist(z_e, self.codebook).argmin(1)
         self.usage += torch.bincount(idx, minlength=len(self.usage)).to(self.usage)
         z_q = self.codebook[idx]
