@@ -592,10 +592,18 @@ def build_methods(ctx: Context) -> dict:
         ("samplers", "diffusers DDPMScheduler (ancestral) and DDIMScheduler (η = 0, set_alpha_to_one=True), "
                      "set_timesteps(K) with timestep_spacing='trailing' (K = 1 starts at t = T − 1) and "
                      "clip_sample=False; prediction_type epsilon or v_prediction by the model's target. One "
-                     "trained model serves every K. K per sampler: "
+                     "trained model serves every K; every sample has its own random generator, seeded from "
+                     "(run seed, sample index), so samples do not depend on the batch size. With trailing "
+                     "spacing every K starts at t = T − 1 and its last step returns x₀ (previous step −1). "
+                     "DDIMScheduler takes the previous step as t − ⌊T/K⌋, which for K not dividing T (e.g. K = 3: "
+                     "999, 666, 332) is off by one step from the next listed timestep (diffusers' behaviour, "
+                     "negligible). K per sampler: "
                      + "; ".join(f"{s}: {', '.join(map(str, ks))}" for s, ks in steps_by_sampler.items()) + "."),
         ("sampling z", "z ~ p̂(z): for VQ-VAE the empirical code frequencies on the training set; for β-VAE "
-                       "N(0, I). Decoder σ̂ = softplus(·) + sigma_floor."),
+                       "N(0, I). Decoder σ̂ = softplus(·) + sigma_floor. During stage-2 training z ~ q(z|x₀) "
+                       "(VQ-VAE: the code of x₀). VQ-VAE codebook: k-means on 4096 training encodings (best "
+                       "of 5 k-means++ runs), codes serving under a tenth of the mean usage restarted every "
+                       "100 steps; encoder = identity skip + MLP."),
         ("seeds and intervals", f"Seeds {', '.join(map(str, cfg.get('seeds', [])))}; each seed trains its own prior "
                                 "and model. Tables give mean ± sample sd over seeds and the 95% t-interval of the "
                                 "mean, mean ± t₀.₉₇₅,ₙ₋₁·sd/√n (scipy.stats.t); no interval with one seed. RPD "
