@@ -21,6 +21,7 @@ from scipy import stats
 
 from rpd.config import experiment_pairs
 from rpd.data.grid import assign_regions, grid_centres
+from rpd.families import FAMILIES
 from rpd.io import load_npz, write_atomic
 from rpd.layout import sample_file
 from rpd.logs import say
@@ -28,8 +29,9 @@ from rpd.report import figures as F
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SIZE_ORDER = ("std", "small")
+# Display order of families in tables and figures (priors first, RPD last).
 FAMILY_ORDER = ("vqvae", "betavae", "ddpm", "diffusevae1", "diffusevae2", "rpd")
-BASELINE_FAMILIES = ("ddpm", "diffusevae1", "diffusevae2")
+BASELINE_FAMILIES = tuple(f for f in FAMILIES if f != "rpd")
 #: The config keys that matter for each prior kind / model family (schema defaults fill in the others).
 SETTINGS_SHOWN = {
     "vqvae": ("codes", "latent_dim", "commitment", "sigma_floor"),
