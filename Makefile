@@ -5,9 +5,28 @@ BIN := $(VENV)/bin
 SUITE ?= quick
 CORES ?= all
 
-.PHONY: setup run test perf clean-results
+.PHONY: setup setup-test system-packages run test perf clean-results
+
+# Debian packages: Fashion-MNIST for the image experiments (offline source), Chromium for the report's
+# browser test. Installed with apt where we can (root on Debian/Ubuntu); elsewhere a note says what is missing.
+DEBIAN_RUN := dataset-fashion-mnist
+DEBIAN_TEST := chromium
 
 setup: $(VENV)/.installed
+	@$(MAKE) --no-print-directory system-packages PACKAGES="$(DEBIAN_RUN)"
+
+setup-test: $(VENV)/.installed
+	@$(MAKE) --no-print-directory system-packages PACKAGES="$(DEBIAN_RUN) $(DEBIAN_TEST)"
+
+system-packages:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "note: Debian packages not installed: $$missing (apt-get install $$missing as root; see README)"; \
+	fi
 
 # pip takes torch 2.14.1 / torchvision 0.29.1 from the local wheel cache where one is configured.
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
@@ -21,7 +40,7 @@ run: setup
 	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores $(CORES) --configfile benchmarks/$(SUITE).yaml
 	@echo "Report: reports/$(SUITE)/index.html"
 
-test: setup
+test: setup-test
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -ra
 
 perf: setup

@@ -17,10 +17,28 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from rpd.data.specs import is_image_dataset
 from rpd.families import FAMILIES_WITH_PRIOR
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 SIZES = ("std", "small")
+#: The keys that configure networks and training, per modality (2D points or images).
+MODALITY_KEYS = {
+    "points": {"networks": "networks", "prior_sizes": "prior_sizes", "training": "training",
+               "prior_training": "prior_training"},
+    "images": {"networks": "image_networks", "prior_sizes": "image_prior_sizes", "training": "image_training",
+               "prior_training": "image_prior_training"},
+}
+
+
+def modality(dataset: dict) -> str:
+    """``images`` for image datasets, ``points`` for 2D ones."""
+    return "images" if is_image_dataset(dataset) else "points"
+
+
+def n_eval_of(cfg: dict, dataset: str) -> int:
+    """N for a dataset: its own ``n_eval`` or the suite's."""
+    return cfg["datasets"][dataset].get("n_eval", cfg["n_eval"])
 
 
 class ConfigError(ValueError):
@@ -89,6 +107,9 @@ def _fill_defaults(instance: object, schema: dict, root: dict) -> None:
         for name, value in instance.items():
             if name not in schema.get("properties", {}):
                 _fill_defaults(value, extra, root)
+    for branch in schema.get("allOf", []):  # if/then: the defaults of the branch the instance is in
+        if "if" in branch and jsonschema.Draft202012Validator(branch["if"]).is_valid(instance):
+            _fill_defaults(instance, branch["then"], root)
 
 
 def validate_config(config: dict) -> dict:
@@ -113,13 +134,16 @@ def _semantic_problems(cfg: dict) -> list[str]:
         out.append(f"config keys 'priors' and 'models': names {clash} are used for both; run folders would collide")
     for name, m in models.items():
         if m["family"] in FAMILIES_WITH_PRIOR:
-            if m.get("prior") not in priors:
-                out.append(
-                    f"config key 'models.{name}.prior': {m.get('prior')!r} is not a defined prior; "
-                    f"allowed values: {sorted(priors)}"
-                )
-        elif "prior" in m:
-            out.append(f"config key 'models.{name}.prior': family {m['family']!r} takes no prior; remove the key")
+            for key in ("prior", "image_prior"):
+                if (key == "prior" or key in m) and m.get(key) not in priors:
+                    out.append(
+                        f"config key 'models.{name}.{key}': {m.get(key)!r} is not a defined prior; "
+                        f"allowed values: {sorted(priors)}"
+                    )
+        else:
+            for key in ("prior", "image_prior"):
+                if key in m:
+                    out.append(f"config key 'models.{name}.{key}': family {m['family']!r} takes no prior; remove the key")
     for where, blocks in [("sampling", cfg["sampling"])] + [
         (f"experiments.{e}.sampling", x["sampling"]) for e, x in cfg["experiments"].items() if "sampling" in x
     ]:
@@ -132,10 +156,50 @@ def _semantic_problems(cfg: dict) -> list[str]:
             unknown = [n for n in x[key] if n not in known]
             if unknown:
                 out.append(f"config key 'experiments.{e}.{key}': {unknown} not defined; allowed values: {sorted(known)}")
+    used = {modality(d) for d in datasets.values()}
+    for mod in sorted(used):
+        missing = [k for k in MODALITY_KEYS[mod].values() if k not in cfg]
+        if missing:
+            kinds = sorted({d["kind"] for d in datasets.values() if modality(d) == mod})
+            out.append(f"config keys {missing}: required because the suite has {kinds} datasets")
     for key in ("networks", "prior_sizes"):
-        std, small = cfg[key]["std"], cfg[key]["small"]
-        if small["hidden"] > std["hidden"] or small["depth"] > std["depth"] or small == std:
-            out.append(f"config key '{key}.small': {small} is not smaller than '{key}.std' {std}")
+        if key in cfg:
+            std, small = cfg[key]["std"], cfg[key]["small"]
+            if small["hidden"] > std["hidden"] or small["depth"] > std["depth"] or small == std:
+                out.append(f"config key '{key}.small': {small} is not smaller than '{key}.std' {std}")
+    for key in ("image_networks", "image_prior_sizes"):
+        if key in cfg:
+            std, small = cfg[key]["std"], cfg[key]["small"]
+            if len(small["channels"]) > len(std["channels"]) or sum(small["channels"]) >= sum(std["channels"]):
+                out.append(f"config key '{key}.small': channels {small['channels']} are not fewer than "
+                           f"'{key}.std' {std['channels']}")
+    for e, x in cfg["experiments"].items():
+        for d in x["datasets"]:
+            if d not in datasets or not is_image_dataset(datasets[d]):
+                continue
+            for m in x["models"]:
+                key = "image_prior" if "image_prior" in models.get(m, {}) else "prior"
+                prior = models.get(m, {}).get(key)
+                if prior in priors and priors[prior]["kind"] != "betavae":
+                    out.append(f"config key 'models.{m}.{key}': {prior!r} is a {priors[prior]['kind']} prior, but "
+                               f"experiment {e} uses it on image dataset {d!r}; image priors must be betavae "
+                               "(set `image_prior:` to one)")
+            if "image_networks" in cfg:
+                res = datasets[d]["resolution"]
+                for size in x["sizes"]:
+                    levels = len(cfg["image_networks"][size]["channels"])
+                    if res % 2 ** (levels - 1):
+                        out.append(f"config key 'datasets.{d}.resolution': {res} is not divisible by "
+                                   f"2^{levels - 1} (image_networks.{size} has {levels} levels)")
+    if "kid" in cfg and cfg["kid"]["subset_size"] is not None:
+        for d, spec in datasets.items():
+            n = spec.get("n_eval", cfg["n_eval"])
+            if is_image_dataset(spec) and cfg["kid"]["subset_size"] > n:
+                out.append(f"config key 'kid.subset_size': {cfg['kid']['subset_size']} exceeds N = {n} of "
+                           f"dataset {d!r}; allowed: ≤ N (or leave it unset for min(1000, N))")
+    if cfg["kid"]["extractor"] == "inception-v3-compat" and cfg["kid"]["inception_weights"]:
+        if not Path(cfg["kid"]["inception_weights"]).is_file():
+            out.append(f"config key 'kid.inception_weights': {cfg['kid']['inception_weights']!r} is not a file")
     for name, p in priors.items():
         if p["kind"] == "vqvae" and p["latent_dim"] < 1:
             out.append(f"config key 'priors.{name}.latent_dim': must be >= 1")
@@ -169,21 +233,30 @@ class Run:
 
 
 def diffusion_runs(cfg: dict) -> list[Run]:
-    """Every (dataset, model, size, seed) some experiment asks for, in a stable order."""
+    """Every (dataset, model, size, seed) some experiment asks for, in a stable order.
+
+    A dataset's own ``seeds`` (if set) restricts the seeds run on it, in every experiment.
+    """
     runs = {
         Run("model", d, m, s, seed)
         for x in cfg["experiments"].values()
         for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", cfg["seeds"]))
+        if seed in cfg["datasets"][d].get("seeds", [seed])
     }
     return sorted(runs, key=lambda r: (r.dataset, r.name, r.size, r.seed))
 
 
 def prior_run_of(cfg: dict, run: Run) -> Run | None:
-    """The prior run a diffusion run depends on (same dataset and seed), if its family has a prior."""
+    """The prior run a diffusion run depends on (same dataset and seed), if its family has a prior.
+
+    On image datasets that is the model's ``image_prior`` when it has one, else its ``prior``.
+    """
     model = cfg["models"][run.name]
     if model["family"] not in FAMILIES_WITH_PRIOR:
         return None
-    return Run("prior", run.dataset, model["prior"], model["prior_size"], run.seed)
+    images = is_image_dataset(cfg["datasets"][run.dataset])
+    name = model.get("image_prior", model["prior"]) if images else model["prior"]
+    return Run("prior", run.dataset, name, model["prior_size"], run.seed)
 
 
 def prior_runs(cfg: dict) -> list[Run]:
@@ -203,6 +276,7 @@ def sampling_grid(cfg: dict, run: Run) -> list[tuple[str, int]]:
     pairs = set()
     for x in cfg["experiments"].values():
         seeds = x.get("seeds", cfg["seeds"])
+        seeds = [k for k in seeds if k in cfg["datasets"][run.dataset].get("seeds", [k])]
         if run.dataset in x["datasets"] and run.name in x["models"] and run.size in x["sizes"] and run.seed in seeds:
             pairs |= experiment_pairs(cfg, x)
     return sorted(pairs)
@@ -210,30 +284,34 @@ def sampling_grid(cfg: dict, run: Run) -> list[tuple[str, int]]:
 
 def run_config(cfg: dict, run: Run) -> dict:
     """The resolved, self-contained config of one run (written to its folder as config.json)."""
+    dataset = {"name": run.dataset, **cfg["datasets"][run.dataset]}
+    keys = MODALITY_KEYS[modality(dataset)]
     common = {
         "suite": cfg["suite"],
-        "dataset": {"name": run.dataset, **cfg["datasets"][run.dataset]},
+        "dataset": dataset,
         "seed": run.seed,
         "size": run.size,
-        "n_eval": cfg["n_eval"],
+        "n_eval": n_eval_of(cfg, run.dataset),
         "threads": cfg["threads"],
         "sample_batch_size": cfg["sample_batch_size"],
     }
+    if is_image_dataset(dataset):
+        common["kid"] = cfg["kid"]
     if run.kind == "prior":
         return {
             **common,
             "kind": "prior",
             "prior": {"name": run.name, **cfg["priors"][run.name]},
-            "network": cfg["prior_sizes"][run.size],
-            "training": cfg["prior_training"],
+            "network": cfg[keys["prior_sizes"]][run.size],
+            "training": cfg[keys["prior_training"]],
         }
     prior = prior_run_of(cfg, run)
     return {
         **common,
         "kind": "model",
         "model": {"name": run.name, **cfg["models"][run.name]},
-        "network": cfg["networks"][run.size],
-        "training": cfg["training"],
+        "network": cfg[keys["networks"]][run.size],
+        "training": cfg[keys["training"]],
         "T": cfg["T"],
         "beta_schedule": cfg["beta_schedule"],
         "sampling": [list(p) for p in sampling_grid(cfg, run)],

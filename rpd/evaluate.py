@@ -1,6 +1,6 @@
 """Metrics of one run's samples against the dataset's reference set, as tidy rows with provenance (SPEC §4, §6).
 
-No torch import here: evaluation jobs stay fast to start.
+No torch import for 2D data (evaluation jobs stay fast to start); image runs import torch-fidelity for KID.
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ import pandas as pd
 
 from rpd.config import config_hash
 from rpd.data.grid import grid_centres
+from rpd.data.specs import is_image_dataset, num_classes
 from rpd.io import load_json, load_npz, write_atomic
 from rpd.layout import sample_file
+from rpd.metrics.images import classwise_w1, image_w1
 from rpd.metrics.wasserstein import region_w1, w1
 from rpd.provenance import git_commit, package_versions
 
 METRIC_COLUMNS = ["suite", "dataset", "model", "family", "size", "seed", "sampler", "steps", "metric", "value"]
 PROVENANCE_COLUMNS = ["n", "parameters", "commit", "config_hash", "versions", "device", "train_seconds",
-                      "sample_seconds", "eval_seconds"]
+                      "sample_seconds", "eval_seconds", "extractor"]
 
 
 def sample_pairs(run: dict) -> list[tuple[str, int]]:
@@ -36,31 +38,72 @@ def grid_metrics(x: np.ndarray, reference: np.ndarray, dataset: dict) -> dict[st
     return {"1wd": w1(x, reference), "rw1wd": regional["rw1wd"], "mass_error": regional["mass_error"]}
 
 
-def evaluate_run(run_dir: str | Path, reference_path: str | Path, out_csv: str | Path) -> pd.DataFrame:
-    """Score every sample file of the run in ``run_dir``; write and return the tidy rows."""
+def kid_extractor_label(kid_cfg: dict, feature_net_summary: dict | None) -> str:
+    """How a KID row names its feature extractor, e.g. ``rpd-feature-net (classification, held-out acc 0.874)``."""
+    if kid_cfg["extractor"] != "feature-net":
+        return kid_cfg["extractor"]
+    s = feature_net_summary
+    return f"rpd-feature-net ({s['task']}, held-out acc {s['accuracy']:.3f} on {s['accuracy_on']})"
+
+
+def image_metrics(
+    samples: dict, reference: dict, dataset: dict, kid_cfg: dict, feature_net: str | None, seed: int
+) -> dict[str, float]:
+    """1WD on pixels in [0, 1], CW-1WD for class-conditional data, and KID through torch-fidelity."""
+    from rpd.metrics.kid import kid  # torch-fidelity (and torch) only for image runs
+
+    x, ref = samples["x"], reference["x"]
+    if x.dtype != np.uint8 or x.shape[1:] != ref.shape[1:]:
+        raise ValueError(f"samples are {x.dtype} {x.shape[1:]}, reference uint8 {ref.shape[1:]}")
+    values = {"1wd": image_w1(x, ref)}
+    if num_classes(dataset):
+        values["cw1wd"] = classwise_w1(x, samples["y"], ref, reference["y"])
+    weights = feature_net if kid_cfg["extractor"] == "feature-net" else kid_cfg["inception_weights"]
+    values["kid"], _ = kid(x, ref, kid_cfg["extractor"], weights, kid_cfg["subset_size"], kid_cfg["subsets"], seed)
+    return values
+
+
+def evaluate_run(
+    run_dir: str | Path, reference_path: str | Path, out_csv: str | Path, feature_net: str | Path | None = None
+) -> pd.DataFrame:
+    """Score every sample file of the run in ``run_dir``; write and return the tidy rows.
+
+    ``feature_net``: the trained KID feature net's model file (image runs with the ``feature-net`` extractor).
+    """
     run_dir = Path(run_dir)
     run = load_json(run_dir / "config.json")
     summary = load_json(run_dir / "train_summary.json")
-    reference = load_npz(reference_path)["x"]
+    reference = load_npz(reference_path)
+    images = is_image_dataset(run["dataset"])
     name = run["prior"]["name"] if run["kind"] == "prior" else run["model"]["name"]
     family = run["prior"]["kind"] if run["kind"] == "prior" else run["model"]["family"]
     base = {
         "suite": run["suite"], "dataset": run["dataset"]["name"], "model": name, "family": family,
-        "size": run["size"], "seed": run["seed"], "n": len(reference), "parameters": summary["parameters"],
+        "size": run["size"], "seed": run["seed"], "n": len(reference["x"]), "parameters": summary["parameters"],
         "commit": git_commit(), "config_hash": config_hash(run), "versions": package_versions(), "device": "cpu",
         "train_seconds": summary["train_seconds"],
     }
+    extractor = ""
+    if images:
+        net_summary = load_json(Path(feature_net).parent / "summary.json") if feature_net else None
+        extractor = kid_extractor_label(run["kid"], net_summary)
     rows = []
     for sampler, steps in sample_pairs(run):
         samples = load_npz(sample_file(run_dir, sampler, steps))
-        if len(samples["x"]) != len(reference):
-            raise ValueError(f"{sampler}-K{steps}.npz has {len(samples['x'])} samples, reference has {len(reference)}")
+        if len(samples["x"]) != len(reference["x"]):
+            raise ValueError(f"{sampler}-K{steps}.npz has {len(samples['x'])} samples, "
+                             f"reference has {len(reference['x'])}")
         start = time.perf_counter()
-        values = grid_metrics(samples["x"], reference, run["dataset"])
+        if images:
+            values = image_metrics(samples, reference, run["dataset"], run["kid"],
+                                   None if feature_net is None else str(feature_net), run["seed"])
+        else:
+            values = grid_metrics(samples["x"], reference["x"], run["dataset"])
         seconds = time.perf_counter() - start
         for metric, value in values.items():
             rows.append({**base, "sampler": sampler, "steps": steps, "metric": metric, "value": value,
-                         "sample_seconds": float(samples["seconds"]), "eval_seconds": seconds})
+                         "sample_seconds": float(samples["seconds"]), "eval_seconds": seconds,
+                         "extractor": extractor if metric == "kid" else ""})
     frame = pd.DataFrame(rows, columns=METRIC_COLUMNS + PROVENANCE_COLUMNS)
     write_atomic(out_csv, lambda p: frame.to_csv(p, index=False))
     return frame

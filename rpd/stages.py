@@ -15,38 +15,80 @@ from torch import nn
 
 from rpd.checkpoint import load_state, save_model
 from rpd.data.grid import make_grid_dataset
-from rpd.diffusion import DiffusionSpec, sample, sample_prior, training_loss
+from rpd.data.images import IMAGE_DATASETS
+from rpd.data.specs import data_shape, is_image_dataset, num_classes
+from rpd.diffusion import DiffusionSpec, sample, sample_labels, sample_prior, training_loss
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import num_extra_inputs
 from rpd.io import load_npz, save_json, save_npz
 from rpd.layout import sample_file
 from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
+from rpd.nets.unet import DenoiserUNet
 from rpd.priors import build_prior
+from rpd.priors.conv import ConvBetaVAE
 from rpd.schedule import make_training_scheduler
 from rpd.training import Progress, TrainConfig, fit
 
 
 def make_dataset(spec: dict, n_eval: int, train_path: str, reference_path: str) -> None:
-    """Training set from ``data_seed`` and a held-out reference set of size N from ``data_seed + 1``."""
+    """Write the training set and a held-out reference set of size N (SPEC §3).
+
+    Grid data: training set from ``data_seed``, reference from ``data_seed + 1``. Images: see
+    :mod:`rpd.data.images` (uint8 images, plus labels ``y`` for class-conditional data).
+    """
+    if is_image_dataset(spec):
+        train, reference = IMAGE_DATASETS[spec["kind"]](spec, n_eval)
+        save_npz(train_path, **train)
+        save_npz(reference_path, **reference)
+        say(f"{spec['kind']}: {len(train['x'])} training images, {len(reference['x'])} reference, "
+            f"shape {train['x'].shape[1:]}")
+        return
     args = dict(shape=spec["shape"], grid=spec["grid"], scale=spec["scale"], jitter=spec["jitter"])
     save_npz(train_path, x=make_grid_dataset(n=spec["n_train"], seed=spec["data_seed"], **args))
     save_npz(reference_path, x=make_grid_dataset(n=n_eval, seed=spec["data_seed"] + 1, **args))
 
 
-def _data_dim(dataset: dict) -> int:
-    return 2
+# Images live in [0, 1] (uint8 on disk); models see them in [−1, 1], the usual range for image diffusion.
+def images_to_model(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(x).float() / 127.5 - 1
+
+
+def model_to_images(x: np.ndarray) -> np.ndarray:
+    """Model-space samples to uint8 images: clamped to [0, 1] and quantised, as a saved image would be."""
+    if not np.isfinite(x).all():  # quantising would silently turn NaN into black pixels
+        raise ValueError(f"samples contain {int((~np.isfinite(x)).sum())} non-finite values; refusing to save them")
+    return np.round(np.clip((x + 1) / 2, 0, 1) * 255).astype(np.uint8)
+
+
+def load_training_data(path: str | Path, dataset: dict) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """The training set in model space: a tensor, or (images, labels) for class-conditional data."""
+    arrays = load_npz(path)
+    if not is_image_dataset(dataset):
+        return torch.from_numpy(arrays["x"])
+    x = images_to_model(arrays["x"])
+    return (x, torch.from_numpy(arrays["y"])) if num_classes(dataset) else x
+
+
+def _split(batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    return batch if isinstance(batch, tuple) else (batch, None)
 
 
 def build_prior_for(run: dict) -> nn.Module:
-    return build_prior(run["prior"], run["network"], _data_dim(run["dataset"]))
+    dataset = run["dataset"]
+    if is_image_dataset(dataset):
+        spec = run["prior"]
+        return ConvBetaVAE(data_shape(dataset), spec["latent_dim"], run["network"]["channels"], spec["beta"],
+                           spec["sigma_floor"], num_classes(dataset))
+    return build_prior(run["prior"], run["network"], data_shape(dataset)[0])
 
 
 def build_denoiser(run: dict) -> nn.Module:
-    model = run["model"]
-    return DenoiserMLP(
-        _data_dim(run["dataset"]), num_extra_inputs(model["family"], model["aux"]), **run["network"]
-    )
+    model, dataset = run["model"], run["dataset"]
+    extra = num_extra_inputs(model["family"], model["aux"])
+    if is_image_dataset(dataset):
+        return DenoiserUNet(data_shape(dataset), extra, num_classes=num_classes(dataset), **run["network"])
+    return DenoiserMLP(data_shape(dataset)[0], extra, **run["network"])
 
 
 def load_prior(path: str | Path) -> nn.Module:
@@ -56,6 +98,18 @@ def load_prior(path: str | Path) -> nn.Module:
     prior.load_state_dict(state["state_dict"])
     prior.eval().requires_grad_(False)
     return prior
+
+
+def _save_samples(run: dict, sampler: str, steps: int, run_dir: str | Path, x: np.ndarray, seconds: float) -> None:
+    """One samples file: ``x`` (2D: float N×2; images: uint8 N×C×H×W), ``y`` (classes, if any), ``seconds``."""
+    dataset = run["dataset"]
+    arrays = {"x": x, "seconds": np.array(seconds)}
+    if is_image_dataset(dataset):
+        arrays["x"] = model_to_images(x)
+        labels = sample_labels(len(x), num_classes(dataset))
+        if labels is not None:
+            arrays["y"] = labels
+    save_npz(sample_file(run_dir, sampler, steps), **arrays)
 
 
 def _label(run: dict) -> str:
@@ -76,10 +130,11 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
     """Stage 1: train a prior, then fit its latent distribution p̂(z) on the training set."""
     torch.set_num_threads(run["threads"])
     torch.manual_seed(run["seed"])
-    data = torch.from_numpy(load_npz(train_path)["x"])
+    data = load_training_data(train_path, run["dataset"])
+    x_all, _ = _split(data)
     prior = build_prior_for(run)
     if hasattr(prior, "init_codebook"):
-        prior.init_codebook(data[torch.randperm(len(data))[:4096]])
+        prior.init_codebook(x_all[torch.randperm(len(x_all))[:4096]])
     cfg = TrainConfig.from_dict(run["training"])
     # Dead VQ codes are restarted every 100 steps, except after the last step (the decoder gets no update).
     restart = getattr(prior, "restart_dead_codes", None)
@@ -91,9 +146,9 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
             restart(batch)
 
     start = time.perf_counter()
-    history = fit(prior, lambda b: prior.loss(b)[0], data, cfg, Progress(_label(run), cfg.steps),
+    history = fit(prior, lambda b: prior.loss(*_split(b))[0], data, cfg, Progress(_label(run), cfg.steps),
                   torch.Generator().manual_seed(run["seed"]), every_100)
-    prior.fit_latent_prior(data)
+    prior.fit_latent_prior(x_all)
     _write_training_outputs(run, prior, history, time.perf_counter() - start, run_dir)
 
 
@@ -103,31 +158,36 @@ def train_model_run(
     """Stage 2: train the denoiser of an RPD / DDPM / DiffuseVAE run on a frozen prior."""
     torch.set_num_threads(run["threads"])
     torch.manual_seed(run["seed"])
-    data = torch.from_numpy(load_npz(train_path)["x"])
+    data = load_training_data(train_path, run["dataset"])
     spec = DiffusionSpec.from_run_config(run)
     prior = load_prior(prior_path) if spec.family in FAMILIES_WITH_PRIOR else None
     net = build_denoiser(run)
     scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
     cfg = TrainConfig.from_dict(run["training"])
+
+    def loss(batch) -> torch.Tensor:
+        x0, y = _split(batch)
+        return training_loss(spec, net, prior, x0, scheduler, y)
+
     start = time.perf_counter()
-    history = fit(net, lambda b: training_loss(spec, net, prior, b, scheduler), data, cfg,
-                  Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]))
+    history = fit(net, loss, data, cfg, Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]))
     _write_training_outputs(run, net, history, time.perf_counter() - start, run_dir)
 
 
 def sample_model_run(run: dict, run_dir: str | Path, prior_path: str | Path | None) -> None:
-    """Draw N samples for every (sampler, K) of the run into ``samples/``; each file holds ``x`` and ``seconds``."""
+    """Draw N samples for every (sampler, K) of the run into ``samples/`` (see :func:`_save_samples`)."""
     torch.set_num_threads(run["threads"])
     state = load_state(Path(run_dir) / "model.pt")
     net = build_denoiser(run)
     net.load_state_dict(state["state_dict"])
     spec = DiffusionSpec.from_run_config(run)
     prior = load_prior(prior_path) if spec.family in FAMILIES_WITH_PRIOR else None
+    dataset = run["dataset"]
     for sampler, steps in run["sampling"]:
         start = time.perf_counter()
-        x = sample(spec, net, prior, run["n_eval"], _data_dim(run["dataset"]), sampler, steps,
-                   seed=run["seed"], batch_size=run["sample_batch_size"])
-        save_npz(sample_file(run_dir, sampler, steps), x=x, seconds=np.array(time.perf_counter() - start))
+        x = sample(spec, net, prior, run["n_eval"], data_shape(dataset), sampler, steps, seed=run["seed"],
+                   batch_size=run["sample_batch_size"], num_classes=num_classes(dataset))
+        _save_samples(run, sampler, steps, run_dir, x, time.perf_counter() - start)
         say(f"[{_label(run)}] sampled {sampler} K={steps} in {time.perf_counter() - start:.1f}s")
 
 
@@ -136,5 +196,20 @@ def sample_prior_run(run: dict, run_dir: str | Path) -> None:
     torch.set_num_threads(run["threads"])
     prior = load_prior(Path(run_dir) / "model.pt")
     start = time.perf_counter()
-    x = sample_prior(prior, run["n_eval"], seed=run["seed"], batch_size=run["sample_batch_size"])
-    save_npz(sample_file(run_dir, "prior", 0), x=x, seconds=np.array(time.perf_counter() - start))
+    x = sample_prior(prior, run["n_eval"], seed=run["seed"], batch_size=run["sample_batch_size"],
+                     num_classes=num_classes(run["dataset"]))
+    _save_samples(run, "prior", 0, run_dir, x, time.perf_counter() - start)
+
+
+def train_feature_net_run(dataset: dict, kid_cfg: dict, train_path: str | Path, reference_path: str | Path,
+                          out_dir: str | Path, threads: int = 1) -> None:
+    """The KID feature net of an image dataset (:mod:`rpd.metrics.kid`): ``model.pt`` and ``summary.json``."""
+    from rpd.metrics.kid import save_feature_net, train_feature_net
+
+    torch.set_num_threads(threads)
+    train, reference = load_npz(train_path), load_npz(reference_path)
+    net, summary = train_feature_net(train["x"], train.get("y"), reference["x"], reference.get("y"),
+                                     kid_cfg["feature_net_steps"], seed=dataset["data_seed"])
+    say(f"[{dataset['name']}/feature-net] {summary['task']}: held-out accuracy {summary['accuracy']:.3f}")
+    save_json(Path(out_dir) / "summary.json", summary)
+    save_feature_net(Path(out_dir) / "model.pt", net, summary)

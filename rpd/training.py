@@ -52,13 +52,16 @@ class Progress:
 def fit(
     module: nn.Module,
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
-    data: torch.Tensor,
+    data: torch.Tensor | tuple[torch.Tensor, ...],
     cfg: TrainConfig,
     progress: Progress,
     generator: torch.Generator,
     every_100: Callable[[torch.Tensor], None] | None = None,
 ) -> list[tuple[int, float]]:
     """Train ``module`` on minibatches of ``data`` drawn with ``generator``; returns the (step, mean loss) history.
+
+    ``data`` is a tensor, or a tuple of tensors indexed together (images and their labels); ``loss_fn``
+    receives the batch in the same form.
 
     With EMA on, the EMA weights are copied into ``module`` at the end (they are what gets sampled).
     ``every_100`` is called with the current batch every 100 steps (e.g. to restart dead VQ codes).
@@ -74,7 +77,9 @@ def fit(
     window: list[float] = []
     module.train()
     for step in range(1, cfg.steps + 1):
-        batch = data[torch.randint(0, len(data), (cfg.batch_size,), generator=generator)]
+        idx = torch.randint(0, len(data[0]) if isinstance(data, tuple) else len(data), (cfg.batch_size,),
+                            generator=generator)
+        batch = tuple(d[idx] for d in data) if isinstance(data, tuple) else data[idx]
         loss = loss_fn(batch)
         value = loss.item()
         if not math.isfinite(value):

@@ -172,7 +172,7 @@ def test_steps_above_smaller_T(raw):
 
 @pytest.mark.parametrize("scale", [0, -1, -0.5])
 def test_nonpositive_scale(raw, scale):
-    ds = _names(raw)[0][-1]
+    ds = [d for d, spec in raw["datasets"].items() if spec["kind"] == "grid"][-1]
     raw["datasets"][ds]["scale"] = scale
     _assert_mentions(_error(raw), f"datasets.{ds}.scale", "> 0")
 
@@ -336,6 +336,7 @@ def test_diffusion_runs_cover_each_experiment(suite):
         (d, m, s, seed)
         for x in cfg["experiments"].values()
         for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", cfg["seeds"]))
+        if seed in cfg["datasets"][d].get("seeds", [seed])  # a dataset's own seeds restrict its runs
     }
     assert len(got) == len(set(got))  # no duplicates where experiments overlap
     assert set(got) == expected
@@ -425,7 +426,7 @@ def test_ci_run_config_is_self_contained(ci):
         rc = run_config(ci, run)
         assert rc["suite"] == "ci" and rc["seed"] == run.seed and rc["size"] == run.size
         assert rc["dataset"]["name"] == run.dataset
-        assert rc["dataset"]["scale"] == ci["datasets"][run.dataset]["scale"]
+        assert {k: v for k, v in rc["dataset"].items() if k != "name"} == ci["datasets"][run.dataset]
         yaml.safe_dump(rc)  # serialisable
         if run.kind == "model":
             assert rc["T"] == ci["T"] and rc["sampling"]

@@ -363,7 +363,7 @@ class GaussianOracle(nn.Module):
         self.abar = alphas_cumprod(T, "linear")
         self.calls = 0
 
-    def forward(self, r_t, t, extra):
+    def forward(self, r_t, t, extra, class_labels=None):
         self.calls += 1
         a = self.abar[t][:, None].to(r_t.dtype)
         var_t = a * self.s**2 + 1 - a
@@ -384,7 +384,7 @@ class FixedPrior(nn.Module):
     def sample_latent(self, generators):
         return torch.zeros(len(generators), 1)
 
-    def decode(self, z):
+    def decode(self, z, y=None):
         return self.mu.expand(len(z), -1), self.sigma.expand(len(z), -1)
 
 
@@ -401,7 +401,7 @@ def test_oracle_sampling_recovers_gaussian(sampler, steps, target):
     n = 4000 if sampler == "ddim" else 800
     spec = DiffusionSpec("ddpm", "omega", target, T, "linear")
     net = GaussianOracle(M, S, target)
-    x = sample(spec, net, None, n=n, data_dim=2, sampler=sampler, steps=steps, seed=0, batch_size=n)
+    x = sample(spec, net, None, n=n, data_shape=(2,), sampler=sampler, steps=steps, seed=0, batch_size=n)
     assert x.shape == (n, 2) and np.isfinite(x).all()
     assert net.calls == steps
     # slack: r_T ~ N(0, I) is not exactly the t = T − 1 marginal, and DDIM ends on E[r₀ | r_t] at t = 19
@@ -413,7 +413,7 @@ def test_oracle_sampling_rpd_maps_back_to_data():
     n = 4000
     mu, sigma = torch.tensor([3.0, -2.0]), torch.tensor([0.25, 4.0])
     spec = DiffusionSpec("rpd", "omega", "eps", T, "linear")
-    x = sample(spec, GaussianOracle(M, S), FixedPrior(mu, sigma), n=n, data_dim=2, sampler="ddim", steps=50,
+    x = sample(spec, GaussianOracle(M, S), FixedPrior(mu, sigma), n=n, data_shape=(2,), sampler="ddim", steps=50,
                seed=1, batch_size=1000)
     _check_gaussian(x, (mu + sigma * M).numpy(), (sigma * S).numpy(), slack=0.02 * sigma.max().item())
     # a wrong prior would be detected: the sample is nowhere near N(m, s²)

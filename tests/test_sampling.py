@@ -57,9 +57,9 @@ def _setup(model: str, hidden: int = 32, seed: int = 0):
 @pytest.mark.parametrize("model", ["rpd", "rpd_v", "ddpm", "diffusevae2"])
 def test_batch_size_independence(model, sampler):
     spec, net, prior = _setup(model)
-    a = sample(spec, net, prior, n=64, data_dim=D, sampler=sampler, steps=3, seed=5, batch_size=7)
-    b = sample(spec, net, prior, n=64, data_dim=D, sampler=sampler, steps=3, seed=5, batch_size=64)
-    c = sample(spec, net, prior, n=64, data_dim=D, sampler=sampler, steps=3, seed=5, batch_size=30)
+    a = sample(spec, net, prior, n=64, data_shape=(D,), sampler=sampler, steps=3, seed=5, batch_size=7)
+    b = sample(spec, net, prior, n=64, data_shape=(D,), sampler=sampler, steps=3, seed=5, batch_size=64)
+    c = sample(spec, net, prior, n=64, data_shape=(D,), sampler=sampler, steps=3, seed=5, batch_size=30)
     assert a.shape == (64, D) and np.isfinite(a).all()
     # rtol too: with ε-prediction an untrained net's first step r₀ = (r − √(1−ᾱ) ε̂)/√ᾱ, √ᾱ_999 ≈ 0.0064,
     # gives samples of size ~100, where float32 rounding of differently-batched matmuls (~1e-6 relative)
@@ -68,7 +68,7 @@ def test_batch_size_independence(model, sampler):
     np.testing.assert_allclose(a, b, **tol)
     np.testing.assert_allclose(a, c, **tol)
     # and the first samples of a larger draw are the samples of a smaller one
-    d = sample(spec, net, prior, n=20, data_dim=D, sampler=sampler, steps=3, seed=5, batch_size=20)
+    d = sample(spec, net, prior, n=20, data_shape=(D,), sampler=sampler, steps=3, seed=5, batch_size=20)
     np.testing.assert_allclose(a[:20], d, **tol)
     # the samples are not all the same point
     assert np.unique(np.round(a, 6), axis=0).shape[0] == 64
@@ -77,11 +77,11 @@ def test_batch_size_independence(model, sampler):
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
 def test_seed_reproducibility(sampler):
     spec, net, prior = _setup("rpd")
-    a = sample(spec, net, prior, n=32, data_dim=D, sampler=sampler, steps=3, seed=11, batch_size=16)
+    a = sample(spec, net, prior, n=32, data_shape=(D,), sampler=sampler, steps=3, seed=11, batch_size=16)
     torch.manual_seed(999)  # the global RNG must not matter
     np.random.seed(999)
-    b = sample(spec, net, prior, n=32, data_dim=D, sampler=sampler, steps=3, seed=11, batch_size=16)
-    c = sample(spec, net, prior, n=32, data_dim=D, sampler=sampler, steps=3, seed=12, batch_size=16)
+    b = sample(spec, net, prior, n=32, data_shape=(D,), sampler=sampler, steps=3, seed=11, batch_size=16)
+    c = sample(spec, net, prior, n=32, data_shape=(D,), sampler=sampler, steps=3, seed=12, batch_size=16)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
     assert np.all(np.any(np.abs(a - c) > 1e-6, axis=1))  # every sample changes, not just some
@@ -90,8 +90,8 @@ def test_seed_reproducibility(sampler):
 def test_sampling_steps_change_samples():
     """Different K give different samples from the same seed (K is actually used)."""
     spec, net, prior = _setup("rpd")
-    a = sample(spec, net, prior, n=16, data_dim=D, sampler="ddim", steps=1, seed=0, batch_size=16)
-    b = sample(spec, net, prior, n=16, data_dim=D, sampler="ddim", steps=3, seed=0, batch_size=16)
+    a = sample(spec, net, prior, n=16, data_shape=(D,), sampler="ddim", steps=1, seed=0, batch_size=16)
+    b = sample(spec, net, prior, n=16, data_shape=(D,), sampler="ddim", steps=3, seed=0, batch_size=16)
     assert not np.allclose(a, b)
 
 

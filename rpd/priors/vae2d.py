@@ -1,8 +1,9 @@
 """β-VAE and VQ-VAE priors for low-dimensional data, both with a Gaussian decoder (SPEC §2).
 
 Common interface (what stage 2 needs from a frozen prior):
-``loss(x)`` for training, ``posterior_sample(x)`` for z ~ q(z|x₀), ``sample_latent(generators)`` for z ~ p̂(z)
-with one generator per sample, and ``decode(z) -> (μ̂, σ̂)`` with σ̂ = softplus(·) + floor.
+``loss(x, y)`` for training, ``posterior_sample(x, y)`` for z ~ q(z|x₀), ``sample_latent(generators)`` for
+z ~ p̂(z) with one generator per sample, and ``decode(z, y) -> (μ̂, σ̂)`` with σ̂ = softplus(·) + floor.
+``y`` is the class label of conditional data; the 2D data here is unconditional, so these priors ignore it.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class BetaVAE2D(nn.Module):
         m, log_s = self.encoder(x).chunk(2, dim=1)
         return m, log_s.clamp(-10, 5)
 
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         m, log_s = self._posterior(x)
         z = m + log_s.exp() * torch.randn_like(m)
         mu, sigma = self.decoder(z)
@@ -69,18 +70,18 @@ class BetaVAE2D(nn.Module):
         kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1).mean()
         return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
 
-    def posterior_sample(self, x: torch.Tensor) -> torch.Tensor:
+    def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         m, log_s = self._posterior(x)
         return m + log_s.exp() * torch.randn_like(m)
 
     def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
         return torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
 
-    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decoder(z)
 
     @torch.no_grad()
-    def fit_latent_prior(self, x: torch.Tensor) -> None:
+    def fit_latent_prior(self, x: torch.Tensor, y: torch.Tensor | None = None) -> None:
         """p(z) is fixed to N(0, I): nothing to fit."""
 
 
@@ -174,7 +175,7 @@ class VQVAE2D(nn.Module):
         self.usage.zero_()
         return len(dead)
 
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         z_e = self.encoder(x)
         if not bool(self.initialised):
             self.init_codebook(x)
@@ -186,18 +187,18 @@ class VQVAE2D(nn.Module):
         nll = gaussian_nll(x, mu, sigma).mean()
         return nll + codebook_loss, {"nll": nll.item(), "vq": codebook_loss.item()}
 
-    def posterior_sample(self, x: torch.Tensor) -> torch.Tensor:
+    def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.codebook[self.codes_of(x)]
 
     def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
         idx = torch.stack([torch.multinomial(self.code_probs, 1, generator=g) for g in generators]).flatten()
         return self.codebook[idx]
 
-    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decoder(z)
 
     @torch.no_grad()
-    def fit_latent_prior(self, x: torch.Tensor) -> None:
+    def fit_latent_prior(self, x: torch.Tensor, y: torch.Tensor | None = None) -> None:
         """Set p̂(z) to the code frequencies of the training set."""
         counts = torch.bincount(self.codes_of(x), minlength=len(self.code_probs)).to(self.code_probs)
         self.code_probs.copy_(counts / counts.sum())

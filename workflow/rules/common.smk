@@ -1,7 +1,9 @@
 # Config loading and validation, and the helpers that map wildcards to runs.
 import yaml
 
-from rpd.config import ConfigError, Run, diffusion_runs, prior_run_of, prior_runs, run_config, validate_config
+from rpd.config import (ConfigError, Run, diffusion_runs, n_eval_of, prior_run_of, prior_runs, run_config,
+                        validate_config)
+from rpd.data.specs import is_image_dataset
 
 
 # `--configfile` replaces the default suite instead of being merged into it (Snakemake merges nested
@@ -18,6 +20,7 @@ except ConfigError as err:
 SUITE = CFG["suite"]
 OUT = f"results/{SUITE}"
 RUN = OUT + "/{dataset}/{name}-{size}/seed{seed}"
+SYNTHETIC = OUT + "/synthetic-"  # generated image folders (ci): results/<suite>/synthetic-<name>
 
 
 def _alternatives(names):
@@ -54,3 +57,10 @@ def prior_model_file(w):
 
 def all_run_folders():
     return [f"{OUT}/{r.folder}" for r in prior_runs(CFG) + diffusion_runs(CFG)]
+
+
+def feature_net_file(w):
+    """The KID feature net an image run's evaluation needs (none for 2D data or other extractors)."""
+    if is_image_dataset(CFG["datasets"][w.dataset]) and CFG["kid"]["extractor"] == "feature-net":
+        return [f"{OUT}/{w.dataset}/feature-net/model.pt"]
+    return []

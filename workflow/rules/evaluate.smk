@@ -4,6 +4,7 @@ rule evaluate:
         config=RUN + "/config.json",
         summary=RUN + "/train_summary.json",
         reference=f"{OUT}/{{dataset}}/reference.npz",
+        feature_net=feature_net_file,
     output:
         metrics=RUN + "/metrics.csv",
     log:

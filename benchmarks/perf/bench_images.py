@@ -1,0 +1,277 @@
+"""Speed and memory of the image experiments (quick suite, fmnist-16), single thread: UNet training steps/s,
+our training step against a plain PyTorch loop, sampling images/s per K, KID time, peak memory per job.
+
+Run: python benchmarks/perf/bench_images.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import io
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from common import SIZES, build_model, header, load_quick, median, table, timed
+from rpd.config import Run, run_config
+from rpd.diffusion import sample, training_loss
+from rpd.nets.mlp import count_parameters
+from rpd.schedule import make_training_scheduler
+from rpd.training import Progress, TrainConfig, fit
+
+DATASET = "fmnist-16"
+SHAPE = (1, 16, 16)
+NUM_CLASSES = 10
+MODELS = ("rpd", "ddpm", "diffusevae1", "diffusevae2")
+SAMPLERS = ("ddpm", "ddim")
+PLAIN_TARGET = 1.05  # our DDPM step time / the plain loop's, same UNet2DModel
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "quick" / DATASET
+
+
+def image_run(cfg: dict, model: str, size: str) -> dict:
+    """The resolved run config the pipeline would write for (fmnist-16, model, size, seed 0)."""
+    return run_config(cfg, Run("model", DATASET, model, size, 0))
+
+
+def synthetic_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y): n random images in [−1, 1] (N×1×16×16 float) and int64 labels 0–9; speed does not depend on content."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(n, *SHAPE, generator=gen) * 2 - 1, torch.randint(0, NUM_CLASSES, (n,), generator=gen)
+
+
+@dataclasses.dataclass
+class Variant:
+    """One way of training at one size; ``run(steps)`` trains for ``steps`` steps (setup included, amortised)."""
+
+    name: str
+    params: int
+    run: Callable[[int], None]
+
+
+def pipeline_variant(cfg: dict, model: str, size: str, data, name: str, ema: bool = True) -> Variant:
+    """Mirror rpd.stages.train_model_run: same denoiser, frozen prior, loss closure, scheduler and TrainConfig
+    (logging muted; ``ema=False`` sets ema_decay = 0 to isolate the EMA's cost)."""
+    run = image_run(cfg, model, size)
+    spec, net, prior = build_model(run)
+    scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
+    base = TrainConfig.from_dict({**run["training"], "log_every": 10**9, **({} if ema else {"ema_decay": 0.0})})
+    gen = torch.Generator().manual_seed(0)
+
+    def loss(batch) -> torch.Tensor:
+        x0, y = batch
+        return training_loss(spec, net, prior, x0, scheduler, y)
+
+    def train(steps: int) -> None:
+        with contextlib.redirect_stderr(io.StringIO()):  # fit's final progress line
+            fit(net, loss, data, dataclasses.replace(base, steps=steps), Progress(name, steps), gen)
+
+    return Variant(name, count_parameters(net), train)
+
+
+def plain_variant(cfg: dict, size: str, data) -> Variant:
+    """A plain PyTorch DDPM loop around the same diffusers UNet2DModel the pipeline's DDPM uses: batch draw,
+    noise, scheduler.add_noise, unet(x_t, t, class_labels=y).sample, MSE, backward, clip, Adam (foreach, as
+    fit). No EMA, no LR schedule, no loss.item() divergence check, no DenoiserUNet wrapper."""
+    run = image_run(cfg, "ddpm", size)
+    spec, net, _ = build_model(run)
+    unet = net.unet
+    scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
+    tc = TrainConfig.from_dict(run["training"])
+    x, y = data
+    gen = torch.Generator().manual_seed(0)
+
+    def train(steps: int) -> None:
+        params = list(unet.parameters())
+        opt = torch.optim.Adam(params, lr=tc.lr, foreach=True)
+        unet.train()
+        for _ in range(steps):
+            idx = torch.randint(0, len(x), (tc.batch_size,), generator=gen)
+            x0, yb = x[idx], y[idx]
+            t = torch.randint(0, spec.num_train_timesteps, (len(x0),))
+            noise = torch.randn_like(x0)
+            loss = F.mse_loss(unet(scheduler.add_noise(x0, noise, t), t, class_labels=yb).sample, noise)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, tc.grad_clip)
+            opt.step()
+
+    return Variant("ddpm plain loop", count_parameters(unet), train)
+
+
+def bench_training(cfg: dict, size: str, data, repeats: int, steps: int) -> tuple[list[list], float]:
+    """Rows of one size and the median paired ratio (our DDPM step / plain loop step). All variants are
+    interleaved within each repeat (order reversed every other repeat) so background load hits them alike."""
+    variants = [pipeline_variant(cfg, m, size, data, m) for m in MODELS]
+    variants += [pipeline_variant(cfg, "ddpm", size, data, "ddpm no EMA", ema=False), plain_variant(cfg, size, data)]
+    for v in variants:
+        v.run(max(2, steps // 2))  # warm-up: allocator, first-call overheads
+    times: dict[str, list[float]] = {v.name: [] for v in variants}
+    for r in range(repeats):
+        for v in variants if r % 2 == 0 else variants[::-1]:
+            times[v.name].append(timed(lambda: v.run(steps)) / steps)
+    plain = times["ddpm plain loop"]
+    rows = []
+    for v in variants:
+        sec = median(times[v.name])
+        vs_plain = median([a / b for a, b in zip(times[v.name], plain)])
+        rows.append([size, v.name, v.params, 1 / sec, 1e3 * sec, vs_plain])
+    return rows, median([a / b for a, b in zip(times["ddpm"], plain)])
+
+
+def bench_sampling(cfg: dict, models: list[str], n: int, ks: list[int], repeats: int) -> list[list]:
+    """Images/s of rpd.diffusion.sample at std size, as rpd.stages.sample_model_run calls it (untrained nets)."""
+    batch = cfg["sample_batch_size"]
+    rows = []
+    for model in models:
+        spec, net, prior = build_model(image_run(cfg, model, "std"))
+        for sampler in SAMPLERS:
+            for k in ks:
+                def draw() -> None:
+                    sample(spec, net, prior, n, SHAPE, sampler, k, seed=0, batch_size=batch, num_classes=NUM_CLASSES)
+
+                sec = median([timed(draw) for _ in range(repeats)])
+                rows.append([model, sampler, k, sec, n / sec, 1e3 * sec / (n * k)])
+    return rows
+
+
+def bench_kid(n: int, feature_steps: int, subsets: int, repeats: int) -> list[list]:
+    """Seconds of rpd.metrics.kid at N samples vs N reference images, and of its parts through torch-fidelity:
+    feature extraction (its dataloader path, and the bare extractor forward) and the KID statistic alone."""
+    from torch_fidelity.metric_kid import kid_features_to_metric
+    from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
+
+    from rpd.metrics.kid import (FEATURE_NET, UInt8Images, fidelity_kwargs, kid, save_feature_net,
+                                 train_feature_net)
+
+    rng = np.random.default_rng(0)
+    images = lambda m: rng.integers(0, 256, (m, *SHAPE), dtype=np.uint8)  # noqa: E731
+    labels = lambda m: rng.integers(0, NUM_CLASSES, m).astype(np.int64)  # noqa: E731
+    samples, reference = images(n), images(n)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
+        t_train = timed(lambda: save_feature_net(
+            Path(tmp) / "model.pt", *train_feature_net(images(2000), labels(2000), images(200), labels(200),
+                                                       feature_steps, seed=0)))
+        weights = str(Path(tmp) / "model.pt")
+        kwargs = fidelity_kwargs("feature-net", weights, n, None, subsets, 0)
+        extractor = create_feature_extractor(FEATURE_NET, ["features"], **kwargs)
+        batch = kwargs["batch_size"]
+        uint8 = torch.from_numpy(samples).expand(-1, 3, -1, -1)
+
+        def bare_forward() -> None:
+            with torch.no_grad():
+                for s in range(0, n, batch):
+                    extractor(uint8[s: s + batch])
+
+        def fidelity_extract() -> torch.Tensor:
+            return get_featuresdict_from_dataset(UInt8Images(samples), extractor, batch, False, True, False)["features"]
+
+        f1, f2 = fidelity_extract(), get_featuresdict_from_dataset(UInt8Images(reference), extractor, batch, False,
+                                                                   True, False)["features"]
+        t_kid, t_fid, t_bare, t_stat = [], [], [], []
+        for _ in range(repeats):
+            t_kid.append(timed(lambda: kid(samples, reference, "feature-net", weights, None, subsets)))
+            t_fid.append(timed(fidelity_extract))
+            t_bare.append(timed(bare_forward))
+            t_stat.append(timed(lambda: kid_features_to_metric(f1, f2, **kwargs)))
+    k, fid, bare, stat = median(t_kid), median(t_fid), median(t_bare), median(t_stat)
+    return [
+        [f"train_feature_net, {feature_steps} steps (batch 128) + save", t_train, ""],
+        [f"kid(): {n} samples vs {n} reference, subset {kwargs['kid_subset_size']}, {subsets} subsets", k, ""],
+        [f"  feature extraction, torch-fidelity dataloader path, {n} images", fid, n / fid],
+        [f"  feature extraction, bare FeatureNetExtractor forward, {n} images", bare, n / bare],
+        [f"  KID statistic from features ({subsets} subsets)", stat, ""],
+        ["  rest of kid(): 2 × extraction + statistic subtracted (extractor load, setup)", k - 2 * fid - stat, ""],
+    ]
+
+
+def memory_rows(root: Path) -> list[list]:
+    """One row per Snakemake benchmark file under ``root``: job, wall seconds, max RSS (MB), CPU seconds."""
+    rows = []
+    for path in sorted(root.rglob("*.benchmark.tsv")):
+        with path.open() as f:
+            records = list(csv.DictReader(f, delimiter="\t"))
+        for rec in records[-1:]:  # Snakemake appends one line per repeat; the last is the latest run
+            rows.append([str(path.relative_to(root)).removesuffix(".benchmark.tsv"), float(rec["s"]),
+                         float(rec["max_rss"]), float(rec.get("cpu_time") or "nan")])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run (seconds): tiny repeats, N and K")
+    parser.add_argument("--repeats", type=int, help="timed training repeats per variant (default 10, quick 2)")
+    parser.add_argument("--steps", type=int, help="training steps per repeat (default 20, quick 2)")
+    parser.add_argument("--n", type=int, help="images per sampling cell (default 200, quick 10)")
+    parser.add_argument("--k", type=int, nargs="+", help="sampling K values (default 1 3 10 50, quick 1 3)")
+    parser.add_argument("--models", nargs="+", default=["rpd", "ddpm"], help="models to sample (quick.yaml names)")
+    parser.add_argument("--kid-n", type=int, help="KID images per side (default 500, quick 100)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"benchmark files' root (default {RESULTS})")
+    args = parser.parse_args()
+    q = args.quick
+    repeats, steps = args.repeats or (2 if q else 10), args.steps or (2 if q else 20)
+    n, ks = args.n or (10 if q else 200), args.k or ([1, 3] if q else [1, 3, 10, 50])
+    kid_n = args.kid_n or (100 if q else 500)
+    feature_steps, kid_subsets, kid_repeats = (5, 10, 1) if q else (50, 100, 3)
+
+    torch.set_num_threads(1)
+    cfg = load_quick()
+    batch = cfg["image_training"]["batch_size"]
+    header("bench_images: speed and memory of the image jobs (quick.yaml, fmnist-16)", [
+        f"image_networks {cfg['image_networks']}, image_prior_sizes {cfg['image_prior_sizes']}",
+        f"image_training {cfg['image_training']}; torch threads = {torch.get_num_threads()}",
+        "data: synthetic random images in [−1, 1] with labels 0–9 (speed does not depend on content);",
+        "  networks and priors untrained (built as rpd.stages builds them; priors frozen, eval)",
+        "training: one step of rpd.training.fit as rpd.stages.train_model_run runs it = batch draw + training_loss",
+        "  (prior posterior + decode for rpd/diffusevae) + backward + clip + Adam + cosine LR + EMA;",
+        f"  median over {repeats} repeats of {steps} steps, all variants interleaved in each repeat",
+        "'ddpm plain loop' = the same UNet2DModel in a hand loop (add_noise, unet(...).sample, MSE, backward,",
+        "  clip, Adam foreach) WITHOUT EMA, LR schedule, loss.item() check or the DenoiserUNet wrapper;",
+        "  'ddpm no EMA' = our fit with ema_decay = 0 (so ours − no EMA = EMA cost; no EMA − plain = the rest)",
+        f"sampling: rpd.diffusion.sample at std size, N = {n}, K ∈ {ks}, sampler ∈ {list(SAMPLERS)}",
+        f"KID: rpd.metrics.kid with a feature net trained {feature_steps} steps on random uint8 images, N = {kid_n}",
+        f"memory: Snakemake benchmark files under {args.results}",
+        f"target: our DDPM step / plain loop step ≤ {PLAIN_TARGET} (paired, median) at each size",
+    ])
+
+    data = synthetic_images(4096, 0)
+    rows, ratios = [], {}
+    for size in SIZES:
+        size_rows, ratios[size] = bench_training(cfg, size, data, repeats, steps)
+        rows += size_rows
+    print(f"training steps/s (batch {batch})")
+    table(["size", "variant", "params", "steps/s", "ms/step", "time/plain"], rows)
+    for size in SIZES:
+        ok = "OK" if ratios[size] <= PLAIN_TARGET else "MISSED"
+        print(f"[{size}] our DDPM step / plain loop step (median of {repeats} paired repeats): {ratios[size]:.3f} "
+              f"(target ≤ {PLAIN_TARGET}) -> {ok}")
+    print(flush=True)
+
+    print(f"sampling at std size (N = {n}, sample_batch_size {cfg['sample_batch_size']}, "
+          f"median of {1 if q else 2} repeat(s))")
+    table(["model", "sampler", "K", "seconds", "images/s", "ms per image·step"],
+          bench_sampling(cfg, args.models, n, ks, 1 if q else 2))
+
+    print(f"KID (median of {kid_repeats} repeat(s))", flush=True)
+    table(["what", "seconds", "images/s"], bench_kid(kid_n, feature_steps, kid_subsets, kid_repeats))
+
+    mem = memory_rows(args.results) if args.results.is_dir() else []
+    if mem:
+        print(f"peak memory and wall time of each image job ({args.results}, Snakemake benchmark files)")
+        table(["job", "wall s", "max_rss MB", "cpu s"], mem)
+        top = max(mem, key=lambda r: r[2])
+        print(f"largest max_rss: {top[0]} {top[2]:.0f} MB")
+    else:
+        print(f"no Snakemake benchmark files under {args.results}: run the quick suite first "
+              "(`snakemake --cores all`, quick is the default config), then rerun this script")
+
+
+if __name__ == "__main__":
+    main()
