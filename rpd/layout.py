@@ -1,10 +1,11 @@
 """The run folder contract (SPEC §6), in one place.
 
-``results/<suite>/<dataset>/{train,reference}.npz`` and, per run,
-``results/<suite>/<dataset>/<model>-<size>/seed<k>/`` holding ``config.json`` (resolved config),
-``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters, train_seconds),
-``train.log``, ``samples/<sampler>-K<K>.npz`` (``x``: N×d, ``seconds``) and ``metrics.csv``.
-Priors are runs too, with sampler ``prior`` and K = 0.
+``results/<suite>/<dataset>/{train,reference}.npz`` (``x``: N×d floats, or uint8 N×C×H×W images; ``y``:
+classes of class-conditional data), ``results/<suite>/<dataset>/feature-net/`` (the KID feature net of an
+image dataset) and, per run, ``results/<suite>/<dataset>/<model>-<size>/seed<k>/`` holding ``config.json``
+(resolved config), ``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters,
+train_seconds), ``train.log``, ``samples/<sampler>-K<K>.npz`` (``x`` as the data, ``y`` for conditional
+data, ``seconds``) and ``metrics.csv``. Priors are runs too, with sampler ``prior`` and K = 0.
 """
 
 from __future__ import annotations
