@@ -39,11 +39,11 @@ def grid_metrics(x: np.ndarray, reference: np.ndarray, dataset: dict) -> dict[st
 
 
 def kid_extractor_label(kid_cfg: dict, feature_net_summary: dict | None) -> str:
-    """How a KID row names its feature extractor, e.g. ``rpd-feature-net (classification, held-out acc 0.874)``."""
+    """How a KID row names its feature extractor, e.g. ``rpd-feature-net (classification, acc 0.874 on …)``."""
     if kid_cfg["extractor"] != "feature-net":
         return kid_cfg["extractor"]
     s = feature_net_summary
-    return f"rpd-feature-net ({s['task']}, held-out acc {s['accuracy']:.3f} on {s['accuracy_on']})"
+    return f"rpd-feature-net ({s['task']}, acc {s['accuracy']:.3f} on {s['accuracy_on']})"
 
 
 def image_metrics(

@@ -210,6 +210,9 @@ def train_feature_net_run(dataset: dict, kid_cfg: dict, train_path: str | Path, 
     train, reference = load_npz(train_path), load_npz(reference_path)
     net, summary = train_feature_net(train["x"], train.get("y"), reference["x"], reference.get("y"),
                                      kid_cfg["feature_net_steps"], seed=dataset["data_seed"])
-    say(f"[{dataset['name']}/feature-net] {summary['task']}: held-out accuracy {summary['accuracy']:.3f}")
+    held_out = dataset["kind"] == "fmnist"  # fmnist's reference is the test split; butterflies' is training images
+    summary["accuracy_on"] = (f"{len(reference['x'])} reference images "
+                              f"({'held out: test split' if held_out else 'also in the training set'})")
+    say(f"[{dataset['name']}/feature-net] {summary['task']}: accuracy {summary['accuracy']:.3f} on {summary['accuracy_on']}")
     save_json(Path(out_dir) / "summary.json", summary)
     save_feature_net(Path(out_dir) / "model.pt", net, summary)

@@ -6,26 +6,34 @@ Run: python benchmarks/perf/bench_images.py [--quick]
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import csv
-import dataclasses
-import io
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
+import os
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
+# Snakemake runs every job with OMP/OPENBLAS/MKL_NUM_THREADS = the job's threads (1 in quick); numpy's
+# OpenBLAS (KID statistic) must be pinned before numpy loads, else it spins 2 threads on the shared cores.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from common import SIZES, build_model, header, load_quick, median, table, timed
-from rpd.config import Run, run_config
-from rpd.diffusion import sample, training_loss
-from rpd.nets.mlp import count_parameters
-from rpd.schedule import make_training_scheduler
-from rpd.training import Progress, TrainConfig, fit
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import csv  # noqa: E402
+import dataclasses  # noqa: E402
+import io  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from common import SIZES, build_model, header, load_quick, median, table, timed  # noqa: E402
+from rpd.config import Run, run_config  # noqa: E402
+from rpd.diffusion import sample, training_loss  # noqa: E402
+from rpd.nets.mlp import count_parameters  # noqa: E402
+from rpd.schedule import make_training_scheduler  # noqa: E402
+from rpd.training import Progress, TrainConfig, fit  # noqa: E402
 
 DATASET = "fmnist-16"
 SHAPE = (1, 16, 16)
@@ -36,13 +44,21 @@ PLAIN_TARGET = 1.05  # our DDPM step time / the plain loop's, same UNet2DModel
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "quick" / DATASET
 
 
+def timed_cpu(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) of one call; CPU time is less distorted by other jobs
+    sharing the cores (every thread pool here is pinned to 1 thread, so CPU ≤ wall)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def image_run(cfg: dict, model: str, size: str) -> dict:
     """The resolved run config the pipeline would write for (fmnist-16, model, size, seed 0)."""
     return run_config(cfg, Run("model", DATASET, model, size, 0))
 
 
 def synthetic_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x, y): n random images in [−1, 1] (N×1×16×16 float) and int64 labels 0–9; speed does not depend on content."""
+    """(x, y): n random images in [−1, 1] (N×1×16×16 float), int64 labels 0–9 (speed ignores content)."""
     gen = torch.Generator().manual_seed(seed)
     return torch.rand(n, *SHAPE, generator=gen) * 2 - 1, torch.randint(0, NUM_CLASSES, (n,), generator=gen)
 
@@ -106,24 +122,30 @@ def plain_variant(cfg: dict, size: str, data) -> Variant:
     return Variant("ddpm plain loop", count_parameters(unet), train)
 
 
-def bench_training(cfg: dict, size: str, data, repeats: int, steps: int) -> tuple[list[list], float]:
-    """Rows of one size and the median paired ratio (our DDPM step / plain loop step). All variants are
-    interleaved within each repeat (order reversed every other repeat) so background load hits them alike."""
+def bench_training(cfg: dict, size: str, data, repeats: int, steps: int) -> tuple[list[list], float, float]:
+    """Rows of one size and the median paired ratios (our DDPM step / plain loop step; wall, CPU). All variants
+    are interleaved within each repeat (order reversed every other repeat) so background load hits them alike."""
     variants = [pipeline_variant(cfg, m, size, data, m) for m in MODELS]
     variants += [pipeline_variant(cfg, "ddpm", size, data, "ddpm no EMA", ema=False), plain_variant(cfg, size, data)]
     for v in variants:
         v.run(max(2, steps // 2))  # warm-up: allocator, first-call overheads
-    times: dict[str, list[float]] = {v.name: [] for v in variants}
+    wall: dict[str, list[float]] = {v.name: [] for v in variants}
+    cpu: dict[str, list[float]] = {v.name: [] for v in variants}
     for r in range(repeats):
         for v in variants if r % 2 == 0 else variants[::-1]:
-            times[v.name].append(timed(lambda: v.run(steps)) / steps)
-    plain = times["ddpm plain loop"]
+            w, c = timed_cpu(lambda: v.run(steps))
+            wall[v.name].append(w / steps)
+            cpu[v.name].append(c / steps)
+
+    def vs_plain(times: dict[str, list[float]], name: str) -> float:
+        return median([a / b for a, b in zip(times[name], times["ddpm plain loop"])])
+
     rows = []
     for v in variants:
-        sec = median(times[v.name])
-        vs_plain = median([a / b for a, b in zip(times[v.name], plain)])
-        rows.append([size, v.name, v.params, 1 / sec, 1e3 * sec, vs_plain])
-    return rows, median([a / b for a, b in zip(times["ddpm"], plain)])
+        sec = median(wall[v.name])
+        rows.append([size, v.name, v.params, 1 / sec, 1e3 * sec, vs_plain(wall, v.name), 1e3 * median(cpu[v.name]),
+                     vs_plain(cpu, v.name)])
+    return rows, vs_plain(wall, "ddpm"), vs_plain(cpu, "ddpm")
 
 
 def bench_sampling(cfg: dict, models: list[str], n: int, ks: list[int], repeats: int) -> list[list]:
@@ -137,8 +159,9 @@ def bench_sampling(cfg: dict, models: list[str], n: int, ks: list[int], repeats:
                 def draw() -> None:
                     sample(spec, net, prior, n, SHAPE, sampler, k, seed=0, batch_size=batch, num_classes=NUM_CLASSES)
 
-                sec = median([timed(draw) for _ in range(repeats)])
-                rows.append([model, sampler, k, sec, n / sec, 1e3 * sec / (n * k)])
+                wall_cpu = [timed_cpu(draw) for _ in range(repeats)]
+                sec, cpu = median([w for w, _ in wall_cpu]), median([c for _, c in wall_cpu])
+                rows.append([model, sampler, k, sec, n / sec, cpu, n / cpu, 1e3 * cpu / (n * k)])
     return rows
 
 
@@ -175,21 +198,22 @@ def bench_kid(n: int, feature_steps: int, subsets: int, repeats: int) -> list[li
 
         f1, f2 = fidelity_extract(), get_featuresdict_from_dataset(UInt8Images(reference), extractor, batch, False,
                                                                    True, False)["features"]
-        t_kid, t_fid, t_bare, t_stat = [], [], [], []
+        parts = {
+            f"kid(): {n} samples vs {n} reference, subset {kwargs['kid_subset_size']}, {subsets} subsets":
+                lambda: kid(samples, reference, "feature-net", weights, None, subsets),
+            f"  feature extraction, torch-fidelity dataloader path, {n} images": fidelity_extract,
+            f"  feature extraction, bare FeatureNetExtractor forward, {n} images": bare_forward,
+            f"  KID statistic from features ({subsets} subsets)": lambda: kid_features_to_metric(f1, f2, **kwargs),
+        }
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in parts}
         for _ in range(repeats):
-            t_kid.append(timed(lambda: kid(samples, reference, "feature-net", weights, None, subsets)))
-            t_fid.append(timed(fidelity_extract))
-            t_bare.append(timed(bare_forward))
-            t_stat.append(timed(lambda: kid_features_to_metric(f1, f2, **kwargs)))
-    k, fid, bare, stat = median(t_kid), median(t_fid), median(t_bare), median(t_stat)
-    return [
-        [f"train_feature_net, {feature_steps} steps (batch 128) + save", t_train, ""],
-        [f"kid(): {n} samples vs {n} reference, subset {kwargs['kid_subset_size']}, {subsets} subsets", k, ""],
-        [f"  feature extraction, torch-fidelity dataloader path, {n} images", fid, n / fid],
-        [f"  feature extraction, bare FeatureNetExtractor forward, {n} images", bare, n / bare],
-        [f"  KID statistic from features ({subsets} subsets)", stat, ""],
-        ["  rest of kid(): 2 × extraction + statistic subtracted (extractor load, setup)", k - 2 * fid - stat, ""],
-    ]
+            for name, fn in parts.items():
+                times[name].append(timed_cpu(fn))
+    rows = [[f"train_feature_net, {feature_steps} steps (batch 128) + save", t_train, "", ""]]
+    for name, wall_cpu in times.items():
+        wall, cpu = median([w for w, _ in wall_cpu]), median([c for _, c in wall_cpu])
+        rows.append([name, wall, cpu, n / cpu if "extraction" in name else ""])
+    return rows
 
 
 def memory_rows(root: Path) -> list[list]:
@@ -207,8 +231,9 @@ def memory_rows(root: Path) -> list[list]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run (seconds): tiny repeats, N and K")
-    parser.add_argument("--repeats", type=int, help="timed training repeats per variant (default 10, quick 2)")
-    parser.add_argument("--steps", type=int, help="training steps per repeat (default 20, quick 2)")
+    parser.add_argument("--repeats", type=int, help="timed training repeats per variant (default 8, quick 2)")
+    parser.add_argument("--steps", type=int, help="training steps per repeat (default 5, quick 2)")
+    parser.add_argument("--sample-repeats", type=int, default=1, help="timed repeats per sampling cell (default 1)")
     parser.add_argument("--n", type=int, help="images per sampling cell (default 200, quick 10)")
     parser.add_argument("--k", type=int, nargs="+", help="sampling K values (default 1 3 10 50, quick 1 3)")
     parser.add_argument("--models", nargs="+", default=["rpd", "ddpm"], help="models to sample (quick.yaml names)")
@@ -216,7 +241,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"benchmark files' root (default {RESULTS})")
     args = parser.parse_args()
     q = args.quick
-    repeats, steps = args.repeats or (2 if q else 10), args.steps or (2 if q else 20)
+    repeats, steps = args.repeats or (2 if q else 8), args.steps or (2 if q else 5)
     n, ks = args.n or (10 if q else 200), args.k or ([1, 3] if q else [1, 3, 10, 50])
     kid_n = args.kid_n or (100 if q else 500)
     feature_steps, kid_subsets, kid_repeats = (5, 10, 1) if q else (50, 100, 3)
@@ -226,7 +251,12 @@ def main() -> None:
     batch = cfg["image_training"]["batch_size"]
     header("bench_images: speed and memory of the image jobs (quick.yaml, fmnist-16)", [
         f"image_networks {cfg['image_networks']}, image_prior_sizes {cfg['image_prior_sizes']}",
-        f"image_training {cfg['image_training']}; torch threads = {torch.get_num_threads()}",
+        f"image_training {cfg['image_training']}",
+        f"torch threads = {torch.get_num_threads()}; OMP/OPENBLAS/MKL_NUM_THREADS = "
+        f"{os.environ['OMP_NUM_THREADS']}/{os.environ['OPENBLAS_NUM_THREADS']}/{os.environ['MKL_NUM_THREADS']} "
+        "(as Snakemake sets them for a 1-thread job)",
+        f"load average before the run: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
+        "wall times are inflated by other jobs, CPU times (this process) much less",
         "data: synthetic random images in [−1, 1] with labels 0–9 (speed does not depend on content);",
         "  networks and priors untrained (built as rpd.stages builds them; priors frozen, eval)",
         "training: one step of rpd.training.fit as rpd.stages.train_model_run runs it = batch draw + training_loss",
@@ -238,36 +268,39 @@ def main() -> None:
         f"sampling: rpd.diffusion.sample at std size, N = {n}, K ∈ {ks}, sampler ∈ {list(SAMPLERS)}",
         f"KID: rpd.metrics.kid with a feature net trained {feature_steps} steps on random uint8 images, N = {kid_n}",
         f"memory: Snakemake benchmark files under {args.results}",
-        f"target: our DDPM step / plain loop step ≤ {PLAIN_TARGET} (paired, median) at each size",
+        f"target: our DDPM step / plain loop step ≤ {PLAIN_TARGET} (paired, median, wall time) at each size",
     ])
 
     data = synthetic_images(4096, 0)
     rows, ratios = [], {}
     for size in SIZES:
-        size_rows, ratios[size] = bench_training(cfg, size, data, repeats, steps)
+        size_rows, *ratios[size] = bench_training(cfg, size, data, repeats, steps)
         rows += size_rows
-    print(f"training steps/s (batch {batch})")
-    table(["size", "variant", "params", "steps/s", "ms/step", "time/plain"], rows)
+    print(f"training (batch {batch}; wall steps/s, ms/step; CPU ms/step of this process)")
+    table(["size", "variant", "params", "steps/s", "ms/step", "time/plain", "CPU ms/step", "CPU/plain"], rows)
     for size in SIZES:
-        ok = "OK" if ratios[size] <= PLAIN_TARGET else "MISSED"
-        print(f"[{size}] our DDPM step / plain loop step (median of {repeats} paired repeats): {ratios[size]:.3f} "
-              f"(target ≤ {PLAIN_TARGET}) -> {ok}")
+        wall_ratio, cpu_ratio = ratios[size]
+        ok = "OK" if wall_ratio <= PLAIN_TARGET else "MISSED"
+        print(f"[{size}] our DDPM step / plain loop step (median of {repeats} paired repeats): wall {wall_ratio:.3f} "
+              f"(target ≤ {PLAIN_TARGET}) -> {ok}; CPU time {cpu_ratio:.3f}")
     print(flush=True)
 
     print(f"sampling at std size (N = {n}, sample_batch_size {cfg['sample_batch_size']}, "
-          f"median of {1 if q else 2} repeat(s))")
-    table(["model", "sampler", "K", "seconds", "images/s", "ms per image·step"],
-          bench_sampling(cfg, args.models, n, ks, 1 if q else 2))
+          f"median of {args.sample_repeats} repeat(s); CPU = this process's CPU seconds)")
+    table(["model", "sampler", "K", "wall s", "images/s", "CPU s", "images/CPU s", "CPU ms per image·step"],
+          bench_sampling(cfg, args.models, n, ks, args.sample_repeats))
 
     print(f"KID (median of {kid_repeats} repeat(s))", flush=True)
-    table(["what", "seconds", "images/s"], bench_kid(kid_n, feature_steps, kid_subsets, kid_repeats))
+    table(["what", "wall s", "CPU s", "images/CPU s"], bench_kid(kid_n, feature_steps, kid_subsets, kid_repeats))
 
     mem = memory_rows(args.results) if args.results.is_dir() else []
     if mem:
         print(f"peak memory and wall time of each image job ({args.results}, Snakemake benchmark files)")
         table(["job", "wall s", "max_rss MB", "cpu s"], mem)
-        top = max(mem, key=lambda r: r[2])
-        print(f"largest max_rss: {top[0]} {top[2]:.0f} MB")
+        kinds = sorted({r[0].rsplit("/", 1)[-1] for r in mem})
+        table(["job kind", "jobs", "max wall s", "max max_rss MB"],
+              [[k, len(rs), max(r[1] for r in rs), max(r[2] for r in rs)]
+               for k in kinds for rs in [[r for r in mem if r[0].rsplit("/", 1)[-1] == k]]])
     else:
         print(f"no Snakemake benchmark files under {args.results}: run the quick suite first "
               "(`snakemake --cores all`, quick is the default config), then rerun this script")

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_train.py", "bench_sampling.py", "bench_metrics.py")
+SCRIPTS = ("bench_train.py", "bench_sampling.py", "bench_metrics.py", "bench_images.py")
 
 
 def cpu_model() -> str:

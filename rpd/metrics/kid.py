@@ -2,7 +2,7 @@
 
 Extractors:
 - ``feature-net`` (offline default): :class:`FeatureNet`, a small CNN trained on the dataset's training
-  set — a classifier where labels exist (its held-out accuracy is reported), else a rotation predictor
+  set — a classifier where labels exist (its test accuracy is reported), else a rotation predictor
   (which of 0/90/180/270° an image was turned by: a label-free task that needs shape features).
   It is registered with ``torch_fidelity.register_feature_extractor`` as :data:`FEATURE_NET`.
 - ``inception-v3-compat``: torch-fidelity's own InceptionV3 (weights from a file or downloaded).
@@ -74,7 +74,7 @@ def train_feature_net(
     train_x: np.ndarray, train_y: np.ndarray | None, test_x: np.ndarray, test_y: np.ndarray | None,
     steps: int, seed: int, batch_size: int = 128, lr: float = 2e-3,
 ) -> tuple[FeatureNet, dict]:
-    """Train a :class:`FeatureNet` on uint8 images; returns it and a summary with its held-out accuracy."""
+    """Train a :class:`FeatureNet` on uint8 images; returns it and a summary with its accuracy on the test images."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     x = _to_input(torch.from_numpy(train_x), train_x.shape[1])
@@ -105,7 +105,7 @@ def train_feature_net(
 
 @torch.no_grad()
 def _accuracy(net: FeatureNet, x: np.ndarray, y: np.ndarray | None, seed: int) -> float:
-    """Held-out accuracy of the net's own task (class, or rotation with one random rotation per image)."""
+    """Accuracy of the net's own task on (x, y) (class, or rotation with one random rotation per image)."""
     inputs, targets = _task_batch(_to_input(torch.from_numpy(x), x.shape[1]), None if y is None else torch.from_numpy(y),
                                   torch.Generator().manual_seed(seed + 1))
     return float((net(inputs).argmax(1) == targets).float().mean())
