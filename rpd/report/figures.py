@@ -188,3 +188,80 @@ def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylab
                    bbox_to_anchor=(0.5, 1.0), frameon=False)
         fig.tight_layout(rect=(0, 0, 1, 0.9 if nrows == 1 else 0.95))
         _save(fig, path)
+
+
+def _to_hwc(image: np.ndarray) -> np.ndarray:
+    """C×H×W (or H×W) floats in [0, 1] → H×W×3 for imshow (grey repeated), clipped."""
+    x = np.asarray(image, dtype=float)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"an image must be C×H×W or H×W, got shape {x.shape}")
+    x = np.clip(x, 0.0, 1.0)
+    if x.shape[0] == 1:
+        x = np.repeat(x, 3, axis=0)
+    return np.transpose(x[:3], (1, 2, 0))
+
+
+def _mosaic(images: list[np.ndarray], pad: int = 1) -> np.ndarray:
+    """Images side by side with a white gap of ``pad`` pixels."""
+    tiles = [_to_hwc(im) for im in images]
+    h = max(t.shape[0] for t in tiles)
+    out = []
+    for t in tiles:
+        tile = np.ones((h, t.shape[1] + pad, 3))
+        tile[: t.shape[0], : t.shape[1]] = t
+        out.append(tile)
+    return np.concatenate(out, axis=1)
+
+
+def image_grid(path: str | Path, rows: list[list[np.ndarray]], row_labels: list[str], title: str = "",
+               colour: str = "#333333") -> None:
+    """A gallery: one row of images per label (C×H×W floats in [0, 1]); empty rows are marked 'no samples'."""
+    width = max((len(r) for r in rows), default=1)
+    with sns.axes_style("white"), plt.rc_context(_RC):
+        fig, axes = plt.subplots(len(rows), 1, figsize=(min(0.62 * width + 1.2, 12), 0.68 * len(rows) + 0.5),
+                                 squeeze=False)
+        for ax, images, label in zip(axes[:, 0], rows, row_labels):
+            if images:
+                ax.imshow(_mosaic(images), interpolation="nearest", aspect="equal")
+            else:
+                ax.text(0.5, 0.5, "no samples", ha="center", va="center", fontsize=7, color="#aa0000",
+                        transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_ylabel(label, rotation=0, ha="right", va="center")
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        if title:
+            fig.suptitle(title, color=colour, fontsize=9)
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
+    """Training loss against iteration: mean over seeds with a band from the seeds' 95% interval, log y.
+
+    ``data`` columns: panel, line, model, family, step, mean, lo, hi.
+    """
+    panels = list(dict.fromkeys(data["panel"]))
+    styles = style_for(data)
+    with sns.axes_style("whitegrid"), plt.rc_context(_RC):
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.0), squeeze=False)
+        for ax, panel in zip(axes[0], panels):
+            for line, rows in data[data["panel"] == panel].groupby("line", sort=False):
+                rows = rows.sort_values("step")
+                style = styles[rows["model"].iloc[0]]
+                ax.plot(rows["step"], rows["mean"], label=line, color=style["color"], linestyle=style["linestyle"],
+                        marker=style["marker"], markersize=3, linewidth=1.4)
+                if rows["lo"].notna().any():
+                    ax.fill_between(rows["step"], rows["lo"].clip(lower=1e-12), rows["hi"], color=style["color"],
+                                    alpha=0.15, linewidth=0)
+            ax.set_yscale("log")
+            ax.set_title(panel)
+            ax.set_xlabel("training iteration (optimiser steps)")
+            ax.set_ylabel(ylabel)
+            ax.legend(frameon=False)
+        fig.tight_layout()
+        _save(fig, path)
+
