@@ -7,6 +7,7 @@ message ended by a NUL byte. Used by the browser test of the report (tests/test_
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -54,17 +55,22 @@ class Chromium:
         self.profile = tempfile.mkdtemp(prefix="rpd-chromium-")
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
-        # fd 3 = the browser's command input, fd 4 = its output; arrange them in the child only.
+        # fd 3 = the browser's command input, fd 4 = its output; arrange them in the child only. Move both
+        # ends above 10 first, so neither dup2 can overwrite the other. close_fds=False keeps 3 and 4 open
+        # (pass_fds cannot name them: they need not exist in this process); Python's own fds are
+        # non-inheritable, so nothing else leaks into the browser.
         def child_fds() -> None:
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
+            high_r = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
 
         self.proc = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
              "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
              f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=child_fds, pass_fds=(3, 4))  # keep the dup2'ed ends open
+            preexec_fn=child_fds, close_fds=False)
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""
@@ -157,6 +163,15 @@ class Chromium:
                           clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 16000),
                                 "scale": 1})
         data = self.call("Page.captureScreenshot", session=True, **params)["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def screenshot_from(self, selector: str, path: Path, height: int = 2400) -> Path:
+        """Save a PNG of the page from the top of the element ``selector`` down (``height`` CSS pixels)."""
+        top = self.evaluate(f"document.querySelector({json.dumps(selector)}).getBoundingClientRect().top + scrollY")
+        width = self.call("Page.getLayoutMetrics", session=True)["cssContentSize"]["width"]
+        data = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True,
+                         clip={"x": 0, "y": float(top), "width": width, "height": height, "scale": 1})["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from rpd.io import write_atomic  # noqa: E402
 
@@ -239,10 +240,18 @@ def image_grid(path: str | Path, rows: list[list[np.ndarray]], row_labels: list[
         _save(fig, path)
 
 
-def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
-    """Training loss against iteration: mean over seeds with a band from the seeds' 95% interval, log y.
+def _minor_log_label(value: float, _: object) -> str:
+    """Label the 2 and 5 minor ticks of a log axis (plain text: figures never parse mathtext)."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** np.floor(np.log10(value))
+    return f"{value:g}" if np.isclose(mantissa, 2) or np.isclose(mantissa, 5) else ""
 
-    ``data`` columns: panel, line, model, family, step, mean, lo, hi.
+
+def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
+    """Training loss against iteration: mean over seeds with a ± 1 sd band (when > 1 seed), log y.
+
+    ``data`` columns: panel, line, model, family, step, mean, sd.
     """
     panels = list(dict.fromkeys(data["panel"]))
     styles = style_for(data)
@@ -254,10 +263,14 @@ def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
                 style = styles[rows["model"].iloc[0]]
                 ax.plot(rows["step"], rows["mean"], label=line, color=style["color"], linestyle=style["linestyle"],
                         marker=style["marker"], markersize=3, linewidth=1.4)
-                if rows["lo"].notna().any():
-                    ax.fill_between(rows["step"], rows["lo"].clip(lower=1e-12), rows["hi"], color=style["color"],
-                                    alpha=0.15, linewidth=0)
+                if rows["sd"].notna().any():
+                    # ± 1 sd over seeds; floored at a tenth of the mean so that the log axis stays readable.
+                    lo = np.maximum(rows["mean"] - rows["sd"], rows["mean"] / 10)
+                    ax.fill_between(rows["step"], lo, rows["mean"] + rows["sd"], color=style["color"], alpha=0.15,
+                                    linewidth=0)
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no mathtext (parse_math off)
+            ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
             ax.set_title(panel)
             ax.set_xlabel("training iteration (optimiser steps)")
             ax.set_ylabel(ylabel)

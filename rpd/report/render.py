@@ -553,12 +553,16 @@ def _extractor_note(extractor: str) -> str:
     return f" [KID features: {extractor}]" if extractor else ""
 
 
+TABLE_METRIC_ORDER = ("rw1wd", "kid", "cw1wd", "1wd", "mass_error", "train_loss_mean", "elbo", "j2")
+
+
 def wide_table(ctx: Context, frame: pd.DataFrame, caption: str, keys: list[str] | None = None) -> Table:
     """Mean ± sd and 95% interval over seeds of every metric in ``frame``, one row per setting."""
     keys = keys or ["dataset", "model", "family", "size", "sampler", "steps"]
     if frame.empty:
         return Table(caption, keys, [])
-    metrics = [m for m in dict.fromkeys(frame["metric"])]
+    metrics = sorted(dict.fromkeys(frame["metric"]), key=lambda m: (TABLE_METRIC_ORDER.index(m)
+                                                                    if m in TABLE_METRIC_ORDER else 99, m))
     s = summarise(frame, keys)
     has_ext = "extractor" in s and s["extractor"].astype(str).str.len().gt(0).any()
     metric_keys = list(dict.fromkeys(zip(s["metric"], s["extractor"] if has_ext else [""] * len(s))))
@@ -875,9 +879,9 @@ def build_e4(ctx: Context, fid: str, exp: dict) -> Section:
     if not losses.empty:
         curves = []
         for (dataset, model, family, size, step), g in losses.groupby(["dataset", "model", "family", "size", "step"]):
-            mean, _, _, lo, hi = t_interval(g["loss"])
+            mean, sd, _, _, _ = t_interval(g["loss"])
             curves.append({"panel": f"{dataset}, size {size}", "line": f"{model} (aux {aux.get(model, '—')})",
-                           "model": model, "family": family, "step": step, "mean": mean, "lo": lo, "hi": hi})
+                           "model": model, "family": family, "step": step, "mean": mean, "sd": sd})
         curves = pd.DataFrame(curves)
         order = ctx.ordered_models(curves["model"].unique())
         curves = curves.assign(_m=[order.index(m) for m in curves["model"]]).sort_values(["_m", "step"])
@@ -885,8 +889,8 @@ def build_e4(ctx: Context, fid: str, exp: dict) -> Section:
         F.loss_curves(ctx.out_dir / name, curves, "training loss (MSE of the target, log scale)")
         sec.figures.append(Figure(
             name, "Training loss against iteration",
-            "Training loss (mean of the logged window) against the optimiser step, mean over seeds with a 95% "
-            "t-interval band (none with one seed), per auxiliary input of the network: ω (omega), μ̂ alone (mu) "
+            "Training loss (mean of the logged window) against the optimiser step, mean over seeds with a ± 1 sd "
+            "band (none with one seed; the seed-paired test is in the table below), per auxiliary input of the network: ω (omega), μ̂ alone (mu) "
             "or none. Same target and schedule for all, so the losses are comparable."))
     sec.notes.append("The pipeline evaluates the final checkpoint only, so the metric is shown at the end of "
                      "training (table), not against iteration; the loss curve carries the 'falls faster' part.")
