@@ -1066,6 +1066,9 @@ JOB_KINDS = ("train", "sample", "evaluate")
 
 def job_table(ctx: Context) -> Table:
     """Wall time, CPU time and peak memory per job, from the ``*.benchmark.tsv`` files Snakemake writes."""
+    m = ctx.metrics
+    hashes = {(d, f"{n}-{z}", str(k)): h for d, n, z, k, h in
+              m[["dataset", "model", "size", "seed", "config_hash"]].drop_duplicates().itertuples(index=False)}
     rows = []
     for run_dir in ctx.run_dirs():
         for kind in JOB_KINDS:
@@ -1079,15 +1082,16 @@ def job_table(ctx: Context) -> Table:
                 continue
             rel = run_dir.relative_to(ctx.results_dir)
             last = b.iloc[-1]
-            rows.append([str(rel.parts[0]), rel.parts[1], rel.parts[2].removeprefix("seed"), kind,
+            rows.append([str(rel.parts[0]), rel.parts[1], rel.parts[2].removeprefix("seed"),
+                         hashes.get((rel.parts[0], rel.parts[1], rel.parts[2].removeprefix("seed")), "—"), kind,
                          f"{float(last['s']):.1f}", f"{float(last.get('cpu_time', np.nan)):.1f}",
                          f"{float(last.get('max_rss', np.nan)):.0f}"])
-    total = sum(float(r[4]) for r in rows)
+    total = sum(float(r[5]) for r in rows)
     return Table(f"Per job, from Snakemake's benchmark files: wall time (elapsed, s), CPU time (s) and peak resident "
-                 f"memory (max RSS, MB). {len(rows)} jobs, {fmt_seconds(total)} of job time in total. Dataset, "
+                 f"memory (max RSS, MB), with the hash of the run's resolved config. {len(rows)} jobs, {fmt_seconds(total)} of job time in total. Dataset, "
                  "collect and report jobs are not benchmarked.",
-                 ["dataset", "run", "seed", "job", "wall s", "CPU s", "max RSS MB"], rows,
-                 [False, False, True, False, True, True, True])
+                 ["dataset", "run", "seed", "config hash", "job", "wall s", "CPU s", "max RSS MB"], rows,
+                 [False, False, True, False, False, True, True, True])
 
 
 def status_table(ctx: Context, built: dict[str, Section]) -> Table:
@@ -1219,6 +1223,16 @@ def build_methods(ctx: Context) -> dict:
                      "on the standard prior in E5 at the fewest steps with DDIM (worse expected); C6 −ELBO (else "
                      "J₂) of RPD against each DiffuseVAE in E8. −ELBO is read as lower-is-better."),
         ("KID feature extractor", kid_extractors(m)),
+        ("image metrics", "1WD on images: exact W1 between the N generated and N reference images flattened to "
+                          "vectors of pixels in [0, 1] (Euclidean ground cost). CW-1WD: for each class c, W1 "
+                          "between the samples generated for class c and the reference images of class c, then "
+                          "the mean over classes. Rows with these metrics: "
+                          + (", ".join(sorted({d for d in m.loc[m["metric"].isin(["cw1wd", "kid"]), "dataset"]}))
+                             or "none in this suite") + "."),
+        ("ELBO (E8)", "Rows named elbo* are read as the negative variational bound (an upper bound on the negative "
+                      "log-likelihood: bits/dim on images, nats on 2D data), so lower is better; j2 is the KL "
+                      "between the forward terminal and the reverse initial distribution (C6 expects ≈ 0 for "
+                      "RPD). The E8 table shows every elbo* and j2 row metrics.csv holds."),
         ("sample galleries", f"Seed {ctx.seed}. Images: the first {GALLERY_COLUMNS} samples of each class per row "
                              "for labelled data (class-conditional generation), else the first samples in file "
                              "order; pixel values clipped to [0, 1], grey shown as grey. 2D: every sample as a "
