@@ -149,7 +149,26 @@ def style_for(frame: pd.DataFrame) -> dict[str, dict]:
     return styles
 
 
-def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylabel: str, log_x: bool = True) -> None:
+def tick_label(value: float) -> str:
+    """Compact plain-text tick label: 3, 100, 1000, 25.7k, 1.26M."""
+    if value >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.3g}k"
+    return f"{value:g}"
+
+
+def spread_ticks(values: list[float], min_ratio: float = 1.25) -> list[float]:
+    """Sorted values, dropping any within ``min_ratio`` of the previous kept one (labels would overlap)."""
+    kept: list[float] = []
+    for v in sorted(values):
+        if not kept or v / kept[-1] >= min_ratio:
+            kept.append(v)
+    return kept
+
+
+def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylabel: str, log_x: bool = True,
+                 share_y: bool = True) -> None:
     """Mean with 95% interval error bars against ``x``, one line per ``line`` label, one panel per ``panel``.
 
     ``data`` columns: panel, line, model, family, ``x``, mean, lo, hi (lo/hi NaN when there is one seed).
@@ -159,7 +178,7 @@ def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylab
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
     with sns.axes_style("whitegrid"), plt.rc_context(_RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False, sharey=share_y)
         for ax in axes.flat[len(panels):]:
             ax.axis("off")
         for ax, panel in zip(axes.flat, panels):
@@ -172,9 +191,9 @@ def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylab
                             markersize=5, linewidth=1.4, **style)
             if log_x:
                 ax.set_xscale("log")
-                ticks = sorted(sub[x].unique())
+                ticks = spread_ticks([float(t) for t in sub[x].unique() if t > 0])
                 ax.set_xticks(ticks)
-                ax.set_xticklabels([f"{t:g}" for t in ticks])
+                ax.set_xticklabels([tick_label(t) for t in ticks])
                 ax.minorticks_off()
             ax.set_title(panel)
             ax.set_xlabel(xlabel)

@@ -48,6 +48,8 @@ METRIC_NAMES = {"rw1wd": "RW-1WD", "1wd": "1WD", "cw1wd": "CW-1WD", "kid": "KID"
                 "elbo": "−ELBO", "j2": "J₂", "train_loss_mean": "mean training loss"}
 METRIC_UNITS = {"rw1wd": "local-shape units", "mass_error": "share of samples", "kid": "unitless",
                 "cw1wd": "pixel units, [0, 1] scale", "j2": "nats", "train_loss_mean": "MSE of the target"}
+#: CSS class of a verdict status (table rows, verdict boxes).
+STATUS_CLASS = {V.SUPPORTED: "good", V.NOT_SUPPORTED: "bad", V.INCONCLUSIVE: "muted", V.NOT_RUN: "muted"}
 NUMBER_COLUMNS = ("seed", "steps", "value", "n", "parameters", "train_seconds", "sample_seconds", "eval_seconds")
 
 
@@ -185,14 +187,12 @@ def fmt_seconds(s: float) -> str:
 
 
 def verdict(lo: float, hi: float, better: str, worse: str) -> tuple[str, str]:
-    """Wording and CSS class of a paired interval (negative difference = challenger better)."""
+    """Wording and CSS class of a paired interval (negative difference = challenger better; rule of verdicts.py)."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "no interval (< 2 seeds)", "muted"
-    if hi < 0:
-        return better, "good"
-    if lo > 0:
-        return worse, "bad"
-    return "inconclusive (interval contains 0)", "muted"
+    status = V.sign_status(lo, hi)
+    text = {V.SUPPORTED: better, V.NOT_SUPPORTED: worse}.get(status, "inconclusive (interval contains 0)")
+    return text, STATUS_CLASS[status]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -264,12 +264,8 @@ class Context:
         return m["prior"], m.get("prior_size", "std")
 
     def experiment_rows(self, exp: dict) -> pd.DataFrame:
-        """Diffusion-model rows of one experiment: its datasets, models, sizes and (sampler, K) pairs."""
-        m = self.metrics
-        pairs = self.pairs(exp)
-        keep = (m["dataset"].isin(exp["datasets"]) & m["model"].isin(exp["models"]) & m["size"].isin(exp["sizes"])
-                & pd.Series([(s, k) in pairs for s, k in zip(m["sampler"], m["steps"])], index=m.index, dtype=bool))
-        return m[keep]
+        """Diffusion-model rows of one experiment: its datasets, models, sizes, seeds and (sampler, K) pairs."""
+        return V.experiment_frame(self.config, self.metrics, exp)
 
     def prior_rows(self, exp: dict) -> pd.DataFrame:
         """Rows of the priors the experiment's models sit on (sampler ``prior``, K = 0)."""
@@ -397,15 +393,6 @@ def paired_table(ctx: Context, frame: pd.DataFrame, caption: str, baseline_famil
 # E1 fine structure
 
 
-def best_pair(frame: pd.DataFrame) -> tuple[str, int] | None:
-    """The sampler/K shown in sample figures: DDPM sampler at its largest K, else any sampler's largest K."""
-    pairs = {(s, int(k)) for s, k in zip(frame["sampler"], frame["steps"]) if s != "prior"}
-    if not pairs:
-        return None
-    ddpm = [p for p in pairs if p[0] == "ddpm"]
-    return max(ddpm, key=lambda p: p[1]) if ddpm else max(pairs, key=lambda p: (p[1], p[0]))
-
-
 def _scatter_figure(ctx: Context, fid: str, exp: dict, dataset: str, rows: pd.DataFrame) -> Figure:
     ds = ctx.config["datasets"][dataset]
     grid, scale = int(ds.get("grid", 4)), float(ds["scale"])
@@ -435,7 +422,7 @@ def _scatter_figure(ctx: Context, fid: str, exp: dict, dataset: str, rows: pd.Da
             out.append(F.ScatterPanel(f"prior: {pname}-{psize}", pts, F.family_colour(ctx.family(pname)), *window,
                                       centres=centres, point_size=point_size))
         for m in models:
-            pair = best_pair(rows[(rows["model"] == m) & (rows["size"] == size)])
+            pair = V.headline_pair(rows[(rows["model"] == m) & (rows["size"] == size)])
             fam = ctx.family(m)
             label = m if m == fam else f"{m} [{F.SHORT_LABELS.get(fam, fam)}]"
             if pair is None:
@@ -609,8 +596,6 @@ def outcome_table(caption: str, outcomes: list[V.Outcome]) -> Table:
     return Table(caption, cols, rows, numeric, classes)
 
 
-STATUS_CLASS = {V.SUPPORTED: "good", V.NOT_SUPPORTED: "bad", V.INCONCLUSIVE: "muted", V.NOT_RUN: "muted"}
-
 
 def steps_figures(ctx: Context, fid: str, rows: pd.DataFrame, what: str) -> list[Figure]:
     """Per metric: mean (95% interval) against K, one line per model (and size), one panel per dataset and sampler."""
@@ -629,7 +614,7 @@ def steps_figures(ctx: Context, fid: str, rows: pd.DataFrame, what: str) -> list
                      for m, f, z in zip(s["model"], s["family"], s["size"])]
         label = ctx.metric_label(metric, sub["dataset"].unique())
         name = F.figure_name(fid, metric, ext, "vs-K")
-        F.metric_lines(ctx.out_dir / name, s, "steps", F.STEPS_LABEL, label)
+        F.metric_lines(ctx.out_dir / name, s, "steps", F.STEPS_LABEL, label, share_y=False)
         seeds = sorted(sub["seed"].unique())
         figures.append(Figure(
             name, f"{label} against K{_extractor_note(ext)}",
@@ -727,7 +712,7 @@ def points_by_steps(ctx: Context, fid: str, dataset: str, models: list[str], siz
 def gallery(ctx: Context, fid: str, exp: dict, rows: pd.DataFrame, models: list[str], max_k: int = 4) -> list[Figure]:
     """Sample galleries of an experiment: per dataset, its models at several K (images or 2D points)."""
     figures: list[Figure] = []
-    size = V._first_size(exp)
+    size = V.first_size(exp)
     for dataset in exp["datasets"]:
         sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
         sampler = V.few_step_sampler(sub)
@@ -803,7 +788,7 @@ def build_e3(ctx: Context, fid: str, exp: dict) -> Section:
                 label = ctx.metric_label(metric, [dataset])
                 name = F.figure_name(fid, dataset, metric, ext, "vs-params")
                 F.metric_lines(ctx.out_dir / name, s, "parameters", "trainable parameters of the denoiser "
-                                                                    "(log scale)", label)
+                                                                    "(log scale)", label, share_y=False)
                 sec.figures.append(Figure(
                     name, f"{label} against parameter count on {dataset}",
                     f"{dataset}: {label}{_extractor_note(ext)} against the denoiser's trainable parameter count "
@@ -963,7 +948,7 @@ def build_e6(ctx: Context, fid: str, exp: dict) -> Section:
     if rows.empty:
         return no_rows(sec)
     models = ctx.ordered_models(exp["models"])
-    size = V._first_size(exp)
+    size = V.first_size(exp)
     for dataset in exp["datasets"]:
         sec.figures += reference_gallery(ctx, fid, dataset) if ctx.is_image(dataset) else []
         d = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]

@@ -126,6 +126,16 @@ def paired_values(frame: pd.DataFrame, test: Test) -> pd.DataFrame:
     return both.reset_index()
 
 
+def sign_status(lo: float, hi: float, expect: str = "lower") -> str:
+    """Supported / not supported / inconclusive from where the interval of Δ lies relative to 0."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return INCONCLUSIVE
+    below, above = hi < 0, lo > 0
+    if expect == "higher":
+        below, above = above, below
+    return SUPPORTED if below else NOT_SUPPORTED if above else INCONCLUSIVE
+
+
 def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -> tuple[str, str]:
     """The decision rule of the module docstring for one test's interval."""
     if seeds == 0:
@@ -133,18 +143,9 @@ def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -
     if seeds < 2 or not (np.isfinite(lo) and np.isfinite(hi)):
         return INCONCLUSIVE, "one paired seed: no interval"
     interval = f"95% interval of Δ [{lo:.3g}, {hi:.3g}]"
-    if test.expect == "lower":
-        if hi < 0:
-            return SUPPORTED, f"{interval} entirely below 0"
-        if lo > 0:
-            return NOT_SUPPORTED, f"{interval} entirely above 0"
-        return INCONCLUSIVE, f"{interval} contains 0"
-    if test.expect == "higher":
-        if lo > 0:
-            return SUPPORTED, f"{interval} entirely above 0"
-        if hi < 0:
-            return NOT_SUPPORTED, f"{interval} entirely below 0"
-        return INCONCLUSIVE, f"{interval} contains 0"
+    if test.expect in ("lower", "higher"):
+        where = "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
+        return sign_status(lo, hi, test.expect), f"{interval} {where}"
     if test.expect == "close":
         margin = test.tolerance * abs(baseline_mean)
         text = f"{interval}, margin +{margin:.3g} ({test.tolerance:.0%} of {test.baseline.label})"
@@ -277,7 +278,7 @@ def _family_models(cfg: dict, exp: dict, family: str, **settings: object) -> lis
     return out
 
 
-def _first_size(exp: dict) -> str:
+def first_size(exp: dict) -> str:
     return sorted(exp["sizes"], key=lambda s: SIZE_ORDER.index(s) if s in SIZE_ORDER else 99)[0]
 
 
@@ -291,7 +292,7 @@ def judge_c1(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     rpd, ddpm = _family_models(cfg, exp, "rpd"), _family_models(cfg, exp, "ddpm")
     if not (rpd and ddpm) or rows.empty:
         return _not_run("C1", "E1 needs an RPD and a DDPM model with results")
-    dataset, size = exp["datasets"][0], _first_size(exp)
+    dataset, size = exp["datasets"][0], first_size(exp)
     sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
     pair, metric = headline_pair(sub), primary_metric(sub, dataset)
     if pair is None or metric is None:
@@ -309,7 +310,7 @@ def judge_c2(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     dvae = [m for f in ("diffusevae1", "diffusevae2") for m in _family_models(cfg, exp, f)]
     if not (rpd and ddpm) or rows.empty:
         return _not_run("C2", "E2 needs an RPD and a DDPM model with results")
-    dataset, size = exp["datasets"][0], _first_size(exp)
+    dataset, size = exp["datasets"][0], first_size(exp)
     sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
     sampler, metric = few_step_sampler(sub), primary_metric(sub, dataset)
     if sampler is None or metric is None:
@@ -358,7 +359,7 @@ def judge_c4(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     base = _family_models(cfg, exp, "rpd", aux=("mu", "omega")) or _family_models(cfg, exp, "rpd", aux=("none", "omega"))
     if not (omega and base) or rows.empty:
         return _not_run("C4", "E4 needs RPD models with aux omega and aux mu (or none) with results")
-    dataset, size = exp["datasets"][0], _first_size(exp)
+    dataset, size = exp["datasets"][0], first_size(exp)
     sides = Side(omega[0], {"model": omega[0]}), Side(base[0], {"model": base[0]})
     deciding = [run_test(rows, Test("train_loss_mean", *sides, {"dataset": dataset, "size": size, "sampler": "train"}))]
     sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
@@ -376,7 +377,7 @@ def judge_c5(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     weak = _family_models(cfg, exp, "rpd", prior_size=("small", "std"))
     if not (strong and weak) or rows.empty:
         return _not_run("C5", "E5 needs RPD models on the std and the small prior with results")
-    dataset, size = exp["datasets"][0], _first_size(exp)
+    dataset, size = exp["datasets"][0], first_size(exp)
     sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
     sampler, metric = few_step_sampler(sub), primary_metric(sub, dataset)
     if sampler is None or metric is None:
@@ -395,7 +396,7 @@ def judge_c6(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     metric = next((x for x in ("elbo", "j2") if x in set(rows["metric"])), None)
     if not (rpd and dvae) or metric is None:
         return _not_run("C6", "E8 needs RPD and DiffuseVAE models with elbo or j2 rows")
-    dataset, size = exp["datasets"][0], _first_size(exp)
+    dataset, size = exp["datasets"][0], first_size(exp)
     deciding = [run_test(rows, Test(metric, Side(rpd[0], {"model": rpd[0]}), Side(b, {"model": b}),
                                     {"dataset": dataset, "size": size})) for b in dvae]
     return combine("C6", "e8", CLAIMS["C6"][1], deciding)
