@@ -44,8 +44,7 @@ SETTINGS_SHOWN = {
 }
 TRAINING_KEYS = ("steps", "batch_size", "lr", "ema_decay", "warmup", "grad_clip")
 #: Display names and units of the metrics (a metric not listed shows under its own name).
-METRIC_NAMES = {"rw1wd": "RW-1WD", "1wd": "1WD", "cw1wd": "CW-1WD", "kid": "KID", "mass_error": "mass error",
-                "elbo": "−ELBO", "j2": "J₂", "train_loss_mean": "mean training loss"}
+METRIC_NAMES = V.METRIC_NAMES
 METRIC_UNITS = {"rw1wd": "local-shape units", "mass_error": "share of samples", "kid": "unitless",
                 "cw1wd": "pixel units, [0, 1] scale", "j2": "nats", "train_loss_mean": "MSE of the target"}
 #: CSS class of a verdict status (table rows, verdict boxes).
@@ -224,7 +223,8 @@ class Context:
             unit = ("pixel units, [0, 1] scale" if all(images) else "data units" if not any(images)
                     else "data or pixel units")
         elif metric.startswith("elbo"):
-            unit = "bits/dim" if images and all(images) else "nats" if images and not any(images) else "nats or bits/dim"
+            unit = ("bits/dim" if images and all(images) else "nats" if images and not any(images)
+                    else "nats or bits/dim")
         name = METRIC_NAMES.get(metric, metric)
         return f"{name} ({unit})" if unit else name
 
@@ -650,7 +650,8 @@ def gallery_rows(x: np.ndarray, y: np.ndarray | None, classes: list | None) -> t
         [f"samples {j + 1}–{min(j + GALLERY_COLUMNS, n)}" for j in range(0, n, GALLERY_COLUMNS)]
 
 
-def image_gallery(ctx: Context, fid: str, dataset: str, model: str, size: str, pairs: list[tuple[str, int]]) -> list[Figure]:
+def image_gallery(ctx: Context, fid: str, dataset: str, model: str, size: str,
+                  pairs: list[tuple[str, int]]) -> list[Figure]:
     """One image grid per (sampler, K) of a model: class rows for labelled data (seed ctx.seed)."""
     figures = []
     ref = load_images(ctx, ctx.results_dir / dataset / "reference.npz")
@@ -846,7 +847,8 @@ def load_losses(ctx: Context) -> pd.DataFrame:
 def train_loss_rows(losses: pd.DataFrame) -> pd.DataFrame:
     """Per run the mean logged training loss (the area under the loss curve / iterations): tidy metric rows."""
     if losses.empty:
-        return pd.DataFrame(columns=["dataset", "model", "family", "size", "seed", "sampler", "steps", "metric", "value"])
+        return pd.DataFrame(columns=["dataset", "model", "family", "size", "seed", "sampler", "steps", "metric",
+                                     "value"])
     g = losses.groupby(["dataset", "model", "family", "size", "seed"], as_index=False)["loss"].mean()
     return g.rename(columns={"loss": "value"}).assign(sampler="train", steps=0, metric="train_loss_mean")
 
@@ -875,7 +877,8 @@ def build_e4(ctx: Context, fid: str, exp: dict) -> Section:
         sec.figures.append(Figure(
             name, "Training loss against iteration",
             "Training loss (mean of the logged window) against the optimiser step, mean over seeds with a ± 1 sd "
-            "band (none with one seed; the seed-paired test is in the table below), per auxiliary input of the network: ω (omega), μ̂ alone (mu) "
+            "band (none with one seed; the seed-paired test is in the table below), per auxiliary input of the "
+            "network: ω (omega), μ̂ alone (mu) "
             "or none. Same target and schedule for all, so the losses are comparable."))
     sec.notes.append("The pipeline evaluates the final checkpoint only, so the metric is shown at the end of "
                      "training (table), not against iteration; the loss curve carries the 'falls faster' part.")
@@ -1073,7 +1076,8 @@ def job_table(ctx: Context) -> Table:
                          f"{float(last.get('max_rss', np.nan)):.0f}"])
     total = sum(float(r[5]) for r in rows)
     return Table(f"Per job, from Snakemake's benchmark files: wall time (elapsed, s), CPU time (s) and peak resident "
-                 f"memory (max RSS, MB), with the hash of the run's resolved config. {len(rows)} jobs, {fmt_seconds(total)} of job time in total. Dataset, "
+                 f"memory (max RSS, MB), with the hash of the run's resolved config. {len(rows)} jobs, "
+                 f"{fmt_seconds(total)} of job time in total. Dataset, "
                  "collect and report jobs are not benchmarked.",
                  ["dataset", "run", "seed", "config hash", "job", "wall s", "CPU s", "max RSS MB"], rows,
                  [False, False, True, False, False, True, True, True])

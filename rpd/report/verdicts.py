@@ -39,6 +39,10 @@ LOWER_IS_BETTER = ("rw1wd", "1wd", "cw1wd", "kid", "mass_error", "elbo", "j2", "
 #: Preferred quality metric of a dataset, first found wins (RW-1WD for 2D grids, KID for images).
 PRIMARY_METRICS = ("rw1wd", "kid", "cw1wd", "1wd")
 
+#: Display names of the metrics (a metric not listed shows under its own name).
+METRIC_NAMES = {"rw1wd": "RW-1WD", "1wd": "1WD", "cw1wd": "CW-1WD", "kid": "KID", "mass_error": "mass error",
+                "elbo": "−ELBO", "j2": "J₂", "train_loss_mean": "mean training loss"}
+
 DECISION_RULE = (
     "Seed-paired: per seed Δ = challenger − baseline at equal dataset, size, sampler and K; mean Δ and its 95% "
     "t-interval over seeds. Better-claims (lower is better): supported if the interval lies entirely below 0, "
@@ -90,7 +94,8 @@ class Test:
 
     def describe(self) -> str:
         setting = ", ".join(f"{k} {v}" for k, v in self.where.items())
-        return f"{self.challenger.label} − {self.baseline.label}, {self.metric} ({setting})"
+        metric = METRIC_NAMES.get(self.metric, self.metric)
+        return f"{self.challenger.label} − {self.baseline.label}, {metric} ({setting})"
 
 
 @dataclass
@@ -194,7 +199,8 @@ class Verdict:
         if o.seeds == 0:
             return "no paired rows"
         interval = f" [{o.lo:.3g}, {o.hi:.3g}]" if np.isfinite(o.lo) else ""
-        return (f"Δ {o.test.metric} = {o.mean:.3g}{interval} ({o.seeds} seed{'s' if o.seeds != 1 else ''}; "
+        metric, plural = METRIC_NAMES.get(o.test.metric, o.test.metric), "s" if o.seeds != 1 else ""
+        return (f"Δ {metric} = {o.mean:.3g}{interval} ({o.seeds} seed{plural}; "
                 f"{o.test.challenger.label} {o.challenger_mean:.3g} vs {o.test.baseline.label} {o.baseline_mean:.3g})")
 
 
@@ -269,7 +275,8 @@ def experiment_frame(cfg: dict, metrics: pd.DataFrame, exp: dict, extra_samplers
     return m[keep & pd.Series(in_pairs, index=m.index, dtype=bool)]
 
 
-def _family_models(cfg: dict, exp: dict, family: str, **settings: object) -> list[str]:
+def _family_models(cfg: dict, exp: dict, family: str, **settings: tuple[object, object]) -> list[str]:
+    """The experiment's models of ``family`` whose settings match: key=(wanted value, default when unset)."""
     out = []
     for name in exp["models"]:
         spec = cfg["models"].get(name, {})
@@ -356,7 +363,8 @@ def judge_c3(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
 def judge_c4(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     rows = experiment_frame(cfg, metrics, exp, extra_samplers=("train",))
     omega = _family_models(cfg, exp, "rpd", aux=("omega", "omega"))
-    base = _family_models(cfg, exp, "rpd", aux=("mu", "omega")) or _family_models(cfg, exp, "rpd", aux=("none", "omega"))
+    base = (_family_models(cfg, exp, "rpd", aux=("mu", "omega"))
+            or _family_models(cfg, exp, "rpd", aux=("none", "omega")))
     if not (omega and base) or rows.empty:
         return _not_run("C4", "E4 needs RPD models with aux omega and aux mu (or none) with results")
     dataset, size = exp["datasets"][0], first_size(exp)
