@@ -20,14 +20,12 @@ def run_suite(workdir: Path, cores: int) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory) -> tuple[Path, Path]:
-    dirs = []
-    for cores in (2, 1):
-        workdir = tmp_path_factory.mktemp(f"ci_cores{cores}")
-        proc = run_suite(workdir, cores)
-        assert proc.returncode == 0, proc.stderr[-4000:]
-        dirs.append(workdir)
-    return dirs[0], dirs[1]
+def two_runs(ci_suite, tmp_path_factory) -> tuple[Path, Path]:
+    """The session's 2-core run (tests/conftest.py) and a fresh 1-core run."""
+    workdir = tmp_path_factory.mktemp("ci_cores1")
+    proc = run_suite(workdir, 1)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return ci_suite, workdir
 
 
 @pytest.mark.slow

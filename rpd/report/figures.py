@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from rpd.io import write_atomic  # noqa: E402
 
@@ -148,7 +149,26 @@ def style_for(frame: pd.DataFrame) -> dict[str, dict]:
     return styles
 
 
-def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylabel: str, log_x: bool = True) -> None:
+def tick_label(value: float) -> str:
+    """Compact plain-text tick label: 3, 100, 1000, 25.7k, 1.26M."""
+    if value >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.3g}k"
+    return f"{value:g}"
+
+
+def spread_ticks(values: list[float], min_ratio: float = 1.25) -> list[float]:
+    """Sorted values, dropping any within ``min_ratio`` of the previous kept one (labels would overlap)."""
+    kept: list[float] = []
+    for v in sorted(values):
+        if not kept or v / kept[-1] >= min_ratio:
+            kept.append(v)
+    return kept
+
+
+def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylabel: str, log_x: bool = True,
+                 share_y: bool = True) -> None:
     """Mean with 95% interval error bars against ``x``, one line per ``line`` label, one panel per ``panel``.
 
     ``data`` columns: panel, line, model, family, ``x``, mean, lo, hi (lo/hi NaN when there is one seed).
@@ -158,7 +178,7 @@ def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylab
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
     with sns.axes_style("whitegrid"), plt.rc_context(_RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False, sharey=share_y)
         for ax in axes.flat[len(panels):]:
             ax.axis("off")
         for ax, panel in zip(axes.flat, panels):
@@ -171,9 +191,9 @@ def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylab
                             markersize=5, linewidth=1.4, **style)
             if log_x:
                 ax.set_xscale("log")
-                ticks = sorted(sub[x].unique())
+                ticks = spread_ticks([float(t) for t in sub[x].unique() if t > 0])
                 ax.set_xticks(ticks)
-                ax.set_xticklabels([f"{t:g}" for t in ticks])
+                ax.set_xticklabels([tick_label(t) for t in ticks])
                 ax.minorticks_off()
             ax.set_title(panel)
             ax.set_xlabel(xlabel)
@@ -188,3 +208,92 @@ def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylab
                    bbox_to_anchor=(0.5, 1.0), frameon=False)
         fig.tight_layout(rect=(0, 0, 1, 0.9 if nrows == 1 else 0.95))
         _save(fig, path)
+
+
+def _to_hwc(image: np.ndarray) -> np.ndarray:
+    """C×H×W (or H×W) floats in [0, 1] → H×W×3 for imshow (grey repeated), clipped."""
+    x = np.asarray(image, dtype=float)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"an image must be C×H×W or H×W, got shape {x.shape}")
+    x = np.clip(x, 0.0, 1.0)
+    if x.shape[0] == 1:
+        x = np.repeat(x, 3, axis=0)
+    return np.transpose(x[:3], (1, 2, 0))
+
+
+def _mosaic(images: list[np.ndarray], pad: int = 1) -> np.ndarray:
+    """Images side by side with a white gap of ``pad`` pixels."""
+    tiles = [_to_hwc(im) for im in images]
+    h = max(t.shape[0] for t in tiles)
+    out = []
+    for t in tiles:
+        tile = np.ones((h, t.shape[1] + pad, 3))
+        tile[: t.shape[0], : t.shape[1]] = t
+        out.append(tile)
+    return np.concatenate(out, axis=1)
+
+
+def image_grid(path: str | Path, rows: list[list[np.ndarray]], row_labels: list[str], title: str = "",
+               colour: str = "#333333") -> None:
+    """A gallery: one row of images per label (C×H×W floats in [0, 1]); empty rows are marked 'no samples'."""
+    width = max((len(r) for r in rows), default=1)
+    with sns.axes_style("white"), plt.rc_context(_RC):
+        fig, axes = plt.subplots(len(rows), 1, figsize=(min(0.62 * width + 1.2, 12), 0.68 * len(rows) + 0.5),
+                                 squeeze=False)
+        for ax, images, label in zip(axes[:, 0], rows, row_labels):
+            if images:
+                ax.imshow(_mosaic(images), interpolation="nearest", aspect="equal")
+            else:
+                ax.text(0.5, 0.5, "no samples", ha="center", va="center", fontsize=7, color="#aa0000",
+                        transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_ylabel(label, rotation=0, ha="right", va="center")
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        if title:
+            fig.suptitle(title, color=colour, fontsize=9)
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def _minor_log_label(value: float, _: object) -> str:
+    """Label the 2 and 5 minor ticks of a log axis (plain text: figures never parse mathtext)."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** np.floor(np.log10(value))
+    return f"{value:g}" if np.isclose(mantissa, 2) or np.isclose(mantissa, 5) else ""
+
+
+def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
+    """Training loss against iteration: mean over seeds with a ± 1 sd band (when > 1 seed), log y.
+
+    ``data`` columns: panel, line, model, family, step, mean, sd.
+    """
+    panels = list(dict.fromkeys(data["panel"]))
+    styles = style_for(data)
+    with sns.axes_style("whitegrid"), plt.rc_context(_RC):
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.0), squeeze=False)
+        for ax, panel in zip(axes[0], panels):
+            for line, rows in data[data["panel"] == panel].groupby("line", sort=False):
+                rows = rows.sort_values("step")
+                style = styles[rows["model"].iloc[0]]
+                ax.plot(rows["step"], rows["mean"], label=line, color=style["color"], linestyle=style["linestyle"],
+                        marker=style["marker"], markersize=3, linewidth=1.4)
+                if rows["sd"].notna().any():
+                    # ± 1 sd over seeds; floored at a tenth of the mean so that the log axis stays readable.
+                    lo = np.maximum(rows["mean"] - rows["sd"], rows["mean"] / 10)
+                    ax.fill_between(rows["step"], lo, rows["mean"] + rows["sd"], color=style["color"], alpha=0.15,
+                                    linewidth=0)
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no mathtext (parse_math off)
+            ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
+            ax.set_title(panel)
+            ax.set_xlabel("training iteration (optimiser steps)")
+            ax.set_ylabel(ylabel)
+            ax.legend(frameon=False)
+        fig.tight_layout()
+        _save(fig, path)
+

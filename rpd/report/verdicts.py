@@ -1,0 +1,425 @@
+"""Verdicts on the paper's claims C1–C6 from the tidy metrics table: seed-paired tests, pure functions.
+
+A *test* compares two sides (for example RPD and DDPM) on one metric at one setting (dataset, size, sampler,
+K). Rows are paired by seed: per seed the difference Δ = challenger − baseline, then the mean of Δ and its
+95% t-interval, mean ± t₀.₉₇₅,ₙ₋₁ · sd/√n. The decision rule (:data:`DECISION_RULE`, also printed in the
+report):
+
+* ``lower`` (the claim says the challenger is better, metric lower is better): **supported** if the whole
+  interval lies below 0; **not supported** if it lies above 0; otherwise **inconclusive**.
+* ``higher`` (the claim says the challenger is worse, e.g. a weaker prior): mirrored.
+* ``close`` (C3, "stays close"): non-inferiority with margin m = :data:`CLOSE_TOLERANCE` × |baseline mean|:
+  **supported** if the interval's upper end ≤ +m (the challenger is at most 10% worse, better is fine);
+  **not supported** if its lower end > +m (surely more than 10% worse); otherwise **inconclusive**.
+
+With no paired seeds, or one (no interval), a test is inconclusive and says why. A claim's verdict is the
+combination of its deciding tests (all must be supported; any not supported makes it not supported) and of
+its *guards* (a guard only vetoes: if its interval shows the challenger clearly worse, the claim is not
+supported). No torch, no file access: everything here is computed from frames and the config dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN = "supported", "not supported", "inconclusive", "not run"
+LEVEL = 0.95
+#: C3 non-inferiority margin, relative to the baseline's (RPD with the standard network) mean.
+CLOSE_TOLERANCE = 0.10
+#: C3 precondition: the small network has less than this share of the standard network's parameters.
+SMALL_SHARE = 0.5
+#: Metrics where lower is better. ``elbo`` is read as the negative bound (an upper bound on the NLL, in
+#: bits/dim or nats), as bits/dim are conventionally reported; ``j2`` is the terminal-mismatch KL.
+LOWER_IS_BETTER = ("rw1wd", "1wd", "cw1wd", "kid", "mass_error", "elbo", "j2", "train_loss_mean")
+#: Preferred quality metric of a dataset, first found wins (RW-1WD for 2D grids, KID for images).
+PRIMARY_METRICS = ("rw1wd", "kid", "cw1wd", "1wd")
+
+#: Display names of the metrics (a metric not listed shows under its own name).
+METRIC_NAMES = {"rw1wd": "RW-1WD", "1wd": "1WD", "cw1wd": "CW-1WD", "kid": "KID", "mass_error": "mass error",
+                "elbo": "−ELBO", "j2": "J₂", "train_loss_mean": "mean training loss"}
+
+DECISION_RULE = (
+    "Seed-paired: per seed Δ = challenger − baseline at equal dataset, size, sampler and K; mean Δ and its 95% "
+    "t-interval over seeds. Better-claims (lower is better): supported if the interval lies entirely below 0, "
+    "not supported if entirely above 0, inconclusive if it contains 0. Worse-claims (C5) mirrored. 'Stays close' "
+    f"(C3): non-inferiority with margin {CLOSE_TOLERANCE:.0%} of the standard model's mean — supported if the "
+    "interval's upper end is ≤ the margin, not supported if its lower end is above it, inconclusive otherwise. "
+    "Fewer than 2 paired seeds: inconclusive (no interval). A claim needs all its deciding tests supported; any "
+    "test not supported, or a guard whose interval shows the challenger clearly worse, makes it not supported."
+)
+
+
+def t_interval(values: Iterable[float], level: float = LEVEL) -> tuple[float, float, int, float, float]:
+    """Mean, sample sd, n and the two-sided t-interval of the mean (NaN bounds when n < 2)."""
+    v = np.asarray(list(values), dtype=float)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n == 0:
+        return np.nan, np.nan, 0, np.nan, np.nan
+    mean = float(v.mean())
+    if n < 2:
+        return mean, np.nan, 1, np.nan, np.nan
+    sd = float(v.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / np.sqrt(n)
+    return mean, sd, n, mean - half, mean + half
+
+
+# --------------------------------------------------------------------------------------------------------
+# Tests
+
+
+@dataclass(frozen=True)
+class Side:
+    """The rows of one side of a comparison: a label and column → value filters (e.g. model, size)."""
+
+    label: str
+    filters: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Test:
+    """Challenger against baseline on ``metric`` at the setting ``where`` (column → value), paired by seed."""
+
+    metric: str
+    challenger: Side
+    baseline: Side
+    where: Mapping[str, object]
+    expect: str = "lower"  # lower | higher | close
+    tolerance: float = CLOSE_TOLERANCE
+
+    def describe(self) -> str:
+        setting = ", ".join(f"{k} {v}" for k, v in self.where.items())
+        metric = METRIC_NAMES.get(self.metric, self.metric)
+        return f"{self.challenger.label} − {self.baseline.label}, {metric} ({setting})"
+
+
+@dataclass
+class Outcome:
+    """A test's paired statistics and its decision."""
+
+    test: Test
+    status: str
+    reason: str
+    seeds: int = 0
+    mean: float = np.nan
+    sd: float = np.nan
+    lo: float = np.nan
+    hi: float = np.nan
+    challenger_mean: float = np.nan
+    baseline_mean: float = np.nan
+    wins: int = 0
+
+
+def _select(frame: pd.DataFrame, filters: Mapping[str, object]) -> pd.DataFrame:
+    keep = pd.Series(True, index=frame.index)
+    for col, value in filters.items():
+        keep &= frame[col] == value
+    return frame[keep]
+
+
+def paired_values(frame: pd.DataFrame, test: Test) -> pd.DataFrame:
+    """Per seed: the challenger's and the baseline's value (columns ``seed``, ``challenger``, ``baseline``)."""
+    rows = _select(frame[frame["metric"] == test.metric], test.where)
+    a = _select(rows, test.challenger.filters).groupby("seed")["value"].mean()
+    b = _select(rows, test.baseline.filters).groupby("seed")["value"].mean()
+    both = pd.concat({"challenger": a, "baseline": b}, axis=1, join="inner").dropna()
+    return both.reset_index()
+
+
+def sign_status(lo: float, hi: float, expect: str = "lower") -> str:
+    """Supported / not supported / inconclusive from where the interval of Δ lies relative to 0."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return INCONCLUSIVE
+    below, above = hi < 0, lo > 0
+    if expect == "higher":
+        below, above = above, below
+    return SUPPORTED if below else NOT_SUPPORTED if above else INCONCLUSIVE
+
+
+def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -> tuple[str, str]:
+    """The decision rule of the module docstring for one test's interval."""
+    if seeds == 0:
+        return INCONCLUSIVE, "no seed-paired rows"
+    if seeds < 2 or not (np.isfinite(lo) and np.isfinite(hi)):
+        return INCONCLUSIVE, "one paired seed: no interval"
+    interval = f"95% interval of Δ [{lo:.3g}, {hi:.3g}]"
+    if test.expect in ("lower", "higher"):
+        where = "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
+        return sign_status(lo, hi, test.expect), f"{interval} {where}"
+    if test.expect == "close":
+        margin = test.tolerance * abs(baseline_mean)
+        text = f"{interval}, margin +{margin:.3g} ({test.tolerance:.0%} of {test.baseline.label})"
+        if hi <= margin:
+            return SUPPORTED, f"{text}: upper end within the margin"
+        if lo > margin:
+            return NOT_SUPPORTED, f"{text}: lower end beyond the margin"
+        return INCONCLUSIVE, f"{text}: interval straddles the margin"
+    raise ValueError(f"unknown expectation {test.expect!r}; allowed: lower, higher, close")
+
+
+def run_test(frame: pd.DataFrame, test: Test) -> Outcome:
+    """Pair the test's rows by seed and decide."""
+    pairs = paired_values(frame, test)
+    diff = pairs["challenger"] - pairs["baseline"]
+    mean, sd, n, lo, hi = t_interval(diff)
+    base_mean = float(pairs["baseline"].mean()) if len(pairs) else np.nan
+    status, reason = decide(test, n, lo, hi, base_mean)
+    better = diff < 0 if test.expect != "higher" else diff > 0
+    return Outcome(test, status, reason, n, mean, sd, lo, hi,
+                   float(pairs["challenger"].mean()) if len(pairs) else np.nan, base_mean, int(better.sum()))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Claims
+
+
+@dataclass
+class Verdict:
+    """One claim's verdict: status, the reason, the outcomes that decided it and guards that could veto."""
+
+    claim: str
+    family: str  # the report section that shows the evidence (e1 … e8)
+    statement: str
+    status: str
+    reason: str
+    deciding: list[Outcome] = field(default_factory=list)
+    guards: list[Outcome] = field(default_factory=list)
+
+    @property
+    def key_number(self) -> str:
+        """The first deciding test as 'mean Δ [lo, hi] (n seeds)'."""
+        if not self.deciding:
+            return "—"
+        o = self.deciding[0]
+        if o.seeds == 0:
+            return "no paired rows"
+        interval = f" [{o.lo:.3g}, {o.hi:.3g}]" if np.isfinite(o.lo) else ""
+        metric, plural = METRIC_NAMES.get(o.test.metric, o.test.metric), "s" if o.seeds != 1 else ""
+        return (f"Δ {metric} = {o.mean:.3g}{interval} ({o.seeds} seed{plural}; "
+                f"{o.test.challenger.label} {o.challenger_mean:.3g} vs {o.test.baseline.label} {o.baseline_mean:.3g})")
+
+
+def combine(claim: str, family: str, statement: str, deciding: Sequence[Outcome],
+            guards: Sequence[Outcome] = (), not_run_reason: str = "") -> Verdict:
+    """Combine tests into a claim verdict (rule in the module docstring)."""
+    if not deciding:
+        return Verdict(claim, family, statement, NOT_RUN, not_run_reason or "no test could be formed")
+    failed = [o for o in deciding if o.status == NOT_SUPPORTED]
+    vetoes = [g for g in guards if g.seeds >= 2 and np.isfinite(g.lo) and g.lo > 0]
+    if failed:
+        status, reason = NOT_SUPPORTED, "; ".join(f"{o.test.describe()}: {o.reason}" for o in failed)
+    elif vetoes:
+        status, reason = NOT_SUPPORTED, "; ".join(f"guard {g.test.describe()}: challenger clearly worse, "
+                                                  f"{g.reason}" for g in vetoes)
+    elif all(o.status == SUPPORTED for o in deciding):
+        status, reason = SUPPORTED, "; ".join(f"{o.test.describe()}: {o.reason}" for o in deciding)
+    else:
+        status, reason = INCONCLUSIVE, "; ".join(f"{o.test.describe()}: {o.reason}" for o in deciding
+                                                 if o.status != SUPPORTED)
+    return Verdict(claim, family, statement, status, reason, list(deciding), list(guards))
+
+
+def primary_metric(frame: pd.DataFrame, dataset: str) -> str | None:
+    """The quality metric a claim uses on ``dataset``: the first of :data:`PRIMARY_METRICS` present."""
+    present = set(frame.loc[frame["dataset"] == dataset, "metric"])
+    return next((m for m in PRIMARY_METRICS if m in present), None)
+
+
+def headline_pair(frame: pd.DataFrame) -> tuple[str, int] | None:
+    """The best-quality setting: the ancestral (ddpm) sampler at its largest K, else any sampler's largest K."""
+    pairs = {(s, int(k)) for s, k in zip(frame["sampler"], frame["steps"]) if s not in ("prior", "train")}
+    if not pairs:
+        return None
+    ddpm = [p for p in pairs if p[0] == "ddpm"]
+    return max(ddpm, key=lambda p: p[1]) if ddpm else max(pairs, key=lambda p: (p[1], p[0]))
+
+
+def few_step_sampler(frame: pd.DataFrame) -> str | None:
+    """The sampler few-step claims are judged with: DDIM (deterministic) when present, else the first one."""
+    samplers = [s for s in dict.fromkeys(frame["sampler"]) if s not in ("prior", "train")]
+    return "ddim" if "ddim" in samplers else (samplers[0] if samplers else None)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The claims of SPEC §1, each judged in the family that mirrors the paper's evidence
+
+#: claim → (family id that decides it, short statement).
+CLAIMS: dict[str, tuple[str, str]] = {
+    "C1": ("e1", "On fine local structure RPD beats DDPM on RW-1WD without losing the global layout (1WD)."),
+    "C2": ("e2", "With few steps (K = 1, 3) RPD beats DDPM, and matches or beats DiffuseVAE."),
+    "C3": ("e3", "RPD with a network of under half the parameters (RPD_s) stays within 10% of RPD."),
+    "C4": ("e4", "The auxiliary input ω makes the training loss fall faster than μ̂ alone (and the metric is "
+                 "not worse)."),
+    "C5": ("e5", "A weaker prior (β-VAE_s) gives worse few-step samples than the standard β-VAE."),
+    "C6": ("e8", "RPD has a better variational bound than DiffuseVAE (terminal distributions match)."),
+}
+SIZE_ORDER = ("std", "small")
+
+
+def experiment_frame(cfg: dict, metrics: pd.DataFrame, exp: dict, extra_samplers: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows of one experiment: its datasets, models, sizes, seeds and (sampler, K) pairs (plus ``extra_samplers``)."""
+    from rpd.config import experiment_pairs  # torch-free
+
+    pairs = experiment_pairs(cfg, exp)
+    seeds = exp.get("seeds", cfg.get("seeds"))
+    m = metrics
+    keep = m["dataset"].isin(exp["datasets"]) & m["model"].isin(exp["models"]) & m["size"].isin(exp["sizes"])
+    if seeds is not None:
+        keep &= m["seed"].isin(seeds)
+    in_pairs = [(s, int(k)) in pairs or s in extra_samplers for s, k in zip(m["sampler"], m["steps"])]
+    return m[keep & pd.Series(in_pairs, index=m.index, dtype=bool)]
+
+
+def _family_models(cfg: dict, exp: dict, family: str, **settings: tuple[object, object]) -> list[str]:
+    """The experiment's models of ``family`` whose settings match: key=(wanted value, default when unset)."""
+    out = []
+    for name in exp["models"]:
+        spec = cfg["models"].get(name, {})
+        if spec.get("family") == family and all(spec.get(k, d) == v for k, (v, d) in settings.items()):
+            out.append(name)
+    return out
+
+
+def first_size(exp: dict) -> str:
+    return sorted(exp["sizes"], key=lambda s: SIZE_ORDER.index(s) if s in SIZE_ORDER else 99)[0]
+
+
+def _not_run(claim: str, reason: str) -> Verdict:
+    family, statement = CLAIMS[claim]
+    return combine(claim, family, statement, [], not_run_reason=reason)
+
+
+def judge_c1(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+    rows = experiment_frame(cfg, metrics, exp)
+    rpd, ddpm = _family_models(cfg, exp, "rpd"), _family_models(cfg, exp, "ddpm")
+    if not (rpd and ddpm) or rows.empty:
+        return _not_run("C1", "E1 needs an RPD and a DDPM model with results")
+    dataset, size = exp["datasets"][0], first_size(exp)
+    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
+    pair, metric = headline_pair(sub), primary_metric(sub, dataset)
+    if pair is None or metric is None:
+        return _not_run("C1", f"no diffusion rows on {dataset}")
+    where = {"dataset": dataset, "size": size, "sampler": pair[0], "steps": pair[1]}
+    sides = Side(rpd[0], {"model": rpd[0]}), Side(ddpm[0], {"model": ddpm[0]})
+    deciding = [run_test(rows, Test(metric, *sides, where))]
+    guards = [run_test(rows, Test("1wd", *sides, where))] if "1wd" in set(sub["metric"]) else []
+    return combine("C1", "e1", CLAIMS["C1"][1], deciding, guards)
+
+
+def judge_c2(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+    rows = experiment_frame(cfg, metrics, exp)
+    rpd, ddpm = _family_models(cfg, exp, "rpd"), _family_models(cfg, exp, "ddpm")
+    dvae = [m for f in ("diffusevae1", "diffusevae2") for m in _family_models(cfg, exp, f)]
+    if not (rpd and ddpm) or rows.empty:
+        return _not_run("C2", "E2 needs an RPD and a DDPM model with results")
+    dataset, size = exp["datasets"][0], first_size(exp)
+    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
+    sampler, metric = few_step_sampler(sub), primary_metric(sub, dataset)
+    if sampler is None or metric is None:
+        return _not_run("C2", f"no diffusion rows on {dataset}")
+    ks = sorted(set(sub.loc[sub["sampler"] == sampler, "steps"].astype(int)))
+    few = [k for k in ks if k <= 3] or ks[:1]
+    challenger = Side(rpd[0], {"model": rpd[0]})
+    deciding = [run_test(rows, Test(metric, challenger, Side(ddpm[0], {"model": ddpm[0]}),
+                                    {"dataset": dataset, "size": size, "sampler": sampler, "steps": k}))
+                for k in few]
+    guards = [run_test(rows, Test(metric, challenger, Side(b, {"model": b}),
+                                  {"dataset": dataset, "size": size, "sampler": sampler, "steps": k}))
+              for b in dvae for k in few]
+    return combine("C2", "e2", CLAIMS["C2"][1], deciding, guards)
+
+
+def judge_c3(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+    rows = experiment_frame(cfg, metrics, exp)
+    rpd = _family_models(cfg, exp, "rpd")
+    if not rpd or not {"std", "small"} <= set(exp["sizes"]) or rows.empty:
+        return _not_run("C3", "E3 needs an RPD model at sizes std and small with results")
+    dataset = exp["datasets"][0]
+    sub = rows[(rows["dataset"] == dataset) & (rows["model"] == rpd[0])]
+    pair, metric = headline_pair(sub), primary_metric(sub, dataset)
+    if pair is None or metric is None:
+        return _not_run("C3", f"no RPD rows on {dataset}")
+    test = Test(metric, Side(f"{rpd[0]}-small", {"model": rpd[0], "size": "small"}),
+                Side(f"{rpd[0]}-std", {"model": rpd[0], "size": "std"}),
+                {"dataset": dataset, "sampler": pair[0], "steps": pair[1]}, expect="close")
+    outcome = run_test(rows, test)
+    if "parameters" in sub:
+        params = sub.groupby("size")["parameters"].median()
+        if {"std", "small"} <= set(params.index) and params["std"] > 0:
+            share = float(params["small"] / params["std"])
+            if share >= SMALL_SHARE:
+                outcome.status = INCONCLUSIVE
+                outcome.reason += f"; but RPD_s has {share:.0%} of RPD's parameters (the claim needs < 50%)"
+            else:
+                outcome.reason += f"; RPD_s has {share:.0%} of RPD's parameters"
+    return combine("C3", "e3", CLAIMS["C3"][1], [outcome])
+
+
+def judge_c4(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+    rows = experiment_frame(cfg, metrics, exp, extra_samplers=("train",))
+    omega = _family_models(cfg, exp, "rpd", aux=("omega", "omega"))
+    base = (_family_models(cfg, exp, "rpd", aux=("mu", "omega"))
+            or _family_models(cfg, exp, "rpd", aux=("none", "omega")))
+    if not (omega and base) or rows.empty:
+        return _not_run("C4", "E4 needs RPD models with aux omega and aux mu (or none) with results")
+    dataset, size = exp["datasets"][0], first_size(exp)
+    sides = Side(omega[0], {"model": omega[0]}), Side(base[0], {"model": base[0]})
+    deciding = [run_test(rows, Test("train_loss_mean", *sides, {"dataset": dataset, "size": size, "sampler": "train"}))]
+    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
+    pair, metric = headline_pair(sub), primary_metric(sub, dataset)
+    guards = []
+    if pair is not None and metric is not None:
+        guards.append(run_test(rows, Test(metric, *sides, {"dataset": dataset, "size": size, "sampler": pair[0],
+                                                           "steps": pair[1]})))
+    return combine("C4", "e4", CLAIMS["C4"][1], deciding, guards)
+
+
+def judge_c5(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+    rows = experiment_frame(cfg, metrics, exp)
+    strong = _family_models(cfg, exp, "rpd", prior_size=("std", "std"))
+    weak = _family_models(cfg, exp, "rpd", prior_size=("small", "std"))
+    if not (strong and weak) or rows.empty:
+        return _not_run("C5", "E5 needs RPD models on the std and the small prior with results")
+    dataset, size = exp["datasets"][0], first_size(exp)
+    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
+    sampler, metric = few_step_sampler(sub), primary_metric(sub, dataset)
+    if sampler is None or metric is None:
+        return _not_run("C5", f"no diffusion rows on {dataset}")
+    k = int(sub.loc[sub["sampler"] == sampler, "steps"].min())
+    test = Test(metric, Side(weak[0], {"model": weak[0]}), Side(strong[0], {"model": strong[0]}),
+                {"dataset": dataset, "size": size, "sampler": sampler, "steps": k}, expect="higher")
+    return combine("C5", "e5", CLAIMS["C5"][1], [run_test(rows, test)])
+
+
+def judge_c6(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+    m = metrics
+    rows = m[m["dataset"].isin(exp["datasets"]) & m["model"].isin(exp["models"]) & m["size"].isin(exp["sizes"])]
+    rpd = _family_models(cfg, exp, "rpd")
+    dvae = [x for f in ("diffusevae1", "diffusevae2") for x in _family_models(cfg, exp, f)]
+    metric = next((x for x in ("elbo", "j2") if x in set(rows["metric"])), None)
+    if not (rpd and dvae) or metric is None:
+        return _not_run("C6", "E8 needs RPD and DiffuseVAE models with elbo or j2 rows")
+    dataset, size = exp["datasets"][0], first_size(exp)
+    deciding = [run_test(rows, Test(metric, Side(rpd[0], {"model": rpd[0]}), Side(b, {"model": b}),
+                                    {"dataset": dataset, "size": size})) for b in dvae]
+    return combine("C6", "e8", CLAIMS["C6"][1], deciding)
+
+
+JUDGES = {"C1": judge_c1, "C2": judge_c2, "C3": judge_c3, "C4": judge_c4, "C5": judge_c5, "C6": judge_c6}
+
+
+def judge_claims(cfg: dict, metrics: pd.DataFrame) -> list[Verdict]:
+    """One verdict per claim C1–C6, in order; a claim whose family the suite did not run is 'not run'."""
+    out = []
+    for claim, (family, _) in CLAIMS.items():
+        exp = cfg["experiments"].get(family)
+        if exp is None:
+            out.append(_not_run(claim, f"{family.upper()} is not in this suite"))
+        else:
+            out.append(JUDGES[claim](cfg, metrics, exp))
+    return out

@@ -1,0 +1,24 @@
+"""Shared fixtures: one `ci` suite run per test session, reused by every end-to-end test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from suite import snakemake
+
+
+@pytest.fixture(scope="session")
+def ci_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished `ci` suite run with 2 cores (results/ci, reports/ci). Tests must leave it as they found it.
+
+    RPD_CI_SUITE_DIR names an existing finished run to reuse instead (for iterating on the tests locally).
+    """
+    if os.environ.get("RPD_CI_SUITE_DIR"):
+        return Path(os.environ["RPD_CI_SUITE_DIR"])
+    workdir = tmp_path_factory.mktemp("ci_cores2")
+    proc = snakemake(workdir, 2)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir

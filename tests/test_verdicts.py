@@ -1,0 +1,170 @@
+"""The claim verdicts on hand-made metric tables: clear win, clear loss, overlap, one seed, closeness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rpd.report import verdicts as V
+
+WHERE = {"dataset": "d", "size": "std", "sampler": "ddpm", "steps": 10}
+
+
+def table(challenger: list[float], baseline: list[float], metric: str = "rw1wd", a: str = "rpd", b: str = "ddpm",
+          **where: object) -> pd.DataFrame:
+    rows = []
+    for model, values in ((a, challenger), (b, baseline)):
+        for seed, value in enumerate(values):
+            rows.append({**WHERE, **where, "model": model, "seed": seed, "metric": metric, "value": value})
+    return pd.DataFrame(rows)
+
+
+def test_one(frame: pd.DataFrame, expect: str = "lower", metric: str = "rw1wd") -> V.Outcome:
+    return V.run_test(frame, V.Test(metric, V.Side("rpd", {"model": "rpd"}), V.Side("ddpm", {"model": "ddpm"}),
+                                    WHERE, expect))
+
+
+test_one.__test__ = False  # a helper, not a test
+
+
+def test_clear_win_is_supported() -> None:
+    o = test_one(table([0.10, 0.12, 0.11], [0.60, 0.62, 0.58]))
+    assert o.status == V.SUPPORTED and o.seeds == 3 and o.wins == 3
+    assert o.mean == pytest.approx(-0.49) and o.hi < 0
+    assert "entirely below 0" in o.reason
+
+
+def test_clear_loss_is_not_supported() -> None:
+    o = test_one(table([0.70, 0.72, 0.69], [0.20, 0.21, 0.22]))
+    assert o.status == V.NOT_SUPPORTED and o.lo > 0 and o.wins == 0
+
+
+def test_overlap_is_inconclusive() -> None:
+    o = test_one(table([0.10, 0.50, 0.30], [0.30, 0.20, 0.35]))
+    assert o.status == V.INCONCLUSIVE and o.lo < 0 < o.hi
+    assert "contains 0" in o.reason
+
+
+def test_single_seed_is_inconclusive_with_reason() -> None:
+    o = test_one(table([0.1], [0.9]))
+    assert o.status == V.INCONCLUSIVE and o.seeds == 1 and "one paired seed" in o.reason
+    assert not np.isfinite(o.lo)
+
+
+def test_unpaired_seeds_are_not_compared() -> None:
+    frame = table([0.1, 0.1], [0.9, 0.9])
+    frame.loc[frame["model"] == "ddpm", "seed"] += 5  # the baseline ran on other seeds
+    o = test_one(frame)
+    assert o.status == V.INCONCLUSIVE and o.seeds == 0 and "no seed-paired rows" in o.reason
+
+
+def test_interval_is_the_paired_t_interval() -> None:
+    # Paired differences −1, −2, −3: mean −2, sd 1, t_{0.975,2} = 4.3027.
+    o = test_one(table([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]))
+    half = 4.302652729911275 / np.sqrt(3)
+    assert (o.mean, o.lo, o.hi) == pytest.approx((-2.0, -2.0 - half, -2.0 + half))
+    # Unpaired, the same values would overlap; paired they do not: pairing matters.
+    assert o.status == V.INCONCLUSIVE  # −2 + 2.48 > 0: still contains 0 with 3 seeds
+    o = test_one(table([1.0, 2.0, 3.0, 4.0], [2.1, 3.2, 4.0, 5.1]))
+    assert o.status == V.SUPPORTED
+
+
+def test_worse_claim_is_mirrored() -> None:
+    o = test_one(table([0.70, 0.72, 0.69], [0.20, 0.21, 0.22]), expect="higher")
+    assert o.status == V.SUPPORTED
+    o = test_one(table([0.10, 0.12, 0.11], [0.60, 0.62, 0.58]), expect="higher")
+    assert o.status == V.NOT_SUPPORTED
+
+
+def test_close_uses_a_ten_percent_margin_of_the_baseline() -> None:
+    base = [1.00, 1.02, 0.98, 1.01]
+    assert test_one(table([1.03, 1.04, 1.01, 1.03], base), "close").status == V.SUPPORTED  # ~3% worse
+    assert test_one(table([0.5, 0.52, 0.49, 0.51], base), "close").status == V.SUPPORTED  # better is fine
+    assert test_one(table([1.30, 1.33, 1.28, 1.31], base), "close").status == V.NOT_SUPPORTED  # ~30% worse
+    o = test_one(table([1.0, 1.3, 0.9, 1.2], base), "close")
+    assert o.status == V.INCONCLUSIVE and "straddles the margin" in o.reason
+
+
+def test_combine_rules() -> None:
+    win = test_one(table([0.1, 0.12, 0.11], [0.6, 0.62, 0.58]))
+    loss = test_one(table([0.7, 0.72, 0.69], [0.2, 0.21, 0.22]))
+    overlap = test_one(table([0.1, 0.5, 0.3], [0.3, 0.2, 0.35]))
+    assert V.combine("C1", "e1", "s", [win]).status == V.SUPPORTED
+    assert V.combine("C1", "e1", "s", [win, overlap]).status == V.INCONCLUSIVE
+    assert V.combine("C1", "e1", "s", [overlap, loss]).status == V.NOT_SUPPORTED
+    vetoed = V.combine("C1", "e1", "s", [win], guards=[loss])
+    assert vetoed.status == V.NOT_SUPPORTED and "guard" in vetoed.reason
+    assert V.combine("C1", "e1", "s", [win], guards=[overlap]).status == V.SUPPORTED
+    assert V.combine("C1", "e1", "s", [], not_run_reason="E1 absent").status == V.NOT_RUN
+    assert "-0.49" in V.combine("C1", "e1", "s", [win]).key_number
+
+
+def _config(experiments: dict) -> dict:
+    models = {"rpd": {"family": "rpd", "prior": "vq", "prior_size": "std", "aux": "omega"},
+              "rpd_mu": {"family": "rpd", "prior": "vq", "prior_size": "std", "aux": "mu"},
+              "rpd_weak": {"family": "rpd", "prior": "vq", "prior_size": "small", "aux": "omega"},
+              "ddpm": {"family": "ddpm"}, "dvae": {"family": "diffusevae1", "prior": "vq", "prior_size": "std"}}
+    return {"seeds": [0, 1, 2], "models": models, "experiments": experiments,
+            "sampling": [{"samplers": ["ddpm", "ddim"], "steps": [1, 3, 10]}]}
+
+
+def _rows(model: str, size: str, sampler: str, steps: int, metric: str, values: list[float], **extra) -> list[dict]:
+    return [{"dataset": "d", "model": model, "size": size, "sampler": sampler, "steps": steps, "metric": metric,
+             "seed": s, "value": v, **extra} for s, v in enumerate(values)]
+
+
+def test_judge_claims_from_a_suite_table() -> None:
+    exp = {"datasets": ["d"], "sizes": ["std"]}
+    cfg = _config({"e1": {**exp, "models": ["rpd", "ddpm"]},
+                   "e3": {**exp, "models": ["rpd"], "sizes": ["std", "small"]},
+                   "e4": {**exp, "models": ["rpd", "rpd_mu"]},
+                   "e5": {**exp, "models": ["rpd", "rpd_weak"]}})
+    rows = []
+    for sampler in ("ddpm", "ddim"):
+        for k in (1, 3, 10):
+            rows += _rows("rpd", "std", sampler, k, "rw1wd", [0.10, 0.11, 0.12], parameters=1000)
+            rows += _rows("rpd", "std", sampler, k, "1wd", [0.05, 0.05, 0.06], parameters=1000)
+            rows += _rows("ddpm", "std", sampler, k, "rw1wd", [0.50, 0.52, 0.55])
+            rows += _rows("ddpm", "std", sampler, k, "1wd", [0.05, 0.06, 0.05])
+            rows += _rows("rpd", "small", sampler, k, "rw1wd", [0.30, 0.31, 0.32], parameters=300)  # far worse
+            rows += _rows("rpd_mu", "std", sampler, k, "rw1wd", [0.10, 0.12, 0.11])
+            rows += _rows("rpd_weak", "std", sampler, k, "rw1wd", [0.10, 0.13, 0.09])  # overlap
+    rows += _rows("rpd", "std", "train", 0, "train_loss_mean", [0.2, 0.21, 0.22])
+    rows += _rows("rpd_mu", "std", "train", 0, "train_loss_mean", [0.5, 0.52, 0.51])
+    verdicts = {v.claim: v for v in V.judge_claims(cfg, pd.DataFrame(rows))}
+    assert verdicts["C1"].status == V.SUPPORTED
+    assert verdicts["C1"].deciding[0].test.where == {"dataset": "d", "size": "std", "sampler": "ddpm", "steps": 10}
+    assert verdicts["C2"].status == V.NOT_RUN and "E2 is not in this suite" in verdicts["C2"].reason
+    assert verdicts["C3"].status == V.NOT_SUPPORTED and "30% of RPD's parameters" in verdicts["C3"].reason
+    assert verdicts["C4"].status == V.SUPPORTED
+    assert verdicts["C5"].status == V.INCONCLUSIVE
+    assert verdicts["C5"].deciding[0].test.where["steps"] == 1 and verdicts["C5"].deciding[0].test.expect == "higher"
+    assert verdicts["C6"].status == V.NOT_RUN
+
+
+def test_c3_needs_under_half_the_parameters() -> None:
+    cfg = _config({"e3": {"datasets": ["d"], "models": ["rpd"], "sizes": ["std", "small"]}})
+    rows = []
+    for k in (1, 3, 10):
+        rows += _rows("rpd", "std", "ddpm", k, "rw1wd", [0.10, 0.11, 0.12], parameters=1000)
+        rows += _rows("rpd", "small", "ddpm", k, "rw1wd", [0.10, 0.11, 0.12], parameters=700)
+    v = {x.claim: x for x in V.judge_claims(cfg, pd.DataFrame(rows))}["C3"]
+    assert v.status == V.INCONCLUSIVE and "70%" in v.reason
+
+
+def test_c2_and_c6_on_image_style_rows() -> None:
+    exp = {"datasets": ["d"], "sizes": ["std"], "models": ["rpd", "ddpm", "dvae"]}
+    cfg = _config({"e2": exp, "e8": exp})
+    rows = []
+    for k in (1, 3, 10):
+        rows += _rows("rpd", "std", "ddim", k, "kid", [0.01, 0.012, 0.011], extractor="clf")
+        rows += _rows("ddpm", "std", "ddim", k, "kid", [0.2 / k, 0.21 / k, 0.22 / k], extractor="clf")
+        rows += _rows("dvae", "std", "ddim", k, "kid", [0.03, 0.031, 0.032], extractor="clf")
+    rows += _rows("rpd", "std", "bound", 1000, "elbo", [3.1, 3.2, 3.15])
+    rows += _rows("dvae", "std", "bound", 1000, "elbo", [3.0, 3.09, 3.06])
+    verdicts = {v.claim: v for v in V.judge_claims(cfg, pd.DataFrame(rows))}
+    c2 = verdicts["C2"]
+    assert c2.status == V.SUPPORTED and [o.test.where["steps"] for o in c2.deciding] == [1, 3]
+    assert c2.deciding[0].test.metric == "kid" and c2.deciding[0].test.where["sampler"] == "ddim"
+    assert verdicts["C6"].status == V.NOT_SUPPORTED  # RPD's bound is higher (worse) here
