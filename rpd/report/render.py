@@ -18,7 +18,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from rpd.config import diffusion_runs, experiment_pairs, prior_runs
+from rpd.config import MODALITY_KEYS, diffusion_runs, experiment_pairs, modality, prior_runs
 from rpd.data.grid import assign_regions, grid_centres
 from rpd.families import FAMILIES
 from rpd.io import load_npz, write_atomic
@@ -1175,31 +1175,40 @@ def build_methods(ctx: Context) -> dict:
     def counts(v: pd.Series) -> str:
         return ", ".join(str(int(x)) for x in sorted(set(v.dropna())))
 
-    params = m.groupby(["model", "size"])["parameters"].agg(counts) if not m.empty else pd.Series(dtype=str)
+    mod_of = {d: modality(spec) for d, spec in cfg["datasets"].items()}
+    runs = m.assign(modality=m["dataset"].map(mod_of)) if not m.empty else m.assign(modality=[])
+    params = runs.groupby(["model", "size", "modality"])["parameters"].agg(counts) if not m.empty else pd.Series(dtype=str)
     net_rows = []
     for name in ctx.ordered_models(list(cfg.get("priors", {})) + list(cfg["models"])):
         is_prior = name in cfg.get("priors", {})
         spec = cfg["priors"][name] if is_prior else cfg["models"][name]
-        sizes = cfg["prior_sizes"] if is_prior else cfg["networks"]
         relevant = SETTINGS_SHOWN.get(spec.get("kind") if is_prior else spec.get("family"), ())
         detail = ", ".join(f"{k}={spec[k]}" for k in relevant if k in spec)
-        for size in _sizes(sizes):
-            count = params.get((name, size), "")
-            if count == "" and not ((m["model"] == name) & (m["size"] == size)).any():
-                continue
-            net_rows.append([name, F.FAMILY_LABELS.get(ctx.family(name), ctx.family(name)), detail, size,
-                             spec_text(sizes[size]), count or "—"])
+        for mod, keys in MODALITY_KEYS.items():
+            sizes = cfg.get(keys["prior_sizes" if is_prior else "networks"], {})
+            for size in _sizes(sizes):
+                count = params.get((name, size, mod), "")
+                if count == "":
+                    continue
+                net_rows.append([name, F.FAMILY_LABELS.get(ctx.family(name), ctx.family(name)), detail,
+                                 f"{size} ({'2D' if mod == 'points' else 'images'})", spec_text(sizes[size]), count])
     networks = Table("Networks that appear in metrics.csv. 2D denoiser: an MLP over [r_t, extra inputs] with a "
                      "64-d sinusoidal time embedding and residual blocks (LayerNorm → Linear → SiLU → Linear, time "
-                     "embedding added); parameters are trainable parameters of the trained network (for diffusion "
-                     "models the denoiser only; the frozen prior is counted in its own row).",
+                     "embedding added). Image denoiser: diffusers UNet2DModel (channels per level, ResNet blocks "
+                     "without attention unless attention=True, GroupNorm with 8 groups, num_class_embeds for classes) "
+                     "with the extra inputs as extra input channels; image prior: a convolutional β-VAE (stride-2 "
+                     "convolutions with the given channels, class one-hot as extra input channels and decoder input). "
+                     "Parameters are trainable parameters of the trained network (for diffusion models the denoiser "
+                     "only; the frozen prior is counted in its own row).",
                      ["model", "family", "settings", "size", "network", "parameters"], net_rows,
                      [False, False, False, False, False, True])
+    used = sorted({mod_of[d] for d in cfg["datasets"]})
     training = Table("Training settings: Adam, cosine learning-rate schedule after a linear warm-up, gradient-norm "
                      "clipping, an EMA of the weights when the decay is > 0 (rpd/training.py).",
                      ["stage", "steps", "batch size", "lr", "EMA decay", "warmup", "grad clip"],
-                     [[stage, *(str(cfg.get(key, {}).get(k, "—")) for k in TRAINING_KEYS)]
-                      for stage, key in (("prior", "prior_training"), ("diffusion", "training"))],
+                     [[f"{stage} ({'2D' if mod == 'points' else 'images'})",
+                       *(str(cfg.get(MODALITY_KEYS[mod][key], {}).get(k, "—")) for k in TRAINING_KEYS)]
+                      for mod in used for stage, key in (("prior", "prior_training"), ("diffusion", "training"))],
                      [False] + [True] * 6)
     items += [
         ("verdicts", V.DECISION_RULE + " Each claim's deciding test: C1 the first RPD-family against the first "
@@ -1218,6 +1227,16 @@ def build_methods(ctx: Context) -> dict:
                           "the mean over classes. Rows with these metrics: "
                           + (", ".join(sorted({d for d in m.loc[m["metric"].isin(["cw1wd", "kid"]), "dataset"]}))
                              or "none in this suite") + "."),
+        ("image data and sampling", "Fashion-MNIST: read from idx files (configured folder, else Debian's "
+                                    "dataset-fashion-mnist, else torchvision's download); a class-balanced subset of "
+                                    "the 60k training split for training, a class-balanced subset of size N of the 10k "
+                                    "test split as reference; resized by area averaging (PIL BOX) to the configured "
+                                    "resolution and stored as 8-bit images. Butterflies: every image of the folder "
+                                    "(or the Hugging Face download), centre-cropped to a square and area-resized; the "
+                                    "reference is a seeded subset of size N of the same images. Models see pixels in "
+                                    "[−1, 1]; samples are clamped to [0, 1] and quantised to 8 bits before any metric "
+                                    "(as saved images are). Class-conditional sample i is drawn for class i mod C, so "
+                                    "classes are balanced as in the reference set."),
         ("ELBO (E8)", "Rows named elbo* are read as the negative variational bound (an upper bound on the negative "
                       "log-likelihood: bits/dim on images, nats on 2D data), so lower is better; j2 is the KL "
                       "between the forward terminal and the reverse initial distribution (C6 expects ≈ 0 for "
