@@ -139,6 +139,12 @@ def _semantic_problems(cfg: dict) -> list[str]:
     for name, p in priors.items():
         if p["kind"] == "vqvae" and p["latent_dim"] < 1:
             out.append(f"config key 'priors.{name}.latent_dim': must be >= 1")
+    for name, d in datasets.items():
+        # Grid centres are 1 apart and a shape spans `scale`: at scale >= 1 neighbouring shapes overlap and
+        # RW-1WD's Voronoi regions no longer separate them.
+        if d["kind"] == "grid" and d.get("grid", 1) > 1 and d["scale"] >= 1:
+            out.append(f"config key 'datasets.{name}.scale': {d['scale']!r} makes neighbouring shapes overlap "
+                       f"(grid centres are 1 apart); allowed: 0 < scale < 1 when grid > 1")
     return out
 
 
