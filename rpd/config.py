@@ -145,6 +145,12 @@ def _semantic_problems(cfg: dict) -> list[str]:
         if d["kind"] == "grid" and d.get("grid", 1) > 1 and d["scale"] >= 1:
             out.append(f"config key 'datasets.{name}.scale': {d['scale']!r} makes neighbouring shapes overlap "
                        f"(grid centres are 1 apart); allowed: 0 < scale < 1 when grid > 1")
+    # A dataset's folder sits beside the suite's own files in results/<suite>/ (rule collect's outputs and log);
+    # the same name would make Snakemake fail with a cryptic ChildIOException.
+    suite_files = ("metrics.csv", "summary.csv", "collect.log")
+    for name in sorted(set(datasets) & set(suite_files)):
+        out.append(f"config key 'datasets.{name}': the name {name!r} is taken by a suite-level file in "
+                   f"results/<suite>/; choose another dataset name (not one of {list(suite_files)})")
     return out
 
 

@@ -1,7 +1,9 @@
-"""Atomic file output: write to a temporary file in the same folder, then rename.
+"""File input and output of every job.
 
-An interrupted job therefore leaves either the previous file or the complete new one, never a torn file
-that a later rule would read as valid.
+Output is atomic: written to a temporary file in the same folder, then renamed. An interrupted job therefore
+leaves either the previous file or the complete new one, never a torn file that a later rule would read as
+valid; a failed write (disk full, read-only folder) raises :class:`OutputWriteError` naming the file.
+Input that is missing, truncated or corrupt raises :class:`DataFileError` naming the file and the fix.
 """
 
 from __future__ import annotations

@@ -95,6 +95,15 @@ def _rename(path: str, new: str) -> Callable[[dict], None]:
     return mutate
 
 
+def _rename_dataset(old: str, new: str) -> Callable[[dict], None]:
+    """Rename a dataset everywhere it is used."""
+    def mutate(cfg: dict) -> None:
+        cfg["datasets"][new] = cfg["datasets"].pop(old)
+        for experiment in cfg["experiments"].values():
+            experiment["datasets"] = [new if d == old else d for d in experiment["datasets"]]
+    return mutate
+
+
 # (id, mutation of ci.yaml, strings the message must contain)
 CONFIG_CASES = [
     ("unknown-key-did-you-mean", _rename("seeds", "seed"), ["'seed'", "unknown key", "did you mean 'seeds'"]),
@@ -131,6 +140,8 @@ CONFIG_CASES = [
     ("name-clash-prior-model", _set("priors/rpd", {"kind": "betavae"}), ["'priors' and 'models'", "['rpd']"]),
     ("experiment-model-undefined", _set("experiments/e3/models", ["rpd", "rpd_s"]),
      ["experiments.e3.models", "'rpd_s'"]),
+    ("dataset-name-is-a-suite-file", _rename_dataset("dino-grid-0.4", "summary.csv"),
+     ["datasets.summary.csv", "suite-level file"]),
     ("scale-overlapping-shapes", _set("datasets/dino-grid-0.4/scale", 1.5),
      ["datasets.dino-grid-0.4.scale", "1.5", "overlap"]),
 ]
@@ -581,3 +592,32 @@ def test_nonfinite_training_data_stops_training(ws, runs):
     expect_failure(lambda: train_model_run(runs["ddpm"], ws / "train.npz", None, _fresh_run_dir(ws)),
                    TrainingDivergedError, ["at step 1", "non-finite values"], _outputs(ws))
 
+
+
+# =========================================================================== untrusted content
+
+def _calls(text: str, name: str) -> list[str]:
+    """The argument text of each call ``name(...)`` in ``text`` (balanced parentheses)."""
+    out = []
+    for match in re.finditer(re.escape(name) + r"\(", text):
+        depth, i = 1, match.end()
+        while depth and i < len(text):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        out.append(text[match.end():i - 1])
+    return out
+
+
+def test_no_loader_unpickles():
+    """Nothing in the package or the workflow can unpickle a file: torch loads tensors only, numpy no objects."""
+    sources = [*ROOT.joinpath("rpd").rglob("*.py"), *ROOT.joinpath("workflow").rglob("*.py"),
+               *ROOT.joinpath("workflow").rglob("*.smk"), ROOT / "Snakefile"]
+    assert len(sources) > 10
+    for path in sources:
+        text = path.read_text()
+        for args in _calls(text, "torch.load"):
+            assert "weights_only=True" in args, f"{path}: torch.load({args}) may unpickle code"
+        for args in _calls(text, "np.load"):
+            assert "allow_pickle=False" in args, f"{path}: np.load({args}) may unpickle objects"
+        for unsafe in ("pickle.load", "read_pickle", "joblib.load", "dill.load", "yaml.load(", "yaml.unsafe_load"):
+            assert unsafe not in text, f"{path} uses {unsafe}"
