@@ -72,8 +72,8 @@ def load_payload(path: str | os.PathLike) -> dict:
         raise
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, ValueError, zipfile.BadZipFile,
             AttributeError, TypeError, IndexError, KeyError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise _corrupt(path, f"torch cannot read it safely ({type(err).__name__}: {first_line[:200]})") from err
+        detail = str(err).strip().splitlines()[0].split(". ")[0][:160] if str(err).strip() else "no detail"
+        raise _corrupt(path, f"torch cannot read it safely ({type(err).__name__}: {detail})") from err
     if not isinstance(outer, dict) or outer.get("format") != FORMAT:
         kind = f"a dict with keys {sorted(map(str, outer))[:8]}" if isinstance(outer, dict) else type(outer).__name__
         raise _corrupt(path, f"it holds {kind}, not the '{FORMAT}' format written by rpd-bench")

@@ -35,7 +35,7 @@ from rpd.config import ConfigError, Run, load_config, run_config, validate_confi
 from rpd.evaluate import SampleError, evaluate_run
 from rpd.io import DataFileError, OutputWriteError, save_npz
 from rpd.layout import sample_file
-from rpd.stages import make_dataset, sample_model_run, train_model_run, train_prior_run
+from rpd.stages import make_dataset, sample_model_run, sample_prior_run, train_model_run, train_prior_run
 from rpd.training import TrainingDivergedError
 
 CI = ROOT / "benchmarks" / "ci.yaml"
@@ -217,8 +217,6 @@ def workspace(tmp_path_factory, suite) -> Path:
     ws = tmp_path_factory.mktemp("workspace")
     runs = _runs(suite)
     make_dataset(suite["datasets"][DATASET], suite["n_eval"], ws / "train.npz", ws / "reference.npz")
-    from rpd.stages import sample_prior_run
-
     train_prior_run(runs["vqvae"], ws / "train.npz", ws / "vqvae")
     sample_prior_run(runs["vqvae"], ws / "vqvae")
     train_model_run(runs["ddpm"], ws / "train.npz", None, ws / "ddpm")
@@ -370,6 +368,7 @@ def _damage_checkpoint(path: Path, damage: str, marker: Path) -> list[str]:
     return words
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch on the foreign pickle it refuses
 @pytest.mark.parametrize("damage", list(CHECKPOINT_DAMAGE))
 def test_bad_model_file_is_not_sampled(ws, runs, tmp_path, damage):
     """Sampling from a damaged model.pt is refused with a fix; no samples are written; no pickled code runs."""
