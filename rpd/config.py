@@ -203,6 +203,21 @@ def _semantic_problems(cfg: dict) -> list[str]:
     for name, p in priors.items():
         if p["kind"] == "vqvae" and p["latent_dim"] < 1:
             out.append(f"config key 'priors.{name}.latent_dim': must be >= 1")
+    for name, d in datasets.items():
+        # Grid centres are 1 apart and a shape spans `scale`: at scale >= 1 neighbouring shapes overlap and
+        # RW-1WD's Voronoi regions no longer separate them.
+        if d["kind"] == "grid" and d.get("grid", 1) > 1 and d["scale"] >= 1:
+            out.append(f"config key 'datasets.{name}.scale': {d['scale']!r} makes neighbouring shapes overlap "
+                       f"(grid centres are 1 apart); allowed: 0 < scale < 1 when grid > 1")
+    # A dataset's folder sits beside the suite's own files in results/<suite>/ (rule collect's outputs and log);
+    # the same name would make Snakemake fail with a cryptic ChildIOException.
+    suite_files = ("metrics.csv", "summary.csv", "collect.log")
+    for name in sorted(set(datasets) & set(suite_files)):
+        out.append(f"config key 'datasets.{name}': the name {name!r} is taken by a suite-level file in "
+                   f"results/<suite>/; choose another dataset name (not one of {list(suite_files)})")
+    for name in sorted(n for n in datasets if n.startswith("synthetic-")):  # generated image folders live there
+        out.append(f"config key 'datasets.{name}': names starting with 'synthetic-' are reserved for generated "
+                   "image folders in results/<suite>/; choose another dataset name")
     return out
 
 

@@ -25,6 +25,32 @@ PROVENANCE_COLUMNS = ["n", "parameters", "commit", "config_hash", "versions", "d
                       "sample_seconds", "eval_seconds", "extractor"]
 
 
+class SampleError(ValueError):
+    """A sample file cannot be scored (non-finite values, wrong shape, N different from the reference)."""
+
+
+def check_samples(x: np.ndarray, reference: np.ndarray, path: str | Path) -> None:
+    """Refuse samples that metrics would silently mis-score; the message names the file and the fix."""
+    fix = "the model or sampler produced it; fix the cause, delete the samples folder and rerun"
+    if x.shape[1:] != reference.shape[1:] or x.ndim != reference.ndim:
+        raise SampleError(f"{path}: samples have shape {x.shape}, the reference set {reference.shape}; "
+                          f"each sample must have shape {reference.shape[1:]}; {fix}")
+    if len(x) != len(reference):
+        raise SampleError(f"{path}: {len(x)} samples, but the reference set has N = {len(reference)}; "
+                          f"metrics compare sets of equal size; {fix}")
+    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).sum()) if np.issubdtype(x.dtype, np.number) else "all"
+        raise SampleError(f"{path}: {bad} non-finite values (NaN or inf) among the samples; metrics on them "
+                          f"are refused, not averaged; {fix}")
+
+
+def check_reference(reference: np.ndarray, path: str | Path) -> None:
+    """Refuse a reference set with non-finite values (every metric of the run would be meaningless)."""
+    if not np.isfinite(reference).all():
+        raise SampleError(f"{path}: the reference set has {int((~np.isfinite(reference)).sum())} non-finite values; "
+                          f"delete it and rerun the workflow (the dataset job recreates it)")
+
+
 def sample_pairs(run: dict) -> list[tuple[str, int]]:
     """The (sampler, K) pairs a run has samples for."""
     return [("prior", 0)] if run["kind"] == "prior" else [(s, int(k)) for s, k in run["sampling"]]
@@ -74,6 +100,7 @@ def evaluate_run(
     run = load_json(run_dir / "config.json")
     summary = load_json(run_dir / "train_summary.json")
     reference = load_npz(reference_path)
+    check_reference(reference["x"], reference_path)
     images = is_image_dataset(run["dataset"])
     name = run["prior"]["name"] if run["kind"] == "prior" else run["model"]["name"]
     family = run["prior"]["kind"] if run["kind"] == "prior" else run["model"]["family"]
@@ -90,9 +117,7 @@ def evaluate_run(
     rows = []
     for sampler, steps in sample_pairs(run):
         samples = load_npz(sample_file(run_dir, sampler, steps))
-        if len(samples["x"]) != len(reference["x"]):
-            raise ValueError(f"{sampler}-K{steps}.npz has {len(samples['x'])} samples, "
-                             f"reference has {len(reference['x'])}")
+        check_samples(samples["x"], reference["x"], sample_file(run_dir, sampler, steps))
         start = time.perf_counter()
         if images:
             values = image_metrics(samples, reference, run["dataset"], run["kid"],
