@@ -217,6 +217,7 @@ def run_config(cfg: dict, run: Run) -> dict:
         "size": run.size,
         "n_eval": cfg["n_eval"],
         "threads": cfg["threads"],
+        "device": cfg["device"],
         "sample_batch_size": cfg["sample_batch_size"],
     }
     if run.kind == "prior":
