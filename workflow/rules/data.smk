@@ -7,5 +7,9 @@ rule dataset:
         n_eval=CFG["n_eval"],
     log:
         f"{OUT}/{{dataset}}/dataset.log",
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("dataset"),
     script:
         "../scripts/make_dataset.py"
