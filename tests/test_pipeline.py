@@ -13,23 +13,6 @@ REPO = Path(__file__).resolve().parent.parent
 KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
 
 
-def run_suite(workdir: Path, cores: int) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--configfile", str(REPO / "benchmarks" / "ci.yaml")]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
-
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory) -> tuple[Path, Path]:
-    dirs = []
-    for cores in (2, 1):
-        workdir = tmp_path_factory.mktemp(f"ci_cores{cores}")
-        proc = run_suite(workdir, cores)
-        assert proc.returncode == 0, proc.stderr[-4000:]
-        dirs.append(workdir)
-    return dirs[0], dirs[1]
-
-
 @pytest.mark.slow
 def test_ci_suite_is_reproducible_across_runs_and_core_counts(two_runs):
     a, b = (pd.read_csv(d / "results" / "ci" / "metrics.csv").sort_values(KEYS).reset_index(drop=True) for d in two_runs)

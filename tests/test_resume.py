@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from conftest import run_suite, snakemake_cmd
 from rpd.checkpoint import load_state
 from rpd.config import Run, config_hash, load_config, run_config
 from rpd.io import load_npz
@@ -129,3 +135,53 @@ def test_fingerprint_is_the_run_config_hash(suite, tmp_path):
     assert Checkpoint(ckpt.path, 50, "other").load("x") is None
     ckpt.discard()
     assert not ckpt.path.exists()
+
+
+# ---- End to end: SIGKILL the whole `ci` suite during a training job, rerun, compare with an uninterrupted run.
+
+KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
+
+
+def _first_denoiser_checkpoint(workdir: Path, proc: subprocess.Popen, timeout: float) -> Path:
+    """Wait until a diffusion model's training (priors are trained before) has written a checkpoint."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the suite finished before any training checkpoint was seen"
+        for path in workdir.glob("results/ci/*/*/seed*/checkpoint.pt"):
+            if not path.parent.parent.name.startswith(("vqvae", "betavae")):
+                return path
+        time.sleep(0.02)
+    raise AssertionError(f"no checkpoint within {timeout}s")
+
+
+@pytest.mark.slow
+def test_suite_killed_mid_training_resumes_to_identical_metrics(two_runs, tmp_path):
+    workdir = tmp_path / "ci_killed"
+    with open(tmp_path / "killed.log", "w") as log:
+        proc = subprocess.Popen(snakemake_cmd(workdir, 1), stdout=log, stderr=log, start_new_session=True)
+        try:
+            checkpoint = _first_denoiser_checkpoint(workdir, proc, timeout=1200)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and its running job, no clean-up
+            proc.wait()
+    run_dir = checkpoint.parent
+    step = int(torch.load(checkpoint, weights_only=True)["step"])
+    finished = {p: p.stat().st_mtime_ns for p in workdir.glob("results/ci/*/*/seed*/model.pt")}
+    assert checkpoint.exists() and not (run_dir / "model.pt").exists()
+
+    unlock = run_suite(workdir, 1, "--unlock")  # Snakemake's lock on the folder outlives a SIGKILL
+    assert unlock.returncode == 0, unlock.stderr[-2000:]
+    rerun = run_suite(workdir, 1, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    assert f"resumed from {checkpoint} at step {step}/200" in (run_dir / "train.log").read_text()
+    assert not checkpoint.exists()
+    assert finished and all(p.stat().st_mtime_ns == t for p, t in finished.items()), "finished training was redone"
+    print(f"\nresume saved {step}/200 training steps of {run_dir.relative_to(workdir)} and kept {len(finished)} "
+          f"finished training job(s): {sorted(str(p.parent.relative_to(workdir)) for p in finished)}")
+
+    straight, resumed = (pd.read_csv(d / "results" / "ci" / "metrics.csv").sort_values(KEYS).reset_index(drop=True)
+                         for d in (two_runs[0], workdir))
+    assert len(resumed) > 0 and straight[KEYS].equals(resumed[KEYS])
+    assert (straight["value"].to_numpy() == resumed["value"].to_numpy()).all(), "metrics differ after the resume"
+    assert straight["config_hash"].equals(resumed["config_hash"])
+    assert set(resumed["device"]) == {"cpu"}
