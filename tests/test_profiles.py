@@ -11,6 +11,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+from snakemake_executor_plugin_slurm.utils import set_gres_string
+
 from rpd.config import Run, load_config, run_config
 from rpd.resources import STAGES, cluster_resources, needs
 
@@ -87,6 +90,22 @@ def test_training_jobs_ask_for_a_gpu_when_the_suite_says_cuda(tmp_path, paper_cu
     train = [j for j in found if j["rule"] in ("train_model", "train_prior")]
     assert len(train) == 125 and all(j["resources"].get("gpu") == "1" for j in train)
     assert not any("gpu" in j["resources"] for j in found if j not in train)
+    # What the Slurm plugin makes of one training job's resources (its own functions, no Slurm needed):
+    res = {k: int(v) if v.isdigit() else v for k, v in train[0]["resources"].items()}
+    job = SimpleNamespace(resources=_Resources(res), threads=res["cpus_per_task"])
+    params = dict(run_uuid="id", slurm_logfile="log", comment_str="c", account="-A 'a'", partition="-p 'p'", workdir="")
+    sbatch = get_submit_command(job, params) + set_gres_string(job)
+    for flag in (f"-t {res['runtime']}", f"--mem {res['mem_mb']}", f"--cpus-per-task={res['cpus_per_task']}",
+                 "--gpus=1"):
+        assert flag in sbatch, (flag, sbatch)
+    job.resources["gpu_model"] = "a100"  # what the profile's commented gpu_model line adds
+    assert set_gres_string(job).strip() == "--gpus=a100:1"
+
+
+class _Resources(dict):
+    """Attribute access like Snakemake's job.resources, for the plugin's functions."""
+
+    __getattr__ = dict.__getitem__
 
 
 def test_generic_profile_submit_command_fills_in_for_every_job(tmp_path, paper_cuda):
