@@ -47,8 +47,8 @@ def evaluate_run(run_dir: str | Path, reference_path: str | Path, out_csv: str |
     base = {
         "suite": run["suite"], "dataset": run["dataset"]["name"], "model": name, "family": family,
         "size": run["size"], "seed": run["seed"], "n": len(reference), "parameters": summary["parameters"],
-        "commit": git_commit(), "config_hash": config_hash(run), "versions": package_versions(), "device": summary.get("device", "cpu"),
-        "train_seconds": summary["train_seconds"],
+        "commit": git_commit(), "config_hash": config_hash(run), "versions": package_versions(),
+        "device": summary.get("device", "cpu"), "train_seconds": summary["train_seconds"],
     }
     rows = []
     for sampler, steps in sample_pairs(run):

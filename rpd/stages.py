@@ -124,7 +124,8 @@ def train_model_run(
     start = time.perf_counter()
     checkpoint = _checkpoint(run, run_dir, cfg)
     history = fit(net, lambda b: training_loss(spec, net, prior, b, scheduler), data, cfg,
-                  Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]), None, checkpoint, device)
+                  Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]),
+                  checkpoint=checkpoint, device=device)
     _write_training_outputs(run, net, history, time.perf_counter() - start, run_dir, describe(device))
     checkpoint.discard()
 
