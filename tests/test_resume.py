@@ -173,7 +173,8 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(two_runs, tmp_pa
     assert unlock.returncode == 0, unlock.stderr[-2000:]
     rerun = run_suite(workdir, 1, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-4000:]
-    assert f"resumed from {checkpoint} at step {step}/200" in (run_dir / "train.log").read_text()
+    log = (run_dir / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
+    assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/200" in log
     assert not checkpoint.exists()
     assert finished and all(p.stat().st_mtime_ns == t for p, t in finished.items()), "finished training was redone"
     print(f"\nresume saved {step}/200 training steps of {run_dir.relative_to(workdir)} and kept {len(finished)} "
