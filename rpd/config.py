@@ -308,6 +308,7 @@ def run_config(cfg: dict, run: Run) -> dict:
         "size": run.size,
         "n_eval": n_eval_of(cfg, run.dataset),
         "threads": cfg["threads"],
+        "device": cfg["device"],
         "sample_batch_size": cfg["sample_batch_size"],
     }
     if is_image_dataset(dataset):

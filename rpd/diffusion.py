@@ -63,11 +63,11 @@ def training_loss(
             z = prior.posterior_sample(x0, y)
     frame, mu = prior_frame(spec, prior, z, x0, y)
     r0 = frame.to_residual(x0)
-    t = torch.randint(0, spec.num_train_timesteps, (x0.shape[0],))
+    t = torch.randint(0, spec.num_train_timesteps, (x0.shape[0],)).to(x0.device)  # drawn on the CPU on every device
     eps = torch.randn_like(r0)
     r_t = scheduler.add_noise(r0, eps, t)
     target = eps if spec.target == "eps" else scheduler.get_velocity(r0, eps, t)
-    abar_t = scheduler.alphas_cumprod[t]
+    abar_t = scheduler.alphas_cumprod.to(x0.device)[t]
     pred = net(r_t, t, extra_inputs(spec.family, spec.aux, spec.target, r_t, abar_t, mu), y)
     return F.mse_loss(pred, target)
 

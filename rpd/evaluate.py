@@ -107,8 +107,8 @@ def evaluate_run(
     base = {
         "suite": run["suite"], "dataset": run["dataset"]["name"], "model": name, "family": family,
         "size": run["size"], "seed": run["seed"], "n": len(reference["x"]), "parameters": summary["parameters"],
-        "commit": git_commit(), "config_hash": config_hash(run), "versions": package_versions(), "device": "cpu",
-        "train_seconds": summary["train_seconds"],
+        "commit": git_commit(), "config_hash": config_hash(run), "versions": package_versions(),
+        "device": summary.get("device", "cpu"), "train_seconds": summary["train_seconds"],
     }
     extractor = ""
     if images:

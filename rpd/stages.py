@@ -14,9 +14,11 @@ import torch
 from torch import nn
 
 from rpd.checkpoint import load_state, save_model
+from rpd.config import config_hash
 from rpd.data.grid import make_grid_dataset
 from rpd.data.images import IMAGE_DATASETS
 from rpd.data.specs import data_shape, is_image_dataset, num_classes
+from rpd.devices import describe, select_device
 from rpd.diffusion import DiffusionSpec, sample, sample_labels, sample_prior, training_loss
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import num_extra_inputs
@@ -28,7 +30,7 @@ from rpd.nets.unet import DenoiserUNet
 from rpd.priors import build_prior
 from rpd.priors.conv import ConvBetaVAE
 from rpd.schedule import make_training_scheduler
-from rpd.training import Progress, TrainConfig, fit
+from rpd.training import Checkpoint, Progress, TrainConfig, fit
 
 
 def make_dataset(spec: dict, n_eval: int, train_path: str, reference_path: str) -> None:
@@ -117,19 +119,28 @@ def _label(run: dict) -> str:
     return f"{run['dataset']['name']}/{name}-{run['size']}/seed{run['seed']}"
 
 
-def _write_training_outputs(run: dict, module: nn.Module, history, seconds: float, run_dir: str | Path) -> None:
+def _write_training_outputs(
+    run: dict, module: nn.Module, history, seconds: float, run_dir: str | Path, device: str = "cpu"
+) -> None:
     """The run folder's training files: model.pt, config.json (resolved config), losses.npz, train_summary.json."""
     run_dir = Path(run_dir)
     save_json(run_dir / "config.json", run)
     save_npz(run_dir / "losses.npz", step=np.array([s for s, _ in history]), loss=np.array([v for _, v in history]))
-    save_json(run_dir / "train_summary.json", {"parameters": count_parameters(module), "train_seconds": seconds})
+    save_json(run_dir / "train_summary.json",
+              {"parameters": count_parameters(module), "train_seconds": seconds, "device": device})
     save_model(run_dir / "model.pt", module, run)  # last: its presence marks a finished training
+
+
+def _checkpoint(run: dict, run_dir: str | Path, cfg: TrainConfig) -> Checkpoint:
+    """The run's resumable training state; tied to the run config's hash so another config never resumes it."""
+    return Checkpoint(Path(run_dir) / "checkpoint.pt", cfg.checkpoint_every, config_hash(run))
 
 
 def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> None:
     """Stage 1: train a prior, then fit its latent distribution p̂(z) on the training set."""
     torch.set_num_threads(run["threads"])
     torch.manual_seed(run["seed"])
+    device = select_device(run["device"])
     data = load_training_data(train_path, run["dataset"])
     x_all, _ = _split(data)
     prior = build_prior_for(run)
@@ -138,18 +149,18 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
     cfg = TrainConfig.from_dict(run["training"])
     # Dead VQ codes are restarted every 100 steps, except after the last step (the decoder gets no update).
     restart = getattr(prior, "restart_dead_codes", None)
-    step = {"n": 0}
 
-    def every_100(batch: torch.Tensor) -> None:
-        step["n"] += 100
-        if restart is not None and step["n"] < cfg.steps:
+    def every_100(batch: torch.Tensor, step: int) -> None:
+        if restart is not None and step < cfg.steps:
             restart(batch)
 
     start = time.perf_counter()
+    checkpoint = _checkpoint(run, run_dir, cfg)
     history = fit(prior, lambda b: prior.loss(*_split(b))[0], data, cfg, Progress(_label(run), cfg.steps),
-                  torch.Generator().manual_seed(run["seed"]), every_100)
+                  torch.Generator().manual_seed(run["seed"]), every_100, checkpoint, device)
     prior.fit_latent_prior(x_all)
-    _write_training_outputs(run, prior, history, time.perf_counter() - start, run_dir)
+    _write_training_outputs(run, prior, history, time.perf_counter() - start, run_dir, describe(device))
+    checkpoint.discard()
 
 
 def train_model_run(
@@ -158,9 +169,10 @@ def train_model_run(
     """Stage 2: train the denoiser of an RPD / DDPM / DiffuseVAE run on a frozen prior."""
     torch.set_num_threads(run["threads"])
     torch.manual_seed(run["seed"])
+    device = select_device(run["device"])
     data = load_training_data(train_path, run["dataset"])
     spec = DiffusionSpec.from_run_config(run)
-    prior = load_prior(prior_path) if spec.family in FAMILIES_WITH_PRIOR else None
+    prior = load_prior(prior_path).to(device) if spec.family in FAMILIES_WITH_PRIOR else None
     net = build_denoiser(run)
     scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
     cfg = TrainConfig.from_dict(run["training"])
@@ -170,8 +182,11 @@ def train_model_run(
         return training_loss(spec, net, prior, x0, scheduler, y)
 
     start = time.perf_counter()
-    history = fit(net, loss, data, cfg, Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]))
-    _write_training_outputs(run, net, history, time.perf_counter() - start, run_dir)
+    checkpoint = _checkpoint(run, run_dir, cfg)
+    history = fit(net, loss, data, cfg, Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]),
+                  checkpoint=checkpoint, device=device)
+    _write_training_outputs(run, net, history, time.perf_counter() - start, run_dir, describe(device))
+    checkpoint.discard()
 
 
 def sample_model_run(run: dict, run_dir: str | Path, prior_path: str | Path | None) -> None:

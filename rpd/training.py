@@ -1,4 +1,9 @@
-"""One training loop for priors and denoisers: Adam, cosine learning rate, EMA, progress and divergence checks."""
+"""One training loop for priors and denoisers: Adam, cosine learning rate, EMA, progress and divergence checks.
+
+The loop checkpoints its whole state (weights, optimiser, learning-rate schedule, EMA, step, loss history and
+every random number generator it draws from) so that a killed job resumes and ends with the very same
+weights as one that ran straight through (on the CPU; GPU kernels are not bit-reproducible anyway).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 from torch import nn
+
+from rpd.io import write_atomic
 
 
 class TrainingDivergedError(RuntimeError):
@@ -27,6 +35,7 @@ class TrainConfig:
     warmup: int = 100
     grad_clip: float = 1.0
     log_every: int = 100
+    checkpoint_every: int = 500  # 0 disables checkpoints
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -40,13 +49,60 @@ class Progress:
     label: str
     total: int
     start: float = field(default_factory=time.perf_counter)
+    first_step: int = 0  # steps done before this process started (a resumed run)
 
     def __call__(self, step: int, loss: float) -> None:
         elapsed = time.perf_counter() - self.start
-        rate = step / max(elapsed, 1e-9)
+        rate = (step - self.first_step) / max(elapsed, 1e-9)
         eta = (self.total - step) / max(rate, 1e-9)
         line = f"[{self.label}] step {step}/{self.total} loss {loss:.4f} ({rate:.0f} it/s, eta {eta:.0f}s)"
         print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where :func:`fit` keeps its resumable state, how often it writes it, and which run it belongs to.
+
+    ``fingerprint`` identifies the run's config: a checkpoint written under another config (the file is not
+    a Snakemake output, so it survives a config change) is ignored with a message, never resumed.
+    """
+
+    path: Path
+    every: int
+    fingerprint: str
+
+    def load(self, label: str) -> dict | None:
+        """The saved state, or None when there is none or it belongs to another config."""
+        if self.every <= 0 or not self.path.exists():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        if state.get("fingerprint") != self.fingerprint:
+            print(f"[{label}] ignoring {self.path}: written for config {state.get('fingerprint')}, this run is "
+                  f"{self.fingerprint}; training from step 0", file=sys.stderr, flush=True)
+            return None
+        return state
+
+    def save(self, state: dict) -> None:
+        write_atomic(self.path, lambda p: torch.save({**state, "fingerprint": self.fingerprint}, p))
+
+    def discard(self) -> None:
+        """Remove the checkpoint (call once the finished model is on disk)."""
+        self.path.unlink(missing_ok=True)
+
+
+def _rng_state(generator: torch.Generator, device: torch.device) -> dict:
+    """Every generator a training step draws from: the batch generator, torch's global CPU and CUDA ones."""
+    state = {"batch": generator.get_state(), "torch_cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["torch_cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, generator: torch.Generator) -> None:
+    generator.set_state(state["batch"])
+    torch.set_rng_state(state["torch_cpu"])
+    if "torch_cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["torch_cuda"])
 
 
 def fit(
@@ -56,7 +112,9 @@ def fit(
     cfg: TrainConfig,
     progress: Progress,
     generator: torch.Generator,
-    every_100: Callable[[torch.Tensor], None] | None = None,
+    every_100: Callable[[torch.Tensor, int], None] | None = None,
+    checkpoint: Checkpoint | None = None,
+    device: torch.device | str = "cpu",
 ) -> list[tuple[int, float]]:
     """Train ``module`` on minibatches of ``data`` drawn with ``generator``; returns the (step, mean loss) history.
 
@@ -64,8 +122,13 @@ def fit(
     receives the batch in the same form.
 
     With EMA on, the EMA weights are copied into ``module`` at the end (they are what gets sampled).
-    ``every_100`` is called with the current batch every 100 steps (e.g. to restart dead VQ codes).
+    ``every_100(batch, step)`` is called every 100 steps (e.g. to restart dead VQ codes). With ``checkpoint``,
+    the state is saved every ``checkpoint.every`` steps and training resumes from a matching saved state.
+    The module is trained on ``device`` (batches are moved there; ``loss_fn`` must work on that device) and
+    handed back on the CPU.
     """
+    device = torch.device(device)
+    module.to(device)
     params = [p for p in module.parameters() if p.requires_grad]
     # foreach: one fused kernel per op over all tensors; PyTorch's CPU default is a Python loop per tensor.
     optimizer = torch.optim.Adam(params, lr=cfg.lr, foreach=True)
@@ -75,11 +138,27 @@ def fit(
     )
     history: list[tuple[int, float]] = []
     window: list[float] = []
+    first = 1
+    saved = checkpoint.load(progress.label) if checkpoint is not None else None
+    if saved is not None:
+        module.load_state_dict(saved["module"])
+        optimizer.load_state_dict(saved["optimizer"])
+        lr_schedule.load_state_dict(saved["lr_schedule"])
+        if ema is not None:
+            ema.load_state_dict(saved["ema"])
+            ema.to(device)
+        history = [(int(s), float(v)) for s, v in saved["history"]]
+        window = [float(v) for v in saved["window"]]
+        _set_rng_state(saved["rng"], generator)
+        first = int(saved["step"]) + 1
+        progress.first_step = first - 1
+        print(f"[{progress.label}] resumed from {checkpoint.path} at step {first - 1}/{cfg.steps}",
+              file=sys.stderr, flush=True)
     module.train()
-    for step in range(1, cfg.steps + 1):
+    for step in range(first, cfg.steps + 1):
         idx = torch.randint(0, len(data[0]) if isinstance(data, tuple) else len(data), (cfg.batch_size,),
                             generator=generator)
-        batch = tuple(d[idx] for d in data) if isinstance(data, tuple) else data[idx]
+        batch = tuple(d[idx].to(device) for d in data) if isinstance(data, tuple) else data[idx].to(device)
         loss = loss_fn(batch)
         value = loss.item()
         if not math.isfinite(value):
@@ -96,15 +175,22 @@ def fit(
         if ema is not None:
             ema.step(params)
         if every_100 is not None and step % 100 == 0:
-            every_100(batch)
+            every_100(batch, step)
         window.append(value)
         if step % cfg.log_every == 0 or step == cfg.steps:
             history.append((step, sum(window) / len(window)))
             window.clear()
             progress(step, history[-1][1])
+        if checkpoint is not None and checkpoint.every > 0 and step % checkpoint.every == 0 and step < cfg.steps:
+            checkpoint.save({
+                "step": step, "module": module.state_dict(), "optimizer": optimizer.state_dict(),
+                "lr_schedule": lr_schedule.state_dict(), "ema": ema.state_dict() if ema is not None else {},
+                "history": [list(h) for h in history], "window": list(window), "rng": _rng_state(generator, device),
+            })
     if ema is not None:
         ema.copy_to(params)
     if not all(torch.isfinite(p).all() for p in params):
         raise TrainingDivergedError(f"[{progress.label}] weights are non-finite after training; lower training.lr")
     module.eval()
+    module.to("cpu")
     return history

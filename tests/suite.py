@@ -9,8 +9,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+def snakemake_cmd(workdir: Path, cores: int, *extra: str) -> list[str]:
+    """The command that runs the workflow on the `ci` suite in ``workdir`` (extra arguments appended)."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--cores", str(cores), "--configfile", str(REPO / "benchmarks" / "ci.yaml"), *extra]
+
+
 def snakemake(workdir: Path, cores: int, *extra: str, timeout: int = 1500) -> subprocess.CompletedProcess:
     """Run the workflow on the `ci` suite in ``workdir`` (extra arguments appended, e.g. ``-n``)."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--configfile", str(REPO / "benchmarks" / "ci.yaml"), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(snakemake_cmd(workdir, cores, *extra), capture_output=True, text=True, timeout=timeout)

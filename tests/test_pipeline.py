@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from suite import snakemake
+
 REPO = Path(__file__).resolve().parent.parent
 KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
-
-
-def run_suite(workdir: Path, cores: int) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--configfile", str(REPO / "benchmarks" / "ci.yaml")]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
-
-
-@pytest.fixture(scope="module")
-def two_runs(ci_suite, tmp_path_factory) -> tuple[Path, Path]:
-    """The session's 2-core run (tests/conftest.py) and a fresh 1-core run."""
-    workdir = tmp_path_factory.mktemp("ci_cores1")
-    proc = run_suite(workdir, 1)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return ci_suite, workdir
 
 
 @pytest.mark.slow
@@ -57,10 +42,6 @@ def test_ci_suite_outputs_follow_the_contract(two_runs):
 
 @pytest.mark.slow
 def test_rerun_with_nothing_changed_runs_no_job(two_runs):
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(two_runs[0]),
-         "--cores", "1", "--configfile", str(REPO / "benchmarks" / "ci.yaml"), "-n"],
-        capture_output=True, text=True, timeout=300,
-    )
+    proc = snakemake(two_runs[0], 1, "-n", timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Nothing to be done" in proc.stdout + proc.stderr

@@ -4,6 +4,7 @@ import yaml
 from rpd.config import (ConfigError, Run, diffusion_runs, n_eval_of, prior_run_of, prior_runs, run_config,
                         validate_config)
 from rpd.data.specs import is_image_dataset
+from rpd.resources import cluster_resources, needs, wants_gpu
 
 
 # `--configfile` replaces the default suite instead of being merged into it (Snakemake merges nested
@@ -64,3 +65,36 @@ def feature_net_file(w):
     if is_image_dataset(CFG["datasets"][w.dataset]) and CFG["kid"]["extractor"] == "feature-net":
         return [f"{OUT}/{w.dataset}/feature-net/model.pt"]
     return []
+
+
+# Cluster resources of every job, in Snakemake's standard names: mem_mb, runtime (minutes), cpus_per_task,
+# and gpu (one per training job when the config says `device: cuda`; the Slurm plugin turns it into --gpus,
+# locally `--resources gpu=N` caps how many run at once). The estimates (rpd/resources.py) scale with the
+# suite and grow with each retry (attempt). Site settings (partition, account, GPU model) belong in the
+# profile (workflow/profiles/), never here.
+def _stage_run(stage, w):
+    """The resolved config of the run a job works on (None for jobs not tied to one run)."""
+    if stage == "train_prior":
+        return prior_run_config(w)
+    if stage in ("train_model", "sample"):
+        return model_run_config(w)
+    if stage == "evaluate":
+        return prior_run_config(w) if w.name in CFG["priors"] else model_run_config(w)
+    return None
+
+
+def _stage_needs(stage, w):
+    images = "dataset" in w.keys() and is_image_dataset(CFG["datasets"][w.dataset])
+    return needs(stage, _stage_run(stage, w), images)
+
+
+def job_resources(stage):
+    """The `resources:` of the rule for ``stage`` (one of rpd.resources.STAGES)."""
+    resources = {
+        "mem_mb": lambda w, attempt: cluster_resources(_stage_needs(stage, w), attempt)["mem_mb"],
+        "runtime": lambda w, attempt: cluster_resources(_stage_needs(stage, w), attempt)["runtime"],
+        "cpus_per_task": CFG["threads"] if stage in ("train_prior", "train_model", "sample") else 1,
+    }
+    if wants_gpu(stage, CFG["device"]):
+        resources["gpu"] = 1
+    return resources

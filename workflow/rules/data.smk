@@ -11,6 +11,10 @@ rule dataset:
         n_eval=lambda w: n_eval_of(CFG, w.dataset),
     log:
         f"{OUT}/{{dataset}}/dataset.log",
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("dataset"),
     script:
         "../scripts/make_dataset.py"
 
@@ -21,6 +25,10 @@ rule synthetic_image_folder:
         directory(SYNTHETIC + "{name}"),
     log:
         f"{OUT}/synthetic-{{name}}.log",
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("dataset"),
     script:
         "../scripts/synthetic_image_folder.py"
 
@@ -41,5 +49,9 @@ rule feature_net:
     benchmark:
         f"{OUT}/{{dataset}}/feature-net/train.benchmark.tsv"
     threads: CFG["threads"]
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("feature_net"),
     script:
         "../scripts/train_feature_net.py"

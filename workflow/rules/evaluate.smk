@@ -11,6 +11,10 @@ rule evaluate:
         RUN + "/evaluate.log",
     benchmark:
         RUN + "/evaluate.benchmark.tsv"
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("evaluate"),
     script:
         "../scripts/evaluate.py"
 
@@ -23,5 +27,9 @@ rule collect:
         summary=f"{OUT}/summary.csv",
     log:
         f"{OUT}/collect.log",
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("collect"),
     script:
         "../scripts/collect.py"

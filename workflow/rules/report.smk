@@ -26,5 +26,9 @@ rule report:
         config=CFG,
     log:
         f"reports/{SUITE}/report.log",
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("report"),
     script:
         "../scripts/report.py"

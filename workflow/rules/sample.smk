@@ -17,5 +17,9 @@ rule sample_model:
     benchmark:
         RUN + "/sample.benchmark.tsv"
     threads: CFG["threads"]
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("sample"),
     script:
         "../scripts/sample_model.py"

@@ -21,6 +21,10 @@ rule train_prior:
     benchmark:
         RUN + "/train.benchmark.tsv"
     threads: CFG["threads"]
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("train_prior"),
     script:
         "../scripts/train_prior.py"
 
@@ -43,5 +47,9 @@ rule train_model:
     benchmark:
         RUN + "/train.benchmark.tsv"
     threads: CFG["threads"]
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        **job_resources("train_model"),
     script:
         "../scripts/train_model.py"

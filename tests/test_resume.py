@@ -1,0 +1,188 @@
+"""Training checkpoints: a job killed part-way resumes and ends bit-identical to one that ran straight through."""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from suite import snakemake, snakemake_cmd
+from rpd.checkpoint import load_state
+from rpd.config import Run, config_hash, load_config, run_config
+from rpd.io import load_npz
+from rpd.stages import make_dataset, train_model_run, train_prior_run
+from rpd.training import Checkpoint
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL: training stops right after a checkpoint was written."""
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> tuple[dict, Path]:
+    cfg = load_config(REPO / "benchmarks" / "ci.yaml")
+    for block in ("prior_training", "training"):
+        # 250 steps: the kill after step 150 lies before the VQ code restart at step 200 and the end.
+        cfg[block].update(steps=250, checkpoint_every=50, log_every=50)
+    cfg["datasets"]["dino-grid-0.1"]["n_train"] = 500
+    data = tmp_path_factory.mktemp("data")
+    make_dataset(cfg["datasets"]["dino-grid-0.1"], 64, str(data / "train.npz"), str(data / "reference.npz"))
+    return cfg, data / "train.npz"
+
+
+def _kill_after_save(monkeypatch, at_step: int) -> list[int]:
+    saved_steps: list[int] = []
+    real_save = Checkpoint.save
+
+    def save(self, state):
+        real_save(self, state)
+        saved_steps.append(state["step"])
+        if state["step"] == at_step:
+            raise Killed
+
+    monkeypatch.setattr(Checkpoint, "save", save)
+    return saved_steps
+
+
+def _assert_same_training(a: Path, b: Path) -> None:
+    sa, sb = load_state(a / "model.pt")["state_dict"], load_state(b / "model.pt")["state_dict"]
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        assert torch.equal(sa[key], sb[key]), f"{key} differs between the resumed and the uninterrupted run"
+    la, lb = load_npz(a / "losses.npz"), load_npz(b / "losses.npz")
+    assert np.array_equal(la["step"], lb["step"]) and np.array_equal(la["loss"], lb["loss"])
+
+
+def _train_prior(cfg, train, run_dir):
+    train_prior_run(run_config(cfg, Run("prior", "dino-grid-0.1", "vqvae", "std", 0)), train, run_dir)
+
+
+def test_killed_prior_training_resumes_bit_identical(suite, tmp_path, monkeypatch, capsys):
+    """VQ-VAE prior: resuming keeps the dead-code restarts (every 100 steps, on the batch) identical too."""
+    cfg, train = suite
+    _train_prior(cfg, train, tmp_path / "straight")
+    assert not (tmp_path / "straight" / "checkpoint.pt").exists(), "checkpoint left behind after model.pt"
+
+    saved = _kill_after_save(monkeypatch, at_step=150)
+    with pytest.raises(Killed):
+        _train_prior(cfg, train, tmp_path / "resumed")
+    assert saved == [50, 100, 150] and not (tmp_path / "resumed" / "model.pt").exists()
+    state = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)  # safe loading works
+    assert state["step"] == 150 and state["rng"]["batch"].dtype == torch.uint8
+
+    saved.clear()
+    _train_prior(cfg, train, tmp_path / "resumed")
+    assert "resumed from" in capsys.readouterr().err
+    assert saved == [200], "the resumed job should only have run steps 151-250"
+    assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
+    _assert_same_training(tmp_path / "straight", tmp_path / "resumed")
+
+
+def test_killed_denoiser_training_resumes_bit_identical(suite, tmp_path, monkeypatch):
+    """RPD denoiser with EMA and the prior's posterior sampling (global RNG) in the loss."""
+    cfg, train = suite
+    _train_prior(cfg, train, tmp_path / "prior")
+    run = run_config(cfg, Run("model", "dino-grid-0.1", "rpd", "std", 0))
+    train_model_run(run, train, tmp_path / "prior" / "model.pt", tmp_path / "straight")
+
+    _kill_after_save(monkeypatch, at_step=100)
+    with pytest.raises(Killed):
+        train_model_run(run, train, tmp_path / "prior" / "model.pt", tmp_path / "resumed")
+    monkeypatch.undo()
+    train_model_run(run, train, tmp_path / "prior" / "model.pt", tmp_path / "resumed")
+    _assert_same_training(tmp_path / "straight", tmp_path / "resumed")
+
+
+def test_checkpoint_of_another_config_is_ignored(suite, tmp_path, monkeypatch, capsys):
+    cfg, train = suite
+    _kill_after_save(monkeypatch, at_step=150)
+    with pytest.raises(Killed):
+        _train_prior(cfg, train, tmp_path / "run")
+    monkeypatch.undo()
+    changed = copy.deepcopy(cfg)
+    changed["prior_training"]["lr"] = 1.0e-3
+    _train_prior(changed, train, tmp_path / "run")
+    err = capsys.readouterr().err
+    assert "ignoring" in err and "training from step 0" in err and "resumed from" not in err
+    _train_prior(changed, train, tmp_path / "fresh")
+    _assert_same_training(tmp_path / "fresh", tmp_path / "run")
+
+
+def test_checkpoint_every_zero_writes_none(suite, tmp_path, monkeypatch):
+    cfg, train = copy.deepcopy(suite[0]), suite[1]
+    cfg["prior_training"]["checkpoint_every"] = 0
+    saved = _kill_after_save(monkeypatch, at_step=-1)
+    _train_prior(cfg, train, tmp_path / "run")
+    assert saved == [] and (tmp_path / "run" / "model.pt").exists()
+
+
+def test_fingerprint_is_the_run_config_hash(suite, tmp_path):
+    cfg, _ = suite
+    run = run_config(cfg, Run("prior", "dino-grid-0.1", "vqvae", "std", 0))
+    ckpt = Checkpoint(tmp_path / "checkpoint.pt", 50, config_hash(run))
+    ckpt.save({"step": 3})
+    assert ckpt.load("x") == {"step": 3, "fingerprint": config_hash(run)}
+    assert Checkpoint(ckpt.path, 50, "other").load("x") is None
+    ckpt.discard()
+    assert not ckpt.path.exists()
+
+
+# ---- End to end: SIGKILL the whole `ci` suite during a training job, rerun, compare with an uninterrupted run.
+
+KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
+
+
+def _first_denoiser_checkpoint(workdir: Path, proc: subprocess.Popen, timeout: float) -> Path:
+    """Wait until a diffusion model's training (priors are trained before) has written a checkpoint."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the suite finished before any training checkpoint was seen"
+        for path in workdir.glob("results/ci/*/*/seed*/checkpoint.pt"):
+            if not path.parent.parent.name.startswith(("vqvae", "betavae")):
+                return path
+        time.sleep(0.02)
+    raise AssertionError(f"no checkpoint within {timeout}s")
+
+
+@pytest.mark.slow
+def test_suite_killed_mid_training_resumes_to_identical_metrics(two_runs, tmp_path):
+    workdir = tmp_path / "ci_killed"
+    with open(tmp_path / "killed.log", "w") as log:
+        proc = subprocess.Popen(snakemake_cmd(workdir, 1), stdout=log, stderr=log, start_new_session=True)
+        try:
+            checkpoint = _first_denoiser_checkpoint(workdir, proc, timeout=1200)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and its running job, no clean-up
+            proc.wait()
+    run_dir = checkpoint.parent
+    step = int(torch.load(checkpoint, weights_only=True)["step"])
+    finished = {p: p.stat().st_mtime_ns for p in workdir.glob("results/ci/*/*/seed*/model.pt")}
+    assert checkpoint.exists() and not (run_dir / "model.pt").exists()
+
+    unlock = snakemake(workdir, 1, "--unlock")  # Snakemake's lock on the folder outlives a SIGKILL
+    assert unlock.returncode == 0, unlock.stderr[-2000:]
+    rerun = snakemake(workdir, 1, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    log = (run_dir / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
+    assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/200" in log
+    assert not checkpoint.exists()
+    assert finished and all(p.stat().st_mtime_ns == t for p, t in finished.items()), "finished training was redone"
+    print(f"\nresume saved {step}/200 training steps of {run_dir.relative_to(workdir)} and kept {len(finished)} "
+          f"finished training job(s): {sorted(str(p.parent.relative_to(workdir)) for p in finished)}")
+
+    straight, resumed = (pd.read_csv(d / "results" / "ci" / "metrics.csv").sort_values(KEYS).reset_index(drop=True)
+                         for d in (two_runs[0], workdir))
+    assert len(resumed) > 0 and straight[KEYS].equals(resumed[KEYS])
+    assert (straight["value"].to_numpy() == resumed["value"].to_numpy()).all(), "metrics differ after the resume"
+    assert straight["config_hash"].equals(resumed["config_hash"])
+    assert set(resumed["device"]) == {"cpu"}
