@@ -13,11 +13,13 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from test_forward_process import FixedPrior, GaussianOracle
 from test_sampling import _setup
 
+from rpd.analysis import elbo_methods_markdown, fewest_steps_within
 from rpd.diffusion import DiffusionSpec, sample
 from rpd.schedule import SAMPLERS, alphas_cumprod, make_sampler
 
@@ -146,3 +148,49 @@ def test_fast_samplers_batch_size_independent(model, name):
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
     c = sample(spec, net, prior, n=40, data_dim=2, sampler=name, steps=3, seed=6, batch_size=40)
     assert not np.allclose(a, c)
+
+
+# ---------------------------------------------------------------- E2 extension: fewest steps within 10%
+
+
+def _table(rows):
+    cols = ["dataset", "model", "size", "seed", "sampler", "steps", "metric", "value"]
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows])
+
+
+def test_fewest_steps_within_hand_made_table():
+    rows = []
+    # rpd/ddim: 1.0 at K=1000; K=10 gives 1.08 (within 10%), K=3 gives 1.2 → fewest 10. Two seeds average.
+    for seed, noise in ((0, 0.01), (1, -0.01)):
+        for k, v in ((1, 2.0), (3, 1.2), (10, 1.08), (100, 1.01), (1000, 1.0)):
+            rows.append(("d", "rpd", "std", seed, "ddim", k, "rw1wd", v + noise))
+    # ddpm/dpmpp: no K = 1000 → reference is K = 100 (0.5); K = 3 within (0.54), K = 1 not (0.9)
+    for k, v in ((1, 0.9), (3, 0.54), (10, 0.6), (100, 0.5)):
+        rows.append(("d", "ddpm", "std", 0, "dpmpp", k, "rw1wd", v))
+    # K = 1 already within: fewest 1; and the other metric and the prior / bound rows are ignored
+    for k, v in ((1, 0.95), (1000, 1.0)):
+        rows.append(("d", "rpd", "std", 0, "unipc", k, "rw1wd", v))
+        rows.append(("d", "rpd", "std", 0, "unipc", k, "1wd", 50.0))
+    rows.append(("d", "vqvae", "std", 0, "prior", 0, "rw1wd", 0.1))
+    rows.append(("d", "rpd", "std", 0, "bound", 1000, "elbo", 3.0))
+    out = fewest_steps_within(_table(rows), "rw1wd").set_index(["model", "sampler"])
+    assert set(out.index) == {("rpd", "ddim"), ("ddpm", "dpmpp"), ("rpd", "unipc")}
+    assert out.loc[("rpd", "ddim"), "fewest_steps"] == 10
+    assert out.loc[("rpd", "ddim"), "reference_value"] == pytest.approx(1.0)
+    assert out.loc[("rpd", "ddim"), "value_at_fewest"] == pytest.approx(1.08)
+    assert out.loc[("ddpm", "dpmpp"), "reference_steps"] == 100
+    assert out.loc[("ddpm", "dpmpp"), "fewest_steps"] == 3
+    assert out.loc[("rpd", "unipc"), "fewest_steps"] == 1
+    assert out.loc[("rpd", "ddim"), "steps_available"] == "1,3,10,100,1000"
+    # a tighter tolerance needs more steps; tolerance 0 needs the reference K
+    tight = fewest_steps_within(_table(rows), "rw1wd", tolerance=0.05).set_index(["model", "sampler"])
+    assert tight.loc[("rpd", "ddim"), "fewest_steps"] == 100
+    assert fewest_steps_within(_table(rows), "rw1wd", tolerance=0.0)["fewest_steps"].tolist() == [100, 1000, 1000]
+    with pytest.raises(ValueError, match="kid"):
+        fewest_steps_within(_table(rows), "kid")
+
+
+def test_elbo_methods_text():
+    text = elbo_methods_markdown()
+    for needed in ("J₂", "Σ_d log s_d(z)", "DPM-Solver++", "UniPC", "−log p̂(code(x₀))", "β₁", "standard error"):
+        assert needed in text
