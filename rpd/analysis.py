@@ -40,6 +40,29 @@ def fewest_steps_within(metrics: pd.DataFrame, metric: str, tolerance: float = 0
                                                   "value_at_fewest", "steps_available"])
 
 
+BOUND_ORDER = ["elbo", "elbo_latent", "elbo_diffusion", "elbo_terminal", "elbo_decoder", "j2"]
+
+
+def elbo_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The E8 table in long form: per (dataset, model, family, size, metric) of the ``bound`` rows, the mean over
+    seeds, ``se`` = √Σ se_k² / seeds (the estimation error of that mean for the trained models), ``sd_seeds``
+    (the spread over seeds, NaN for one seed), ``seeds`` and ``unit``. Metrics in :data:`BOUND_ORDER` order.
+    """
+    rows = metrics[metrics["sampler"] == "bound"].copy()
+    if rows.empty:
+        raise ValueError("no rows with sampler 'bound' in the table: run experiment e8 (rule elbo) first")
+    keys = ["dataset", "model", "family", "size", "metric"]
+    rows["se2"] = pd.to_numeric(rows["se"], errors="coerce") ** 2
+    grouped = rows.groupby(keys, sort=True)
+    out = grouped.agg(mean=("value", "mean"), sd_seeds=("value", "std"), seeds=("value", "count"),
+                      se2=("se2", "sum"), unit=("unit", "first")).reset_index()
+    out["se"] = out.pop("se2") ** 0.5 / out["seeds"]
+    out["metric"] = pd.Categorical(out["metric"], BOUND_ORDER, ordered=True)
+    out = out.sort_values(["dataset", "size", "model", "metric"]).reset_index(drop=True)
+    out["metric"] = out["metric"].astype(str)
+    return out[keys + ["mean", "se", "sd_seeds", "seeds", "unit"]]
+
+
 def elbo_methods_markdown() -> str:
     """The Methods text of E8 (the bound, its terms, J₂ and the samplers) as Markdown."""
     return ELBO_METHODS.read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from test_forward_process import GaussianOracle
 from torch import nn
 
+from rpd.analysis import elbo_table
 from rpd.checkpoint import save_model
 from rpd.config import Run, load_config, prior_run_of, run_config
 from rpd.diffusion import DiffusionSpec
@@ -354,3 +355,21 @@ def test_elbo_run_writes_tidy_rows(tmp_path):
 
 def rows_se(frame: pd.DataFrame, metric: str) -> float:
     return float(frame.loc[frame["metric"] == metric, "se"].iloc[0])
+
+
+def test_elbo_table_pools_seeds():
+    rows = []
+    for seed, (v, se) in enumerate([(3.0, 0.1), (3.4, 0.2)]):
+        for metric in ("j2", "elbo"):
+            rows.append({"dataset": "d", "model": "rpd", "family": "rpd", "size": "std", "seed": seed,
+                         "sampler": "bound", "steps": T, "metric": metric, "value": v, "se": se, "unit": "nats"})
+    rows.append({"dataset": "d", "model": "rpd", "family": "rpd", "size": "std", "seed": 0, "sampler": "ddim",
+                 "steps": 10, "metric": "rw1wd", "value": 9.0, "se": np.nan, "unit": np.nan})
+    table = elbo_table(pd.DataFrame(rows))
+    assert table["metric"].tolist() == ["elbo", "j2"]  # bound rows only, in report order
+    row = table.iloc[0]
+    assert row["mean"] == pytest.approx(3.2) and row["seeds"] == 2 and row["unit"] == "nats"
+    assert row["se"] == pytest.approx(math.sqrt(0.1**2 + 0.2**2) / 2)
+    assert row["sd_seeds"] == pytest.approx(np.std([3.0, 3.4], ddof=1))
+    with pytest.raises(ValueError, match="e8"):
+        elbo_table(pd.DataFrame(rows[-1:]))
