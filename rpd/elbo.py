@@ -244,8 +244,13 @@ def bound_unit(x0: torch.Tensor) -> str:
 
 
 def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | Path | None,
-             out_csv: str | Path) -> pd.DataFrame:
-    """Bound terms and J₂ of one trained run on the reference set: tidy rows (sampler ``bound``, K = T)."""
+             out_csv: str | Path, t_draws: int | None = None,
+             discrete: tuple[float, float, int] | None = None) -> pd.DataFrame:
+    """Bound terms and J₂ of one trained run on the reference set: tidy rows (sampler ``bound``, K = T).
+
+    ``t_draws`` and ``discrete`` as in :func:`variational_bound`: the defaults (every t, Gaussian density) are
+    the 2D choice; image runs should pass a number of t draws and their data range and levels.
+    """
     run_dir = Path(run_dir)
     run = load_json(run_dir / "config.json")
     summary = load_json(run_dir / "train_summary.json")
@@ -256,7 +261,7 @@ def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | 
     prior = load_prior(prior_path) if spec.family in FAMILIES_WITH_PRIOR else None
     x0 = torch.from_numpy(load_npz(reference_path)["x"]).float()
     start = time.perf_counter()
-    estimate = variational_bound(spec, net, prior, x0, seed=run["seed"])
+    estimate = variational_bound(spec, net, prior, x0, seed=run["seed"], t_draws=t_draws, discrete=discrete)
     seconds = time.perf_counter() - start
     unit = bound_unit(x0)
     base = {
