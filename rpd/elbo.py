@@ -35,15 +35,19 @@ from rpd.diffusion import DiffusionSpec
 from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, extra_inputs, make_frame
-from rpd.io import load_json, load_npz, write_atomic
+from rpd.data.specs import is_image_dataset
+from rpd.io import load_json, write_atomic
 from rpd.logs import say
 from rpd.provenance import git_commit, package_versions
 from rpd.schedule import make_training_scheduler, x0_from_eps, x0_from_v
-from rpd.stages import build_denoiser, load_prior
+from rpd.stages import build_denoiser, load_prior, load_training_data
 
 TERMS = ("latent", "diffusion", "terminal", "decoder")
 BOUND_METRICS = {"elbo": "total", **{f"elbo_{t}": t for t in TERMS}, "j2": "j2"}
-ROWS_PER_CALL = 65536  # (datum, t) pairs per network call
+ROWS_PER_CALL = 65536  # (datum, t) pairs per network call (2D); image batches are capped by IMAGE_ROWS_PER_CALL
+IMAGE_ROWS_PER_CALL = 256
+IMAGE_T_DRAWS = 32  # uniformly drawn t per image for the diffusion sum (every t for 2D data)
+IMAGE_LEVELS = (-1.0, 1.0, 256)  # images are 8-bit, seen by the models in [−1, 1] (rpd.stages.images_to_model)
 
 
 @dataclass
@@ -139,16 +143,16 @@ def _predict_r0(spec, net, r0, i, eps, mu, abar32, labels) -> torch.Tensor:
     a = _bcast(abar32[i], r0)
     r_t = a.sqrt() * r0 + (1 - a).sqrt() * eps
     extra = extra_inputs(spec.family, spec.aux, spec.target, r_t, abar32[i], mu)
-    pred = net(r_t, i, extra) if labels is None else net(r_t, i, extra, class_labels=labels)
+    pred = net(r_t, i, extra, labels)
     convert = x0_from_eps if spec.target == "eps" else x0_from_v
     return convert(pred.double(), r_t.double(), abar32[i].double())
 
 
-def _latent(spec, prior, x0, generator):
+def _latent(spec, prior, x0, labels, generator):
     """(z, latent term per datum)."""
     if spec.family not in FAMILIES_WITH_PRIOR:
         return None, torch.zeros(len(x0), dtype=torch.float64)
-    z, kl = prior.posterior_and_kl(x0, generator=generator)
+    z, kl = prior.posterior_and_kl(x0, labels, generator=generator)
     return z, kl.double()
 
 
@@ -156,7 +160,8 @@ def _diffusion_terms(spec, net, sched, abar32, r0, mu, labels, t_draws, generato
     """Σ_{i=1}^{T−1} KL per datum: every i (t_draws = T − 1) or t_draws uniform draws scaled by (T − 1)/t_draws."""
     n, T = len(r0), spec.num_train_timesteps
     every_t = t_draws == T - 1
-    per_chunk = max(1, ROWS_PER_CALL // t_draws)
+    rows_per_call = ROWS_PER_CALL if r0.dim() == 2 else IMAGE_ROWS_PER_CALL
+    per_chunk = max(1, rows_per_call // t_draws)
     total = torch.zeros(n, dtype=torch.float64)
     for start in range(0, n, per_chunk):
         rows = torch.arange(start, min(n, start + per_chunk)).repeat_interleave(t_draws)
@@ -191,10 +196,10 @@ def variational_bound(spec: DiffusionSpec, net: nn.Module, prior: nn.Module | No
     g = torch.Generator().manual_seed(seed)
     sched = Schedule.of(spec)
     abar32 = make_training_scheduler(T, spec.beta_schedule, spec.target).alphas_cumprod
-    z, latent = _latent(spec, prior, x0, g)
+    z, latent = _latent(spec, prior, x0, labels, g)
     mu = sigma = None
     if spec.family in FAMILIES_WITH_PRIOR:
-        mu, sigma = prior.decode(z)
+        mu, sigma = prior.decode(z, labels)
     frame = make_frame(spec.family, x0, mu, sigma)
     r0 = frame.to_residual(x0)
     terms = {"latent": latent}
@@ -248,8 +253,9 @@ def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | 
              discrete: tuple[float, float, int] | None = None) -> pd.DataFrame:
     """Bound terms and J₂ of one trained run on the reference set: tidy rows (sampler ``bound``, K = T).
 
-    ``t_draws`` and ``discrete`` as in :func:`variational_bound`: the defaults (every t, Gaussian density) are
-    the 2D choice; image runs should pass a number of t draws and their data range and levels.
+    ``t_draws`` and ``discrete`` as in :func:`variational_bound`; by default 2D data use every t and the Gaussian
+    density (nats per point), images :data:`IMAGE_T_DRAWS` uniform t per image and the discretised decoder on
+    :data:`IMAGE_LEVELS` (bits per dimension).
     """
     run_dir = Path(run_dir)
     run = load_json(run_dir / "config.json")
@@ -259,9 +265,15 @@ def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | 
     net.load_state_dict(load_state(run_dir / "model.pt")["state_dict"])
     spec = DiffusionSpec.from_run_config(run)
     prior = load_prior(prior_path) if spec.family in FAMILIES_WITH_PRIOR else None
-    x0 = torch.from_numpy(load_npz(reference_path)["x"]).float()
+    reference = load_training_data(reference_path, run["dataset"])
+    x0, labels = reference if isinstance(reference, tuple) else (reference, None)
+    x0 = x0.float()
+    if is_image_dataset(run["dataset"]):
+        t_draws = IMAGE_T_DRAWS if t_draws is None else t_draws
+        discrete = IMAGE_LEVELS if discrete is None else discrete
     start = time.perf_counter()
-    estimate = variational_bound(spec, net, prior, x0, seed=run["seed"], t_draws=t_draws, discrete=discrete)
+    estimate = variational_bound(spec, net, prior, x0, seed=run["seed"], t_draws=t_draws, labels=labels,
+                                 discrete=discrete)
     seconds = time.perf_counter() - start
     unit = bound_unit(x0)
     base = {

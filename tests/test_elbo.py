@@ -24,6 +24,7 @@ from torch import nn
 from rpd.analysis import elbo_table
 from rpd.checkpoint import save_model
 from rpd.config import Run, load_config, prior_run_of, run_config
+from rpd import elbo as elbo_module
 from rpd.diffusion import DiffusionSpec
 from rpd.elbo import (
     BOUND_METRICS,
@@ -37,6 +38,7 @@ from rpd.elbo import (
 from rpd.frames import make_frame
 from rpd.io import save_json, save_npz
 from rpd.priors import BetaVAE2D, VQVAE2D
+from rpd.priors.conv import ConvBetaVAE
 from rpd.schedule import make_sampler, make_training_scheduler
 from rpd.stages import build_denoiser, build_prior_for
 
@@ -170,11 +172,11 @@ class ExactMixturePrior(nn.Module):
         k = torch.multinomial(self.probs, n, replacement=True, generator=g)
         return self.means[k] + self.sds[k] * torch.randn(n, 2, generator=g, dtype=torch.float64), k
 
-    def posterior_and_kl(self, x, generator=None):
+    def posterior_and_kl(self, x, y=None, generator=None):
         k = (x[:, 0] > 0).long()
         return k[:, None].double(), -self.probs[k].log()
 
-    def decode(self, z):
+    def decode(self, z, y=None):
         k = z[:, 0].long()
         return self.means[k], self.sds[k]
 
@@ -218,10 +220,10 @@ def test_change_of_variables():
     class Fixed(nn.Module):
         kind = "vqvae"
 
-        def posterior_and_kl(self, x, generator=None):
+        def posterior_and_kl(self, x, y=None, generator=None):
             return torch.zeros(len(x), 1, dtype=x.dtype), torch.zeros(len(x), dtype=torch.float64)
 
-        def decode(self, z):
+        def decode(self, z, y=None):
             return c.expand(len(z), -1), s.expand(len(z), -1)
 
     ddpm = variational_bound(_spec("ddpm"), GaussianOracle(M, S), None, y, seed=9)
@@ -300,6 +302,14 @@ def test_prior_latent_terms():
     codes = vq.codes_of(x)
     torch.testing.assert_close(z, vq.codebook[codes])
     torch.testing.assert_close(kl, -torch.tensor([0.1, 0.2, 0.3, 0.4])[codes].log())
+    # the image prior (class-conditional): the same Gaussian KL, with the label given to the encoder
+    conv = ConvBetaVAE((1, 8, 8), latent_dim=4, channels=[8, 16], beta=1.0, sigma_floor=0.1, num_classes=3)
+    images, labels = torch.randn(5, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1])
+    z, kl = conv.posterior_and_kl(images, labels, generator=torch.Generator().manual_seed(2))
+    m, log_s = conv._posterior(images, labels)
+    q = torch.distributions.Normal(m, log_s.exp())
+    torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).sum(1))
+    assert z.shape == (5, 4)
 
 
 def test_discretised_decoder_is_a_distribution():
@@ -375,13 +385,15 @@ def test_elbo_table_pools_seeds():
         elbo_table(pd.DataFrame(rows[-1:]))
 
 
-def test_shape_generic_images_and_discrete_decoder():
+def test_shape_generic_images_and_discrete_decoder(monkeypatch):
     """Image-shaped data (N, C, H, W) give the same per-datum terms as the flattened vectors; bits/dim for images."""
+    # the same chunks of (datum, t) rows, so that both draw the same t and ε
+    monkeypatch.setattr(elbo_module, "IMAGE_ROWS_PER_CALL", elbo_module.ROWS_PER_CALL)
     m4, s4 = torch.tensor([0.2, -0.1, 0.3, 0.0]).double(), torch.tensor([0.3, 0.2, 0.5, 0.4]).double()
     flat_oracle = GaussianOracle(m4, s4)
 
     class ImageOracle(nn.Module):
-        def forward(self, r_t, t, extra):
+        def forward(self, r_t, t, extra, class_labels=None):
             return flat_oracle(r_t.flatten(1), t, extra).reshape(r_t.shape)
 
     g = torch.Generator().manual_seed(12)

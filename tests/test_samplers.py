@@ -129,7 +129,7 @@ def test_sample_through_frames(family, name, target, steps):
     spec = DiffusionSpec(family, "omega", target, T, "linear")
     prior = None if family == "ddpm" else FixedPrior(mu, sigma)
     net = GaussianOracle(M.float(), S.float(), target)
-    x = sample(spec, net, prior, n=n, data_dim=2, sampler=name, steps=steps, seed=3, batch_size=1000)
+    x = sample(spec, net, prior, n=n, data_shape=(2,), sampler=name, steps=steps, seed=3, batch_size=1000)
     assert x.shape == (n, 2) and np.isfinite(x).all()
     assert net.calls == 3 * steps  # three batches, one network call per step
     A, b = (v.numpy() for v in _affine_map(name, target, steps))
@@ -143,10 +143,10 @@ def test_sample_through_frames(family, name, target, steps):
 def test_fast_samplers_batch_size_independent(model, name):
     """Multistep solvers keep state per scheduler; a fresh scheduler per batch keeps samples batch-independent."""
     spec, net, prior = _setup(model)
-    a = sample(spec, net, prior, n=40, data_dim=2, sampler=name, steps=3, seed=5, batch_size=7)
-    b = sample(spec, net, prior, n=40, data_dim=2, sampler=name, steps=3, seed=5, batch_size=40)
+    a = sample(spec, net, prior, n=40, data_shape=(2,), sampler=name, steps=3, seed=5, batch_size=7)
+    b = sample(spec, net, prior, n=40, data_shape=(2,), sampler=name, steps=3, seed=5, batch_size=40)
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
-    c = sample(spec, net, prior, n=40, data_dim=2, sampler=name, steps=3, seed=6, batch_size=40)
+    c = sample(spec, net, prior, n=40, data_shape=(2,), sampler=name, steps=3, seed=6, batch_size=40)
     assert not np.allclose(a, c)
 
 

@@ -74,7 +74,8 @@ class BetaVAE2D(nn.Module):
         m, log_s = self._posterior(x)
         return m + log_s.exp() * torch.randn_like(m)
 
-    def posterior_and_kl(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """z ~ q(z|x) and the latent term of the variational bound, KL(q(z|x) ‖ N(0, I)) per sample, in nats."""
         m, log_s = self._posterior(x)
         kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
@@ -196,7 +197,8 @@ class VQVAE2D(nn.Module):
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.codebook[self.codes_of(x)]
 
-    def posterior_and_kl(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """z = the code of x and the latent term of the variational bound, in nats.
 
         The encoder is deterministic, q(z|x) = δ(code(x)), so KL(q(z|x) ‖ p̂) = −log p̂(code(x)) (+∞ for a code
