@@ -29,5 +29,11 @@ rule elbo:
     benchmark:
         RUN + "/elbo.benchmark.tsv"
     threads: CFG["threads"]
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        # rpd.resources has no `elbo` stage: the bound costs N·(T − 1) network calls on 2D data (about a
+        # minute), in the range of an evaluation job.
+        **job_resources("evaluate"),
     script:
         "../scripts/elbo.py"
