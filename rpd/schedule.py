@@ -8,12 +8,13 @@ r_t = √ᾱ_t r_0 + √(1 − ᾱ_t) ε, so diffusers' schedulers apply unchang
 from __future__ import annotations
 
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
+from diffusers.schedulers.scheduling_utils import SchedulerMixin, SchedulerOutput
 
 BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
 PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
-SAMPLERS = ("ddpm", "ddim")
+# ddpm: ancestral; ddim: η = 0; dpmpp: DPM-Solver++(2M); unipc: UniPC (bh2 predictor-corrector, order 2).
+SAMPLERS = ("ddpm", "ddim", "dpmpp", "unipc")
 
 
 def _common_kwargs(num_train_timesteps: int, beta_schedule: str, target: str) -> dict:
@@ -38,8 +39,26 @@ def make_training_scheduler(num_train_timesteps: int, beta_schedule: str, target
     return DDPMScheduler(**_common_kwargs(num_train_timesteps, beta_schedule, target))
 
 
+class UniPCSampler(UniPCMultistepScheduler):
+    """diffusers' UniPC with the ``step(..., generator=...)`` signature of the other samplers.
+
+    UniPC is deterministic, so the per-sample generators the sampling loop passes are accepted and unused.
+    """
+
+    def step(self, model_output: torch.Tensor, timestep, sample: torch.Tensor, generator=None,
+             return_dict: bool = True) -> SchedulerOutput | tuple:
+        return super().step(model_output, timestep, sample, return_dict=return_dict)
+
+
 def make_sampler(name: str, num_train_timesteps: int, beta_schedule: str, target: str, steps: int) -> SchedulerMixin:
-    """A diffusers scheduler set to ``steps`` inference steps: ``ddpm`` (ancestral) or ``ddim`` (η = 0)."""
+    """A diffusers scheduler set to ``steps`` inference steps (one of :data:`SAMPLERS`).
+
+    Every sampler uses trailing spacing (K = 1 starts at t = T − 1) and ends on the x₀ prediction: DDIM with
+    ``set_alpha_to_one``, DPM-Solver++ and UniPC with ``final_sigmas_type="zero"``, whose last step is then
+    first order (an x₀-prediction step to σ = 0), so K = 1 is the one-step x₀ prediction for all three
+    deterministic samplers. All of them run in the variance-preserving variable r_t (``init_noise_sigma`` = 1,
+    ``scale_model_input`` is the identity), so the sampling loop is the same for every sampler.
+    """
     kwargs = _common_kwargs(num_train_timesteps, beta_schedule, target)
     if not 1 <= steps <= num_train_timesteps:
         raise ValueError(f"steps={steps}; allowed: 1 ≤ steps ≤ T = {num_train_timesteps}")
@@ -48,10 +67,25 @@ def make_sampler(name: str, num_train_timesteps: int, beta_schedule: str, target
     elif name == "ddim":
         # set_alpha_to_one: the last step of K = T returns the x₀ prediction, as DDPM's does.
         scheduler = DDIMScheduler(**kwargs, set_alpha_to_one=True)
+    elif name == "dpmpp":
+        scheduler = DPMSolverMultistepScheduler(
+            **_multistep_kwargs(kwargs), algorithm_type="dpmsolver++", solver_type="midpoint", euler_at_final=False)
+    elif name == "unipc":
+        scheduler = UniPCSampler(**_multistep_kwargs(kwargs), predict_x0=True, solver_type="bh2")
     else:
         raise ValueError(f"sampler={name!r}; allowed: {list(SAMPLERS)}")
     scheduler.set_timesteps(steps)
     return scheduler
+
+
+def _multistep_kwargs(kwargs: dict) -> dict:
+    """DPM-Solver++ / UniPC settings: second order, lower order near the end, final σ = 0, no thresholding.
+
+    ``clip_sample`` is a DDPM/DDIM option; the multistep solvers' counterpart is ``thresholding`` (off).
+    """
+    out = {k: v for k, v in kwargs.items() if k != "clip_sample"}
+    return dict(out, solver_order=2, lower_order_final=True, final_sigmas_type="zero", thresholding=False,
+                use_karras_sigmas=False)
 
 
 def alphas_cumprod(num_train_timesteps: int, beta_schedule: str) -> torch.Tensor:

@@ -78,6 +78,13 @@ class ConvBetaVAE(nn.Module):
         m, log_s = self._posterior(x, y)
         return m + log_s.exp() * torch.randn_like(m)
 
+    def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """z ~ q(z|x, y) and the latent term of the variational bound, KL(q(z|x, y) ‖ N(0, I)) per sample, in nats."""
+        m, log_s = self._posterior(x, y)
+        kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
+        return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
+
     def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
         return torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
 

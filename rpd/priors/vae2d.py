@@ -74,6 +74,13 @@ class BetaVAE2D(nn.Module):
         m, log_s = self._posterior(x)
         return m + log_s.exp() * torch.randn_like(m)
 
+    def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """z ~ q(z|x) and the latent term of the variational bound, KL(q(z|x) ‖ N(0, I)) per sample, in nats."""
+        m, log_s = self._posterior(x)
+        kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
+        return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
+
     def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
         return torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
 
@@ -189,6 +196,16 @@ class VQVAE2D(nn.Module):
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.codebook[self.codes_of(x)]
+
+    def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """z = the code of x and the latent term of the variational bound, in nats.
+
+        The encoder is deterministic, q(z|x) = δ(code(x)), so KL(q(z|x) ‖ p̂) = −log p̂(code(x)) (+∞ for a code
+        that no training point used).
+        """
+        idx = self.codes_of(x)
+        return self.codebook[idx], -self.code_probs[idx].log()
 
     def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
         idx = torch.stack([torch.multinomial(self.code_probs, 1, generator=g) for g in generators]).flatten()

@@ -21,7 +21,7 @@ rule evaluate:
 
 rule collect:
     input:
-        lambda w: [f"{folder}/metrics.csv" for folder in all_run_folders()],
+        lambda w: [f"{folder}/metrics.csv" for folder in all_run_folders()] + elbo_files(),
     output:
         metrics=f"{OUT}/metrics.csv",
         summary=f"{OUT}/summary.csv",

@@ -1,0 +1,39 @@
+# E8 (claim C6): the variational bound of each E8 run, term by term, and the consistency term J₂, on the
+# reference set: <run>/elbo.csv, rows in metrics.csv's format (sampler `bound`, K = T) plus `se`, `unit`
+# and `t_draws`. The collect rule concatenates them into metrics.csv.
+import itertools
+
+
+def elbo_files():
+    """The elbo.csv of every run of experiment e8 (none when the suite has no e8)."""
+    x = CFG["experiments"].get("e8")
+    if x is None:
+        return []
+    combos = itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", CFG["seeds"]))
+    return [f"{OUT}/{Run('model', d, m, s, seed).folder}/elbo.csv" for d, m, s, seed in combos]
+
+
+rule elbo:
+    input:
+        model=RUN + "/model.pt",
+        config=RUN + "/config.json",
+        summary=RUN + "/train_summary.json",
+        reference=f"{OUT}/{{dataset}}/reference.npz",
+        prior=prior_model_file,
+    output:
+        elbo=RUN + "/elbo.csv",
+    wildcard_constraints:
+        name=MODEL_NAMES,
+    log:
+        RUN + "/elbo.log",
+    benchmark:
+        RUN + "/elbo.benchmark.tsv"
+    threads: CFG["threads"]
+    conda:
+        "../envs/rpd.yaml"
+    resources:
+        # rpd.resources has no `elbo` stage: the bound costs N·(T − 1) network calls on 2D data (about a
+        # minute), in the range of an evaluation job.
+        **job_resources("evaluate"),
+    script:
+        "../scripts/elbo.py"
