@@ -23,7 +23,7 @@ PROFILES = REPO / "workflow" / "profiles"
 # Rule name → stage of rpd.resources (the rule that samples diffusion models is the `sample` stage).
 RULE_STAGE = {"dataset": "dataset", "synthetic_image_folder": "dataset", "feature_net": "feature_net",
               "train_prior": "train_prior", "train_model": "train_model", "sample_model": "sample",
-              "evaluate": "evaluate", "collect": "collect", "report": "report"}
+              "evaluate": "evaluate", "elbo": "evaluate", "collect": "collect", "report": "report"}
 
 
 def dry_run(workdir: Path, profile: str | None, configfile: Path) -> str:

@@ -10,7 +10,8 @@ def elbo_files():
     if x is None:
         return []
     combos = itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", CFG["seeds"]))
-    return [f"{OUT}/{Run('model', d, m, s, seed).folder}/elbo.csv" for d, m, s, seed in combos]
+    return [f"{OUT}/{Run('model', d, m, s, seed).folder}/elbo.csv" for d, m, s, seed in combos
+            if seed in CFG["datasets"][d].get("seeds", [seed])]  # a dataset's own seeds restrict its runs
 
 
 rule elbo:
