@@ -18,6 +18,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from rpd.analysis import elbo_methods_markdown, elbo_table, fewest_steps_within
 from rpd.config import MODALITY_KEYS, diffusion_runs, experiment_pairs, modality, prior_runs
 from rpd.data.grid import assign_regions, grid_centres
 from rpd.families import FAMILIES
@@ -756,7 +757,31 @@ def build_e2(ctx: Context, fid: str, exp: dict) -> Section:
             ctx, sub, f"Seed-paired {METRIC_NAMES.get(metric, metric)}{_extractor_note(ext)} difference RPD − "
                       "baseline (DDPM and DiffuseVAE) at equal dataset, size, sampler and K; negative favours RPD.",
             baseline_families=BASELINE_FAMILIES, metric=metric))
+    sec.tables += fewest_steps_tables(ctx)
     return sec
+
+
+def fewest_steps_tables(ctx: Context) -> list[Table]:
+    """Per dataset of the suite with several K: the fewest K at which each (model, size, sampler) comes within
+    10% of its own K = 1000 value (or its largest K), on the dataset's primary metric (rpd.analysis)."""
+    m = ctx.metrics[~ctx.metrics["sampler"].isin(["prior", "bound", "train"])]
+    tables = []
+    for dataset in sorted(m["dataset"].unique()):
+        d = m[m["dataset"] == dataset]
+        metric = V.primary_metric(d, dataset)
+        if metric is None or metric not in set(d["metric"]) or d["steps"].nunique() < 2:
+            continue
+        table = fewest_steps_within(d.drop(columns=["extractor"], errors="ignore"), metric)
+        rows = [[r.dataset, r.model, r.size, r.sampler, str(int(r.reference_steps)), fmt(r.reference_value),
+                 str(int(r.fewest_steps)), fmt(r.value_at_fewest), str(r.steps_available)]
+                for r in table.itertuples()]
+        tables.append(Table(
+            f"{dataset}: fewest steps K at which each sampler comes within 10% of its own {METRIC_NAMES.get(metric, metric)} "
+            "at K = 1000 (or at its largest K where K = 1000 was not drawn; see the reference K column), seed "
+            "means, over every experiment of the suite (rpd.analysis.fewest_steps_within).",
+            ["dataset", "model", "size", "sampler", "reference K", "value at reference K", "fewest K",
+             "value at fewest K", "K drawn"], rows, [False] * 4 + [True] * 4 + [False]))
+    return tables
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -990,6 +1015,13 @@ def build_e8(ctx: Context, fid: str, exp: dict) -> Section:
     sec.tables.append(wide_table(ctx, rows, "The variational bound and its terms (elbo*, as the negative bound: "
                                             "lower is better) and the terminal-mismatch term J₂, over seeds.",
                                  ["dataset", "model", "family", "size"]))
+    bound = elbo_table(rows.assign(se=rows["se"]) if "se" in rows else rows.assign(se=float("nan")))
+    sec.tables.append(Table(
+        "The bound per term with its estimation error: mean over seeds, se = √Σ se_k² / seeds (the Monte Carlo "
+        "error of that mean over the reference set), sd over seeds where there are several (rpd.analysis.elbo_table).",
+        ["dataset", "model", "size", "term", "mean", "se", "sd over seeds", "seeds", "unit"],
+        [[r.dataset, r.model, r.size, str(r.metric), fmt(r.mean), fmt(r.se), fmt(r.sd_seeds), str(int(r.seeds)),
+          str(r.unit)] for r in bound.itertuples()], [False] * 4 + [True] * 4 + [False]))
     verdict = V.judge_c6(ctx.config, m, exp)
     if verdict.deciding:
         sec.tables.append(outcome_table("RPD against DiffuseVAE, seed-paired (lower is better).", verdict.deciding))
@@ -1237,6 +1269,7 @@ def build_methods(ctx: Context) -> dict:
                                     "[−1, 1]; samples are clamped to [0, 1] and quantised to 8 bits before any metric "
                                     "(as saved images are). Class-conditional sample i is drawn for class i mod C, so "
                                     "classes are balanced as in the reference set."),
+        ("ELBO derivation (E8)", elbo_methods_markdown()),
         ("ELBO (E8)", "Rows named elbo* are read as the negative variational bound (an upper bound on the negative "
                       "log-likelihood: bits/dim on images, nats on 2D data), so lower is better; j2 is the KL "
                       "between the forward terminal and the reverse initial distribution (C6 expects ≈ 0 for "
