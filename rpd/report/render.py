@@ -1015,13 +1015,15 @@ def build_e8(ctx: Context, fid: str, exp: dict) -> Section:
     sec.tables.append(wide_table(ctx, rows, "The variational bound and its terms (elbo*, as the negative bound: "
                                             "lower is better) and the terminal-mismatch term J₂, over seeds.",
                                  ["dataset", "model", "family", "size"]))
-    bound = elbo_table(rows.assign(se=rows["se"]) if "se" in rows else rows.assign(se=float("nan")))
-    sec.tables.append(Table(
-        "The bound per term with its estimation error: mean over seeds, se = √Σ se_k² / seeds (the Monte Carlo "
-        "error of that mean over the reference set), sd over seeds where there are several (rpd.analysis.elbo_table).",
-        ["dataset", "model", "size", "term", "mean", "se", "sd over seeds", "seeds", "unit"],
-        [[r.dataset, r.model, r.size, str(r.metric), fmt(r.mean), fmt(r.se), fmt(r.sd_seeds), str(int(r.seeds)),
-          str(r.unit)] for r in bound.itertuples()], [False] * 4 + [True] * 4 + [False]))
+    if (rows["sampler"] == "bound").any():
+        # Bound rows carry `se` and `unit` (rpd.elbo); tables from elsewhere may not.
+        bound = elbo_table(rows.assign(**{c: rows[c] if c in rows else v for c, v in (("se", float("nan")), ("unit", ""))}))
+        sec.tables.append(Table(
+            "The bound per term with its estimation error: mean over seeds, se = √Σ se_k² / seeds (the Monte Carlo "
+            "error of that mean over the reference set), sd over seeds where there are several (rpd.analysis.elbo_table).",
+            ["dataset", "model", "size", "term", "mean", "se", "sd over seeds", "seeds", "unit"],
+            [[r.dataset, r.model, r.size, str(r.metric), fmt(r.mean), fmt(r.se), fmt(r.sd_seeds), str(int(r.seeds)),
+              str(r.unit)] for r in bound.itertuples()], [False] * 4 + [True] * 4 + [False]))
     verdict = V.judge_c6(ctx.config, m, exp)
     if verdict.deciding:
         sec.tables.append(outcome_table("RPD against DiffuseVAE, seed-paired (lower is better).", verdict.deciding))
