@@ -28,7 +28,13 @@ def test_ci_suite_outputs_follow_the_contract(two_runs):
     assert {"commit", "config_hash", "versions", "device", "train_seconds"} <= set(metrics.columns)
     assert set(metrics["family"]) >= {"rpd", "ddpm", "diffusevae1", "diffusevae2", "vqvae", "betavae"}
     bound = {"elbo", "elbo_latent", "elbo_diffusion", "elbo_terminal", "elbo_decoder", "j2"}  # E8 rows
-    assert bound <= set(metrics["metric"]) and set(metrics["metric"]) - bound == {"1wd", "rw1wd", "mass_error"}
+    samples = {"1wd", "rw1wd", "mass_error", "cw1wd", "kid"}  # 2D: 1wd, rw1wd, mass_error; images: 1wd, cw1wd, kid
+    assert bound <= set(metrics["metric"]) and set(metrics["metric"]) - bound == samples
+    images = metrics[metrics["dataset"].isin(["fmnist-8", "butterflies-8"])]
+    assert set(images["metric"]) - bound == {"1wd", "cw1wd", "kid"}
+    assert set(images.loc[images["dataset"] == "butterflies-8", "metric"]) == {"1wd", "kid"}  # unconditional
+    kid = images[images["metric"] == "kid"]
+    assert kid["extractor"].str.startswith("rpd-feature-net (").all()  # every KID row names its extractor
     assert (metrics.loc[metrics["metric"].isin(bound), "sampler"] == "bound").all()
     assert metrics["value"].notna().all()
     summary = pd.read_csv(root / "results" / "ci" / "summary.csv")
