@@ -247,17 +247,20 @@ class Run:
         return f"{self.dataset}/{self.name}-{self.size}/seed{self.seed}"
 
 
-def diffusion_runs(cfg: dict) -> list[Run]:
-    """Every (dataset, model, size, seed) some experiment asks for, in a stable order.
-
-    A dataset's own ``seeds`` (if set) restricts the seeds run on it, in every experiment.
-    """
-    runs = {
+def experiment_runs(cfg: dict, experiment: dict) -> list[Run]:
+    """The (dataset, model, size, seed) runs of one experiment; a dataset's own ``seeds`` (if set) restricts
+    the seeds run on it."""
+    return [
         Run("model", d, m, s, seed)
-        for x in cfg["experiments"].values()
-        for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", cfg["seeds"]))
+        for d, m, s, seed in itertools.product(experiment["datasets"], experiment["models"], experiment["sizes"],
+                                               experiment.get("seeds", cfg["seeds"]))
         if seed in cfg["datasets"][d].get("seeds", [seed])
-    }
+    ]
+
+
+def diffusion_runs(cfg: dict) -> list[Run]:
+    """Every run some experiment asks for (:func:`experiment_runs`), in a stable order."""
+    runs = {r for x in cfg["experiments"].values() for r in experiment_runs(cfg, x)}
     return sorted(runs, key=lambda r: (r.dataset, r.name, r.size, r.seed))
 
 

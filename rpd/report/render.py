@@ -21,6 +21,7 @@ import pandas as pd
 from rpd.analysis import elbo_methods_markdown, elbo_table, fewest_steps_within
 from rpd.config import MODALITY_KEYS, diffusion_runs, experiment_pairs, modality, prior_runs
 from rpd.data.grid import assign_regions, grid_centres
+from rpd.data.specs import is_image_dataset
 from rpd.families import FAMILIES
 from rpd.io import load_npz, write_atomic
 from rpd.layout import sample_file
@@ -214,7 +215,7 @@ class Context:
 
     def is_image(self, dataset: str) -> bool:
         """Image data (anything but the 2D grids)."""
-        return self.config["datasets"].get(dataset, {}).get("kind", "grid") != "grid"
+        return is_image_dataset(self.config["datasets"].get(dataset, {"kind": "grid"}))
 
     def metric_label(self, metric: str, datasets: Iterable[str] = ()) -> str:
         """Metric name with its unit, e.g. 'RW-1WD (local-shape units)'."""
@@ -1172,7 +1173,9 @@ def build_methods(ctx: Context) -> dict:
                       "DiffuseVAE form 1 c = 0, s = 1, conditioned on x̂ = μ̂(z); form 2 c = x̂, s = 1 (σ̂ ignored), "
                       "conditioned on x̂. RPD's network gets ω (ω_ε = r_t/√(1 − ᾱ_t), ω_v = √ᾱ_t ω_ε) and μ̂(z) "
                       "unless its aux setting says otherwise."),
-        ("samplers", "diffusers DDPMScheduler (ancestral) and DDIMScheduler (η = 0, set_alpha_to_one=True), "
+        ("samplers", "diffusers DDPMScheduler (ancestral), DDIMScheduler (η = 0, set_alpha_to_one=True), "
+                     "DPMSolverMultistepScheduler (DPM-Solver++ 2M, `dpmpp`) and UniPCMultistepScheduler (`unipc`), "
+                     "the last two ending on the x₀ prediction; all with "
                      "set_timesteps(K) with timestep_spacing='trailing' (K = 1 starts at t = T − 1) and "
                      "clip_sample=False; prediction_type epsilon or v_prediction by the model's target. One "
                      "trained model serves every K; every sample has its own random generator, seeded from "

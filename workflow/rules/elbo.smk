@@ -1,17 +1,13 @@
 # E8 (claim C6): the variational bound of each E8 run, term by term, and the consistency term J₂, on the
 # reference set: <run>/elbo.csv, rows in metrics.csv's format (sampler `bound`, K = T) plus `se`, `unit`
 # and `t_draws`. The collect rule concatenates them into metrics.csv.
-import itertools
+from rpd.config import experiment_runs
 
 
 def elbo_files():
     """The elbo.csv of every run of experiment e8 (none when the suite has no e8)."""
     x = CFG["experiments"].get("e8")
-    if x is None:
-        return []
-    combos = itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", CFG["seeds"]))
-    return [f"{OUT}/{Run('model', d, m, s, seed).folder}/elbo.csv" for d, m, s, seed in combos
-            if seed in CFG["datasets"][d].get("seeds", [seed])]  # a dataset's own seeds restrict its runs
+    return [] if x is None else [f"{OUT}/{r.folder}/elbo.csv" for r in experiment_runs(CFG, x)]
 
 
 rule elbo:
