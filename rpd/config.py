@@ -300,8 +300,21 @@ def sampling_grid(cfg: dict, run: Run) -> list[tuple[str, int]]:
     return sorted(pairs)
 
 
+# Keys of a run config that only sampling and evaluation read. They are left out of the training job's config
+# (and so of its Snakemake params), so that adding a sampler, a K or a KID option does not retrain anything.
+SAMPLING_ONLY_KEYS = {"model": ("sampling", "n_eval", "sample_batch_size", "kid"), "prior": ("kid",)}
+
+
+def training_config(run: dict) -> dict:
+    """The part of a resolved run config that decides the trained model (the run folder's config.json)."""
+    return {k: v for k, v in run.items() if k not in SAMPLING_ONLY_KEYS[run["kind"]]}
+
+
 def run_config(cfg: dict, run: Run) -> dict:
-    """The resolved, self-contained config of one run (written to its folder as config.json)."""
+    """The resolved, self-contained config of one run: training, sampling and evaluation settings.
+
+    The training job writes :func:`training_config` of it to the run folder as config.json.
+    """
     dataset = {"name": run.dataset, **cfg["datasets"][run.dataset]}
     keys = MODALITY_KEYS[modality(dataset)]
     common = {
@@ -334,5 +347,5 @@ def run_config(cfg: dict, run: Run) -> dict:
         "T": cfg["T"],
         "beta_schedule": cfg["beta_schedule"],
         "sampling": [list(p) for p in sampling_grid(cfg, run)],
-        "prior_run": None if prior is None else run_config(cfg, prior),
+        "prior_run": None if prior is None else training_config(run_config(cfg, prior)),
     }

@@ -90,14 +90,18 @@ def image_metrics(
 
 
 def evaluate_run(
-    run_dir: str | Path, reference_path: str | Path, out_csv: str | Path, feature_net: str | Path | None = None
+    run_dir: str | Path, reference_path: str | Path, out_csv: str | Path, feature_net: str | Path | None = None,
+    run: dict | None = None,
 ) -> pd.DataFrame:
     """Score every sample file of the run in ``run_dir``; write and return the tidy rows.
 
     ``feature_net``: the trained KID feature net's model file (image runs with the ``feature-net`` extractor).
+    ``run``: the run's full config (sampling grid, N, KID settings), as the workflow resolved it; by default the
+    run folder's config.json. ``config_hash`` is always that of config.json: it names the trained model.
     """
     run_dir = Path(run_dir)
-    run = load_json(run_dir / "config.json")
+    trained = load_json(run_dir / "config.json")
+    run = trained if run is None else run
     summary = load_json(run_dir / "train_summary.json")
     reference = load_npz(reference_path)
     check_reference(reference["x"], reference_path)
@@ -107,7 +111,7 @@ def evaluate_run(
     base = {
         "suite": run["suite"], "dataset": run["dataset"]["name"], "model": name, "family": family,
         "size": run["size"], "seed": run["seed"], "n": len(reference["x"]), "parameters": summary["parameters"],
-        "commit": git_commit(), "config_hash": config_hash(run), "versions": package_versions(),
+        "commit": git_commit(), "config_hash": config_hash(trained), "versions": package_versions(),
         "device": summary.get("device", "cpu"), "train_seconds": summary["train_seconds"],
     }
     extractor = ""

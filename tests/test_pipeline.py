@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from suite import snakemake
+from suite import snakemake, snakemake_cmd
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
@@ -53,3 +56,19 @@ def test_rerun_with_nothing_changed_runs_no_job(two_runs):
     proc = snakemake(two_runs[0], 1, "-n", timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_new_sampler_or_kid_option_reruns_sampling_but_no_training(two_runs, tmp_path):
+    """Sampling keys are not training params: a new K, sampler or KID option must not retrain any model."""
+    cfg = yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())
+    cfg["sampling"] = [{"samplers": ["ddpm", "ddim", "dpmpp"], "steps": [1, 3, 10, 30]}]
+    cfg["kid"]["subsets"] = 7
+    changed = tmp_path / "ci-changed.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    cmd = [str(changed) if a.endswith("ci.yaml") else a for a in snakemake_cmd(two_runs[0], 1, "-n")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rules = set(re.findall(r"^(?:local)?rule (\w+):", proc.stdout + proc.stderr, flags=re.M))
+    assert {"sample_model", "evaluate", "collect", "report"} <= rules
+    assert not rules & {"train_model", "train_prior", "feature_net", "dataset"}

@@ -2,7 +2,7 @@
 import yaml
 
 from rpd.config import (ConfigError, Run, diffusion_runs, n_eval_of, prior_run_of, prior_runs, run_config,
-                        validate_config)
+                        training_config, validate_config)
 from rpd.data.specs import is_image_dataset
 from rpd.resources import cluster_resources, needs, wants_gpu
 
@@ -46,6 +46,15 @@ def model_run_config(w):
     return run_config(CFG, run_of("model", w))
 
 
+def model_training_config(w):
+    """What the training job sees (no sampling keys: a new sampler or K must not retrain)."""
+    return training_config(model_run_config(w))
+
+
+def prior_training_config(w):
+    return training_config(prior_run_config(w))
+
+
 def prior_run_config(w):
     return run_config(CFG, run_of("prior", w))
 
@@ -72,6 +81,11 @@ def feature_net_file(w):
 # locally `--resources gpu=N` caps how many run at once). The estimates (rpd/resources.py) scale with the
 # suite and grow with each retry (attempt). Site settings (partition, account, GPU model) belong in the
 # profile (workflow/profiles/), never here.
+def evaluate_run_config(w):
+    """The full config of the run an evaluate job scores (a prior's or a diffusion model's)."""
+    return prior_run_config(w) if w.name in CFG["priors"] else model_run_config(w)
+
+
 def _stage_run(stage, w):
     """The resolved config of the run a job works on (None for jobs not tied to one run)."""
     if stage == "train_prior":
@@ -79,7 +93,7 @@ def _stage_run(stage, w):
     if stage in ("train_model", "sample"):
         return model_run_config(w)
     if stage == "evaluate":
-        return prior_run_config(w) if w.name in CFG["priors"] else model_run_config(w)
+        return evaluate_run_config(w)
     return None
 
 

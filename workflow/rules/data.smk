@@ -43,7 +43,8 @@ rule feature_net:
         summary=f"{OUT}/{{dataset}}/feature-net/summary.json",
     params:
         spec=lambda w: {"name": w.dataset, **CFG["datasets"][w.dataset]},
-        kid=CFG["kid"],
+        # only what training reads, so that changing another KID option does not retrain the net
+        kid={"feature_net_steps": CFG["kid"]["feature_net_steps"]},
     log:
         f"{OUT}/{{dataset}}/feature-net/train.log",
     benchmark:

@@ -7,6 +7,8 @@ rule evaluate:
         feature_net=feature_net_file,
     output:
         metrics=RUN + "/metrics.csv",
+    params:
+        run=evaluate_run_config,
     log:
         RUN + "/evaluate.log",
     benchmark:

@@ -15,7 +15,7 @@ rule train_prior:
     wildcard_constraints:
         name=PRIOR_NAMES,
     params:
-        run=prior_run_config,
+        run=prior_training_config,
     log:
         RUN + "/train.log",
     benchmark:
@@ -41,7 +41,7 @@ rule train_model:
     wildcard_constraints:
         name=MODEL_NAMES,
     params:
-        run=model_run_config,
+        run=model_training_config,
     log:
         RUN + "/train.log",
     benchmark:

@@ -5,4 +5,5 @@ from rpd.logs import log_to
 
 with log_to(snakemake.log[0]):
     feature_net = snakemake.input.feature_net[0] if snakemake.input.feature_net else None
-    evaluate_run(Path(snakemake.input.config).parent, snakemake.input.reference, snakemake.output.metrics, feature_net)
+    evaluate_run(Path(snakemake.input.config).parent, snakemake.input.reference, snakemake.output.metrics, feature_net,
+                 run=snakemake.params.run)
