@@ -36,6 +36,11 @@ def modality(dataset: dict) -> str:
     return "images" if is_image_dataset(dataset) else "points"
 
 
+def training_key(run: dict) -> str:
+    """The suite config key a resolved run's ``training`` block came from (e.g. ``image_prior_training``)."""
+    return MODALITY_KEYS[modality(run["dataset"])]["prior_training" if run["kind"] == "prior" else "training"]
+
+
 def n_eval_of(cfg: dict, dataset: str) -> int:
     """N for a dataset: its own ``n_eval`` or the suite's."""
     return cfg["datasets"][dataset].get("n_eval", cfg["n_eval"])

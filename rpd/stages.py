@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from rpd.checkpoint import load_state, save_model
-from rpd.config import config_hash
+from rpd.config import config_hash, training_key
 from rpd.data.grid import make_grid_dataset
 from rpd.data.images import IMAGE_DATASETS
 from rpd.data.specs import data_shape, is_image_dataset, num_classes
@@ -146,7 +146,7 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
     prior = build_prior_for(run)
     if hasattr(prior, "init_codebook"):
         prior.init_codebook(x_all[torch.randperm(len(x_all))[:4096]])
-    cfg = TrainConfig.from_dict(run["training"])
+    cfg = TrainConfig.from_dict(run["training"], source=training_key(run))
     # Dead VQ codes are restarted every 100 steps, except after the last step (the decoder gets no update).
     restart = getattr(prior, "restart_dead_codes", None)
 
@@ -175,7 +175,7 @@ def train_model_run(
     prior = load_prior(prior_path).to(device) if spec.family in FAMILIES_WITH_PRIOR else None
     net = build_denoiser(run)
     scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
-    cfg = TrainConfig.from_dict(run["training"])
+    cfg = TrainConfig.from_dict(run["training"], source=training_key(run))
 
     def loss(batch) -> torch.Tensor:
         x0, y = _split(batch)

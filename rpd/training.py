@@ -36,10 +36,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     log_every: int = 100
     checkpoint_every: int = 500  # 0 disables checkpoints
+    source: str = "training"  # the suite config key these settings came from (named in error messages)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+    def from_dict(cls, d: dict, source: str = "training") -> "TrainConfig":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "source"}, source=source)
 
 
 @dataclass
@@ -162,10 +163,12 @@ def fit(
         loss = loss_fn(batch)
         value = loss.item()
         if not math.isfinite(value):
-            tail = ", ".join(f"{s}: {v:.4g}" for s, v in history[-5:])
+            # the last logged means, or (before the first log line) the raw losses of this window
+            recent = (f"recent mean losses {', '.join(f'{s}: {v:.4g}' for s, v in history[-5:])}" if history
+                      else f"losses of steps {first}–{step - 1}: {', '.join(f'{v:.4g}' for v in window[-5:]) or 'none'}")
             raise TrainingDivergedError(
-                f"[{progress.label}] loss became {value} at step {step} (recent mean losses {tail or 'none'}); "
-                f"lower training.lr (now {cfg.lr}) or check the data for non-finite values"
+                f"[{progress.label}] loss became {value} at step {step} ({recent}); "
+                f"lower {cfg.source}.lr (now {cfg.lr}) or check the data for non-finite values"
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -190,7 +193,7 @@ def fit(
     if ema is not None:
         ema.copy_to(params)
     if not all(torch.isfinite(p).all() for p in params):
-        raise TrainingDivergedError(f"[{progress.label}] weights are non-finite after training; lower training.lr")
+        raise TrainingDivergedError(f"[{progress.label}] weights are non-finite after training; lower {cfg.source}.lr")
     module.eval()
     module.to("cpu")
     return history
