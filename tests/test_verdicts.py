@@ -168,3 +168,19 @@ def test_c2_and_c6_on_image_style_rows() -> None:
     assert c2.status == V.SUPPORTED and [o.test.where["steps"] for o in c2.deciding] == [1, 3]
     assert c2.deciding[0].test.metric == "kid" and c2.deciding[0].test.where["sampler"] == "ddim"
     assert verdicts["C6"].status == V.NOT_SUPPORTED  # RPD's bound is higher (worse) here
+
+
+@pytest.mark.parametrize("rpd_se,status", [(0.05, V.SUPPORTED), (0.5, V.INCONCLUSIVE)])
+def test_c6_with_one_seed_uses_the_bounds_standard_errors(rpd_se: float, status: str) -> None:
+    """One training seed: Δ = 2.0 − 2.3 = −0.3, interval ±1.96·√(se_rpd² + 0.05²); seed-pairing is impossible."""
+    exp = {"datasets": ["d"], "sizes": ["std"], "models": ["rpd", "dvae"]}
+    cfg = _config({"e8": exp})
+    rows = _rows("rpd", "std", "bound", 1000, "elbo", [2.0], se=rpd_se) + _rows("dvae", "std", "bound", 1000,
+                                                                                  "elbo", [2.3], se=0.05)
+    c6 = {v.claim: v for v in V.judge_claims(cfg, pd.DataFrame(rows))}["C6"]
+    half = 1.96 * np.hypot(rpd_se, 0.05)
+    assert c6.status == status
+    assert c6.deciding[0].lo == pytest.approx(-0.3 - half) and c6.deciding[0].hi == pytest.approx(-0.3 + half)
+    assert "standard errors" in c6.reason and "not seed-to-seed" in c6.reason
+    without_se = pd.DataFrame(rows).drop(columns=["se"])
+    assert {v.claim: v for v in V.judge_claims(cfg, without_se)}["C6"].status == V.INCONCLUSIVE

@@ -1057,11 +1057,12 @@ def build_header(ctx: Context) -> dict:
                        "Wall time is training + sampling + evaluation, summed over jobs (not elapsed time).",
                        ["commit", "runs", "config hashes", "versions", "device", "wall time"], prov_rows,
                        [False, True, True, False, False, True])
-    ns = sorted(int(n) for n in m["n"].dropna().unique())
+    # N per dataset ("500 (fmnist-16), 1000 (dino-grid-0.1, …)"): suites mix 2D and image datasets
+    by_n = m.dropna(subset=["n"]).groupby(m["n"].dropna().astype(int))["dataset"].unique()
     return {
         "suite": ctx.config["suite"],
         "commits": sorted(m["commit"].unique()),
-        "n": ", ".join(str(n) for n in ns) or "—",
+        "n": "; ".join(f"{n} ({', '.join(sorted(ds))})" for n, ds in by_n.items()) or "—",
         "runs": len(m.drop_duplicates(run)),
         "rows": len(m),
         "seeds": ", ".join(str(s) for s in ctx.config.get("seeds", [])),

@@ -21,6 +21,7 @@ supported). No torch, no file access: everything here is computed from frames an
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -407,7 +408,31 @@ def judge_c6(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     dataset, size = exp["datasets"][0], first_size(exp)
     deciding = [run_test(rows, Test(metric, Side(rpd[0], {"model": rpd[0]}), Side(b, {"model": b}),
                                     {"dataset": dataset, "size": size})) for b in dvae]
-    return combine("C6", "e8", CLAIMS["C6"][1], deciding)
+    return combine("C6", "e8", CLAIMS["C6"][1], [_one_seed_from_se(rows, o) for o in deciding])
+
+
+def _one_seed_from_se(frame: pd.DataFrame, outcome: Outcome) -> Outcome:
+    """A one-seed bound comparison decided by the bounds' own standard errors (over the N held-out points).
+
+    With one training seed there is no seed-paired interval; the bound's estimation error still gives one,
+    Δ ± 1.96·√(se_c² + se_b²). It covers the Monte Carlo error of the two bounds, not seed-to-seed variation,
+    and the reason says so. Outcomes with several seeds, or rows without ``se``, are returned unchanged.
+    """
+    if outcome.seeds != 1 or "se" not in frame:
+        return outcome
+    test = outcome.test
+    rows = _select(frame[frame["metric"] == test.metric], test.where)
+    se = [pd.to_numeric(_select(rows, side.filters)["se"], errors="coerce").mean()
+          for side in (test.challenger, test.baseline)]
+    if not all(np.isfinite(se)):
+        return outcome
+    half = 1.96 * float(np.hypot(*se))
+    lo, hi = outcome.mean - half, outcome.mean + half
+    status = sign_status(lo, hi, test.expect)
+    where = "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
+    reason = (f"one seed: 95% interval of Δ from the bounds' standard errors over the held-out points "
+              f"[{lo:.3g}, {hi:.3g}] {where} (Monte Carlo error only, not seed-to-seed variation)")
+    return dataclasses.replace(outcome, status=status, reason=reason, lo=lo, hi=hi)
 
 
 JUDGES = {"C1": judge_c1, "C2": judge_c2, "C3": judge_c3, "C4": judge_c4, "C5": judge_c5, "C6": judge_c6}
