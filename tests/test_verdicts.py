@@ -184,3 +184,17 @@ def test_c6_with_one_seed_uses_the_bounds_standard_errors(rpd_se: float, status:
     assert "standard errors" in c6.reason and "not seed-to-seed" in c6.reason
     without_se = pd.DataFrame(rows).drop(columns=["se"])
     assert {v.claim: v for v in V.judge_claims(cfg, without_se)}["C6"].status == V.INCONCLUSIVE
+
+
+def test_c6_needs_every_e8_dataset_to_agree() -> None:
+    """A better bound on one data set and a worse one on another is not support for C6."""
+    exp = {"datasets": ["d", "e"], "sizes": ["std"], "models": ["rpd", "dvae"]}
+    cfg = _config({"e8": exp})
+    rows = _rows("rpd", "std", "bound", 1000, "elbo", [2.0, 2.1, 2.05]) + _rows("dvae", "std", "bound", 1000,
+                                                                                "elbo", [2.5, 2.6, 2.55])
+    rows += [{**r, "dataset": "e"} for r in _rows("rpd", "std", "bound", 1000, "elbo", [6.4, 6.5, 6.45])]
+    rows += [{**r, "dataset": "e"} for r in _rows("dvae", "std", "bound", 1000, "elbo", [5.1, 5.2, 5.15])]
+    c6 = {v.claim: v for v in V.judge_claims(cfg, pd.DataFrame(rows))}["C6"]
+    assert [o.test.where["dataset"] for o in c6.deciding] == ["d", "e"]
+    assert [o.status for o in c6.deciding] == [V.SUPPORTED, V.NOT_SUPPORTED]
+    assert c6.status == V.NOT_SUPPORTED and "dataset e" in c6.reason

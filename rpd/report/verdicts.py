@@ -405,9 +405,11 @@ def judge_c6(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     metric = next((x for x in ("elbo", "j2") if x in set(rows["metric"])), None)
     if not (rpd and dvae) or metric is None:
         return _not_run("C6", "E8 needs RPD and DiffuseVAE models with elbo or j2 rows")
-    dataset, size = exp["datasets"][0], first_size(exp)
+    # the claim is about the models, not one data set: every dataset of E8 with bound rows must agree
+    size = first_size(exp)
+    datasets = [d for d in exp["datasets"] if metric in set(rows.loc[rows["dataset"] == d, "metric"])]
     deciding = [run_test(rows, Test(metric, Side(rpd[0], {"model": rpd[0]}), Side(b, {"model": b}),
-                                    {"dataset": dataset, "size": size})) for b in dvae]
+                                    {"dataset": d, "size": size})) for d in datasets for b in dvae]
     return combine("C6", "e8", CLAIMS["C6"][1], [_one_seed_from_se(rows, o) for o in deciding])
 
 
