@@ -198,3 +198,4 @@ def test_c6_needs_every_e8_dataset_to_agree() -> None:
     assert [o.test.where["dataset"] for o in c6.deciding] == ["d", "e"]
     assert [o.status for o in c6.deciding] == [V.SUPPORTED, V.NOT_SUPPORTED]
     assert c6.status == V.NOT_SUPPORTED and "dataset e" in c6.reason
+    assert "rpd 6.45 vs dvae 5.15" in c6.key_number  # the key number is the test that decided the verdict

@@ -193,10 +193,10 @@ class Verdict:
 
     @property
     def key_number(self) -> str:
-        """The first deciding test as 'mean Δ [lo, hi] (n seeds)'."""
+        """The first deciding test that agrees with the verdict (else the first) as 'mean Δ [lo, hi] (n seeds)'."""
         if not self.deciding:
             return "—"
-        o = self.deciding[0]
+        o = next((x for x in self.deciding if x.status == self.status), self.deciding[0])
         if o.seeds == 0:
             return "no paired rows"
         interval = f" [{o.lo:.3g}, {o.hi:.3g}]" if np.isfinite(o.lo) else ""
