@@ -232,6 +232,19 @@ def load_config(path: str | Path) -> dict:
         return validate_config(yaml.safe_load(f) or {})
 
 
+def canonical(obj):
+    """``obj`` with the keys of every dict sorted, recursively.
+
+    Snakemake compares a job's params by their text, so params built from a suite's YAML must not depend on the
+    order of its keys: reordering a config file must not rerun anything.
+    """
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
+
+
 def config_hash(obj: dict) -> str:
     """A short, stable hash of a JSON-serialisable dict (sorted keys)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:12]
@@ -335,15 +348,15 @@ def run_config(cfg: dict, run: Run) -> dict:
     if is_image_dataset(dataset):
         common["kid"] = cfg["kid"]
     if run.kind == "prior":
-        return {
+        return canonical({
             **common,
             "kind": "prior",
             "prior": {"name": run.name, **cfg["priors"][run.name]},
             "network": cfg[keys["prior_sizes"]][run.size],
             "training": cfg[keys["prior_training"]],
-        }
+        })
     prior = prior_run_of(cfg, run)
-    return {
+    return canonical({
         **common,
         "kind": "model",
         "model": {"name": run.name, **cfg["models"][run.name]},
@@ -353,4 +366,4 @@ def run_config(cfg: dict, run: Run) -> dict:
         "beta_schedule": cfg["beta_schedule"],
         "sampling": [list(p) for p in sampling_grid(cfg, run)],
         "prior_run": None if prior is None else training_config(run_config(cfg, prior)),
-    }
+    })

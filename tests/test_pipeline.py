@@ -60,7 +60,11 @@ def test_rerun_with_nothing_changed_runs_no_job(two_runs):
 
 @pytest.mark.slow
 def test_new_sampler_or_kid_option_reruns_sampling_but_no_training(two_runs, tmp_path):
-    """Sampling keys are not training params: a new K, sampler or KID option must not retrain any model."""
+    """Sampling keys are not training params: a new K, sampler or KID option must not retrain any model.
+
+    The changed config is written with sorted keys, so this also checks that the order of keys in a suite's YAML
+    does not matter (Snakemake compares params by their text).
+    """
     cfg = yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())
     cfg["sampling"] = [{"samplers": ["ddpm", "ddim", "dpmpp"], "steps": [1, 3, 10, 30]}]
     cfg["kid"]["subsets"] = 7

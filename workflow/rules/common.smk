@@ -1,8 +1,8 @@
 # Config loading and validation, and the helpers that map wildcards to runs.
 import yaml
 
-from rpd.config import (ConfigError, Run, diffusion_runs, n_eval_of, prior_run_of, prior_runs, run_config,
-                        training_config, validate_config)
+from rpd.config import (ConfigError, Run, canonical, diffusion_runs, n_eval_of, prior_run_of, prior_runs,
+                        run_config, training_config, validate_config)
 from rpd.data.specs import is_image_dataset
 from rpd.resources import cluster_resources, needs, wants_gpu
 

@@ -7,7 +7,7 @@ rule dataset:
         train=f"{OUT}/{{dataset}}/train.npz",
         reference=f"{OUT}/{{dataset}}/reference.npz",
     params:
-        spec=lambda w: CFG["datasets"][w.dataset],
+        spec=lambda w: canonical(CFG["datasets"][w.dataset]),
         n_eval=lambda w: n_eval_of(CFG, w.dataset),
     log:
         f"{OUT}/{{dataset}}/dataset.log",
@@ -42,7 +42,7 @@ rule feature_net:
         model=f"{OUT}/{{dataset}}/feature-net/model.pt",
         summary=f"{OUT}/{{dataset}}/feature-net/summary.json",
     params:
-        spec=lambda w: {"name": w.dataset, **CFG["datasets"][w.dataset]},
+        spec=lambda w: canonical({"name": w.dataset, **CFG["datasets"][w.dataset]}),
         # only what training reads, so that changing another KID option does not retrain the net
         kid={"feature_net_steps": CFG["kid"]["feature_net_steps"]},
     log:
