@@ -26,6 +26,7 @@ from rpd.frames import extra_inputs
 from rpd.io import load_json
 from rpd.schedule import make_training_scheduler, x0_from_eps, x0_from_v
 from rpd.checkpoint import load_state
+from rpd.config import Run
 from rpd.stages import build_denoiser, load_prior, load_training_data
 
 
@@ -36,7 +37,8 @@ def rms(x: torch.Tensor) -> float:
 @torch.no_grad()
 def one_step_errors(results: Path, dataset: str, run: str, seed: int, n: int) -> dict[str, float]:
     """RMS errors of the t = T − 1 prediction of one run on the first ``n`` reference images."""
-    run_dir = results / dataset / run / f"seed{seed}"
+    name, size = run.rsplit("-", 1)
+    run_dir = results / Run("model", dataset, name, size, seed).folder
     config = load_json(run_dir / "config.json")
     spec = DiffusionSpec.from_run_config(config)
     net = build_denoiser(config)
@@ -45,7 +47,7 @@ def one_step_errors(results: Path, dataset: str, run: str, seed: int, n: int) ->
     prior = None
     if spec.family in FAMILIES_WITH_PRIOR:
         p = config["prior_run"]
-        prior = load_prior(results / dataset / f"{p['prior']['name']}-{p['size']}" / f"seed{seed}" / "model.pt")
+        prior = load_prior(results / Run("prior", dataset, p["prior"]["name"], p["size"], seed).folder / "model.pt")
         prior.eval()
     data = load_training_data(results / dataset / "reference.npz", config["dataset"])
     x0, y = (data[0][:n], data[1][:n]) if isinstance(data, tuple) else (data[:n], None)

@@ -1058,7 +1058,8 @@ def build_header(ctx: Context) -> dict:
                        ["commit", "runs", "config hashes", "versions", "device", "wall time"], prov_rows,
                        [False, True, True, False, False, True])
     # N per dataset ("500 (fmnist-16), 1000 (dino-grid-0.1, …)"): suites mix 2D and image datasets
-    by_n = m.dropna(subset=["n"]).groupby(m["n"].dropna().astype(int))["dataset"].unique()
+    with_n = m.dropna(subset=["n"])
+    by_n = with_n.groupby(with_n["n"].astype(int))["dataset"].unique()
     return {
         "suite": ctx.config["suite"],
         "commits": sorted(m["commit"].unique()),

@@ -142,6 +142,11 @@ def sign_status(lo: float, hi: float, expect: str = "lower") -> str:
     return SUPPORTED if below else NOT_SUPPORTED if above else INCONCLUSIVE
 
 
+def where_zero(lo: float, hi: float) -> str:
+    """Where an interval of Δ lies relative to 0, in words."""
+    return "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
+
+
 def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -> tuple[str, str]:
     """The decision rule of the module docstring for one test's interval."""
     if seeds == 0:
@@ -150,8 +155,7 @@ def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -
         return INCONCLUSIVE, "one paired seed: no interval"
     interval = f"95% interval of Δ [{lo:.3g}, {hi:.3g}]"
     if test.expect in ("lower", "higher"):
-        where = "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
-        return sign_status(lo, hi, test.expect), f"{interval} {where}"
+        return sign_status(lo, hi, test.expect), f"{interval} {where_zero(lo, hi)}"
     if test.expect == "close":
         margin = test.tolerance * abs(baseline_mean)
         text = f"{interval}, margin +{margin:.3g} ({test.tolerance:.0%} of {test.baseline.label})"
@@ -430,11 +434,9 @@ def _one_seed_from_se(frame: pd.DataFrame, outcome: Outcome) -> Outcome:
         return outcome
     half = 1.96 * float(np.hypot(*se))
     lo, hi = outcome.mean - half, outcome.mean + half
-    status = sign_status(lo, hi, test.expect)
-    where = "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
     reason = (f"one seed: 95% interval of Δ from the bounds' standard errors over the held-out points "
-              f"[{lo:.3g}, {hi:.3g}] {where} (Monte Carlo error only, not seed-to-seed variation)")
-    return dataclasses.replace(outcome, status=status, reason=reason, lo=lo, hi=hi)
+              f"[{lo:.3g}, {hi:.3g}] {where_zero(lo, hi)} (Monte Carlo error only, not seed-to-seed variation)")
+    return dataclasses.replace(outcome, status=sign_status(lo, hi, test.expect), reason=reason, lo=lo, hi=hi)
 
 
 JUDGES = {"C1": judge_c1, "C2": judge_c2, "C3": judge_c3, "C4": judge_c4, "C5": judge_c5, "C6": judge_c6}

@@ -52,11 +52,17 @@ def model_training_config(w):
 
 
 def prior_training_config(w):
+    """What a prior's training job sees (no KID settings)."""
     return training_config(prior_run_config(w))
 
 
 def prior_run_config(w):
     return run_config(CFG, run_of("prior", w))
+
+
+def evaluate_run_config(w):
+    """The full config of the run an evaluate job scores (a prior's or a diffusion model's)."""
+    return prior_run_config(w) if w.name in CFG["priors"] else model_run_config(w)
 
 
 def prior_model_file(w):
@@ -81,11 +87,6 @@ def feature_net_file(w):
 # locally `--resources gpu=N` caps how many run at once). The estimates (rpd/resources.py) scale with the
 # suite and grow with each retry (attempt). Site settings (partition, account, GPU model) belong in the
 # profile (workflow/profiles/), never here.
-def evaluate_run_config(w):
-    """The full config of the run an evaluate job scores (a prior's or a diffusion model's)."""
-    return prior_run_config(w) if w.name in CFG["priors"] else model_run_config(w)
-
-
 def _stage_run(stage, w):
     """The resolved config of the run a job works on (None for jobs not tied to one run)."""
     if stage == "train_prior":
