@@ -67,11 +67,11 @@ def _config() -> dict:
 
 
 def class_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """n grey 8×8 images whose pixels all equal class/10 (plus a little noise), with their labels."""
+    """n grey 8×8 uint8 images (as the pipeline stores them) whose pixels are about 255·class/10, with labels."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % CLASSES
-    x = np.clip(y[:, None, None, None] / 10 + 0.02 * rng.random((n, 1, 8, 8)), 0, 1).astype(np.float32)
-    return x, y
+    x = np.clip(y[:, None, None, None] / 10 + 0.02 * rng.random((n, 1, 8, 8)), 0, 1)
+    return np.round(255 * x).astype(np.uint8), y
 
 
 def _results_tree(root: Path, cfg: dict) -> Path:
@@ -220,7 +220,7 @@ def test_image_gallery_rows_are_classes(report: tuple[Path, str]) -> None:
     assert labels == [f"class {c}" for c in range(CLASSES)]
     for c, row in enumerate(rows):
         assert 0 < len(row) <= GALLERY_COLUMNS
-        assert all(abs(float(im.mean()) - c / 10) < 0.03 for im in row)  # every image of row c is of class c
+        assert all(abs(float(im.mean()) / 255 - c / 10) < 0.03 for im in row)  # every image of row c is of class c
     rows, labels = gallery_rows(x, None, None)
     assert len(rows) == 2 and labels[0] == "samples 1–8" and len(rows[0]) == GALLERY_COLUMNS
     html, text = report

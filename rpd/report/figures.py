@@ -210,26 +210,34 @@ def metric_lines(path: str | Path, data: pd.DataFrame, x: str, xlabel: str, ylab
         _save(fig, path)
 
 
+def to_unit_interval(image: np.ndarray) -> np.ndarray:
+    """Pixel values as floats in [0, 1]: uint8 (and other integer) images are divided by their type's maximum
+    (the pipeline stores 0..255), float images are taken as already in [0, 1] and clipped."""
+    x = np.asarray(image)
+    if np.issubdtype(x.dtype, np.integer):
+        return x.astype(float) / float(np.iinfo(x.dtype).max)
+    return np.clip(x.astype(float), 0.0, 1.0)
+
+
 def _to_hwc(image: np.ndarray) -> np.ndarray:
-    """C×H×W (or H×W) floats in [0, 1] → H×W×3 for imshow (grey repeated), clipped."""
-    x = np.asarray(image, dtype=float)
+    """C×H×W (or H×W) uint8 0..255 or floats in [0, 1] → H×W×3 floats in [0, 1] for imshow (grey repeated)."""
+    x = to_unit_interval(image)
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3:
         raise ValueError(f"an image must be C×H×W or H×W, got shape {x.shape}")
-    x = np.clip(x, 0.0, 1.0)
     if x.shape[0] == 1:
         x = np.repeat(x, 3, axis=0)
     return np.transpose(x[:3], (1, 2, 0))
 
 
 def _mosaic(images: list[np.ndarray], pad: int = 1) -> np.ndarray:
-    """Images side by side with a white gap of ``pad`` pixels."""
-    tiles = [_to_hwc(im) for im in images]
+    """Images side by side with a white gap of ``pad`` pixels, as uint8 H×W×3 (imshow draws uint8 exactly)."""
+    tiles = [np.round(_to_hwc(im) * 255).astype(np.uint8) for im in images]
     h = max(t.shape[0] for t in tiles)
     out = []
     for t in tiles:
-        tile = np.ones((h, t.shape[1] + pad, 3))
+        tile = np.full((h, t.shape[1] + pad, 3), 255, dtype=np.uint8)
         tile[: t.shape[0], : t.shape[1]] = t
         out.append(tile)
     return np.concatenate(out, axis=1)
@@ -237,7 +245,7 @@ def _mosaic(images: list[np.ndarray], pad: int = 1) -> np.ndarray:
 
 def image_grid(path: str | Path, rows: list[list[np.ndarray]], row_labels: list[str], title: str = "",
                colour: str = "#333333") -> None:
-    """A gallery: one row of images per label (C×H×W floats in [0, 1]); empty rows are marked 'no samples'."""
+    """A gallery: one row of images per label (C×H×W, uint8 0..255 or floats in [0, 1]); empty rows say 'no samples'."""
     width = max((len(r) for r in rows), default=1)
     with sns.axes_style("white"), plt.rc_context(_RC):
         fig, axes = plt.subplots(len(rows), 1, figsize=(min(0.62 * width + 1.2, 12), 0.68 * len(rows) + 0.5),
