@@ -11,7 +11,9 @@ import difflib
 import hashlib
 import itertools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -20,7 +22,9 @@ import yaml
 from rpd.data.specs import is_image_dataset
 from rpd.families import FAMILIES_WITH_PRIOR
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+#: The schema ships inside the package (so ``pip install .`` can validate suites anywhere);
+#: workflow/schemas/config.schema.yaml is a link to this one file.
+SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 SIZES = ("std", "small")
 #: The keys that configure networks and training, per modality (2D points or images).
 MODALITY_KEYS = {
@@ -51,8 +55,7 @@ class ConfigError(ValueError):
 
 
 def load_schema() -> dict:
-    with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)
+    return yaml.safe_load(resources.files("rpd").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8"))
 
 
 def _key(path) -> str:
@@ -121,8 +124,9 @@ def validate_config(config: dict) -> dict:
     """Validate a suite config and return it with defaults filled in; raises :class:`ConfigError`."""
     schema = load_schema()
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(_describe(e) for e in errors))
+    if errors:  # jsonschema reports `required` once per missing key; each message lists them all, so say it once
+        messages = dict.fromkeys(_describe(e) for e in errors)
+        raise ConfigError("invalid config:\n  " + "\n  ".join(messages))
     config = copy.deepcopy(config)
     _fill_defaults(config, schema, schema)
     problems = _semantic_problems(config)
@@ -224,6 +228,38 @@ def _semantic_problems(cfg: dict) -> list[str]:
         out.append(f"config key 'datasets.{name}': names starting with 'synthetic-' are reserved for generated "
                    "image folders in results/<suite>/; choose another dataset name")
     return out
+
+
+def typed_overrides(overrides: Mapping) -> dict:
+    """Snakemake's ``--config key=value`` values read as they would read in a suite file.
+
+    Snakemake types a top-level value (``threads=2`` is 2) but reads lists and dicts with YAML's base loader,
+    which keeps every item text: ``seeds=[0,1]`` arrives as ``['0', '1']``. Each such item is read again as
+    YAML, so ``seeds=[0,1]`` means ``[0, 1]``, as in a suite file.
+    """
+    return {k: _retyped(v) if isinstance(v, (Mapping, list, tuple)) else v for k, v in overrides.items()}
+
+
+def _retyped(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _retyped(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_retyped(v) for v in value]
+    if isinstance(value, str) and value:
+        typed = yaml.safe_load(value)
+        return value if isinstance(typed, (dict, list)) else typed
+    return value
+
+
+def with_default_suite(overrides: dict, default_file: str | Path) -> dict:
+    """The default suite with ``overrides`` (Snakemake's ``--config key=value``) merged in, as Snakemake merges
+    them into a ``--configfile``: nested dicts key by key, everything else replaced."""
+    from snakemake.utils import update_config  # Snakemake's own merge, so that the two cases behave alike
+
+    with open(default_file) as f:
+        merged = yaml.safe_load(f)
+    update_config(merged, copy.deepcopy(overrides))
+    return merged
 
 
 def load_config(path: str | Path) -> dict:

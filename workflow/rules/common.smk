@@ -1,17 +1,23 @@
 # Config loading and validation, and the helpers that map wildcards to runs.
-import yaml
+from snakemake.utils import update_config
 
 from rpd.config import (ConfigError, Run, canonical, diffusion_runs, n_eval_of, prior_run_of, prior_runs,
-                        run_config, training_config, validate_config)
+                        run_config, training_config, typed_overrides, validate_config, with_default_suite)
 from rpd.data.specs import is_image_dataset
 from rpd.resources import cluster_resources, needs, wants_gpu
 
 
-# `--configfile` replaces the default suite instead of being merged into it (Snakemake merges nested
-# dicts, which would silently mix two suites' datasets and models).
-if not config:
-    with open(workflow.basedir + "/benchmarks/quick.yaml") as f:
-        config.update(yaml.safe_load(f))
+# Without `--configfile` the suite is the default one (quick), and `--config key=value` overrides its keys, as
+# in any Snakemake workflow. A given `--configfile` replaces the default suite instead of being merged into it
+# (Snakemake merges nested dicts, which would silently mix two suites' datasets and models).
+# `--config` values are read as in a suite file (Snakemake keeps the items of a list or dict as text).
+OVERRIDES = typed_overrides(workflow.config_settings.config)
+if workflow.config_settings.configfiles:
+    update_config(config, OVERRIDES)
+else:
+    merged = with_default_suite(OVERRIDES, workflow.basedir + "/benchmarks/quick.yaml")
+    config.clear()
+    config.update(merged)
 
 try:
     CFG = validate_config(config)
