@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,13 @@ from rpd.config import (
     load_config,
     prior_run_of,
     prior_runs,
+    load_schema,
     run_config,
     sampling_grid,
+    typed_overrides,
     validate_config,
 )
+from workflow_api import snakemake_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
@@ -431,3 +435,98 @@ def test_ci_run_config_is_self_contained(ci):
         if run.kind == "model":
             assert rc["T"] == ci["T"] and rc["sampling"]
             assert all(1 <= k <= ci["T"] for _, k in rc["sampling"])
+
+
+# --------------------------------------------------------------------------- open suites, overrides
+
+
+def two_d_only(raw: dict) -> dict:
+    """``raw`` (a suite as written) cut to its 2D datasets, with no image key at all."""
+    images = [n for n, d in raw["datasets"].items() if d["kind"] != "grid"]
+    for name in images:
+        del raw["datasets"][name]
+    for key in ("image_networks", "image_prior_sizes", "image_training", "image_prior_training", "kid"):
+        raw.pop(key, None)
+    for e, x in list(raw["experiments"].items()):
+        x["datasets"] = [d for d in x["datasets"] if d not in images]
+        if not x["datasets"]:
+            del raw["experiments"][e]
+    for model in raw["models"].values():
+        model.pop("image_prior", None)
+    raw["models"] = {n: m for n, m in raw["models"].items() if m.get("prior") in raw["priors"] or "prior" not in m}
+    return raw
+
+
+def test_two_d_only_suite_needs_no_image_keys(raw, tmp_path):
+    suite = two_d_only(raw)
+    assert not any(k.startswith("image_") or k == "kid" for k in suite)
+    cfg = validate_config(suite)
+    assert {r.dataset for r in diffusion_runs(cfg)} == {"dino-grid-0.1", "dino-grid-0.4"}
+    path = tmp_path / "2d.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    proc = snakemake_cli("-n", "--cores", "1", "--configfile", str(path), workdir=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "rule feature_net" not in proc.stdout and "rule train_model" in proc.stdout
+
+
+def _every_property(schema: dict, where: str = ""):
+    """(where, name, property schema, required by its parent) for every key the schema accepts."""
+    for name, sub in schema.get("properties", {}).items():
+        yield f"{where}{name}", sub, name in schema.get("required", [])
+        yield from _every_property(sub, f"{where}{name}.")
+    for key in ("additionalProperties", "items"):
+        if isinstance(schema.get(key), dict):
+            yield from _every_property(schema[key], f"{where}<{key}>.")
+    for i, branch in enumerate(schema.get("allOf", [])):
+        yield from _every_property(branch.get("then", {}), where)
+    for name, sub in schema.get("$defs", {}).items():
+        yield from _every_property(sub, f"$defs.{name}.")
+
+
+def test_schema_documents_every_key_with_description_and_default():
+    """Each key says what it does; each optional key says its default: a `default` the validator fills in,
+    or, where the default is another key's value, a description that says so (``Default: ...``)."""
+    undocumented, no_default = [], []
+    for where, sub, required in _every_property(load_schema()):
+        if not sub.get("description"):
+            undocumented.append(where)
+        if not required and "default" not in sub and "Default:" not in sub.get("description", ""):
+            no_default.append(where)
+    assert undocumented == [] and no_default == []
+
+
+def test_config_overrides_the_default_suite(tmp_path):
+    """`--config key=value` with no --configfile: the default suite (quick) with that key changed."""
+    proc = snakemake_cli("-n", "--cores", "2", "--config", "seeds=[1]", "device=cuda", workdir=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folders = set(re.findall(r"results/quick/[^/\s]+/[^/\s]+/seed(\d+)/", proc.stdout))
+    assert folders == {"1"}  # quick has seeds [0, 1, 2]; the override keeps only seed 1
+    assert "gpu=1" in proc.stdout  # device: cuda reached the jobs' resources
+    quick = load_config(BENCH / "quick.yaml")
+    assert len(diffusion_runs(quick)) > len({r for r in diffusion_runs(quick) if r.seed == 1})
+
+
+def test_configfile_replaces_the_default_suite(raw, tmp_path):
+    """A --configfile is the whole suite: nothing of quick's is merged in; --config still overrides it."""
+    path = tmp_path / "2d.yaml"
+    path.write_text(yaml.safe_dump(two_d_only(raw)))
+    proc = snakemake_cli("-n", "--cores", "2", "--configfile", str(path), "--config", "seeds=[3]", workdir=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    datasets = set(re.findall(r"results/(\w+)/([^/\s]+)/train\.npz", proc.stdout))
+    assert datasets == {("ci", "dino-grid-0.1"), ("ci", "dino-grid-0.4")}
+    assert set(re.findall(r"/seed(\d+)/", proc.stdout)) == {"3"}
+
+
+def test_config_values_read_as_in_a_suite_file():
+    # what Snakemake's --config parser hands over for `threads=2 seeds=[0,1] kid={subsets: 5, subset_size: null}`
+    given = {"threads": 2, "suite": "quick", "seeds": ["0", "1"],
+             "kid": {"subsets": "5", "subset_size": "null", "extractor": "feature-net"}, "training": {"lr": "1.0e-3"}}
+    assert typed_overrides(given) == {"threads": 2, "suite": "quick", "seeds": [0, 1],
+                                      "kid": {"subsets": 5, "subset_size": None, "extractor": "feature-net"},
+                                      "training": {"lr": 1.0e-3}}
+
+
+def test_bad_override_is_reported_once(tmp_path):
+    proc = snakemake_cli("-n", "--cores", "1", "--config", "seeds=[-1]", workdir=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and out.count("config key 'seeds.0'") == 1, out

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from PIL import Image
 
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command
 from snakemake_executor_plugin_slurm.utils import set_gres_string
@@ -26,10 +27,11 @@ RULE_STAGE = {"dataset": "dataset", "synthetic_image_folder": "dataset", "featur
               "evaluate": "evaluate", "elbo": "evaluate", "collect": "collect", "report": "report"}
 
 
-def dry_run(workdir: Path, profile: str | None, configfile: Path) -> str:
+def dry_run(workdir: Path, profile: str | Path | None, configfile: Path) -> str:
+    """A dry run with a profile (a name under workflow/profiles/, or a profile folder) or with --cores 2."""
     cmd = [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"), "--directory",
            str(workdir), "--configfile", str(configfile)]
-    cmd += ["--profile", str(PROFILES / profile)] if profile else ["--cores", "2"]
+    cmd += ["--profile", str(PROFILES / profile if isinstance(profile, str) else profile)] if profile else ["--cores", "2"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     return proc.stdout + proc.stderr
@@ -51,18 +53,54 @@ def job_total(output: str) -> int:
     return int(re.search(r"^total\s+(\d+)$", output, re.M).group(1))
 
 
-@pytest.fixture(scope="module")
-def paper_slurm(tmp_path_factory) -> str:
-    return dry_run(tmp_path_factory.mktemp("slurm"), "slurm", REPO / "benchmarks" / "paper.yaml")
+# The shipped paper suite and Slurm profile stop at preflight on purpose (no Butterflies folder, no Inception
+# weights, placeholder account: tests/test_preflight.py). Here they are filled in as a site would.
+SITE = {"slurm_account": "rpd_lab", "slurm_partition": "cpu"}
 
 
-@pytest.fixture(scope="module")
-def paper_cuda(tmp_path_factory) -> Path:
-    """The paper suite with `device: cuda` (what a GPU cluster run sets)."""
-    folder = tmp_path_factory.mktemp("cuda")
+def site_ready_paper(folder: Path, **changes: object) -> Path:
+    """paper.yaml with a Butterflies folder of enough images and an Inception weights file, plus ``changes``."""
     config = yaml.safe_load((REPO / "benchmarks" / "paper.yaml").read_text())
-    (folder / "paper-cuda.yaml").write_text(yaml.safe_dump({**config, "device": "cuda"}))
-    return folder / "paper-cuda.yaml"
+    images = folder / "butterflies"
+    images.mkdir(exist_ok=True)
+    for i in range(config["datasets"]["butterflies-64"]["n_eval"]):
+        Image.new("RGB", (4, 4), (i % 256, 0, 0)).save(images / f"{i:04d}.png")
+    (folder / "inception.pth").write_bytes(b"weights")  # preflight and validation check that it is a file
+    config["datasets"]["butterflies-64"]["folder"] = str(images)
+    config["kid"]["inception_weights"] = str(folder / "inception.pth")
+    path = folder / "paper-site.yaml"
+    path.write_text(yaml.safe_dump({**config, **changes}))
+    return path
+
+
+def site_ready_slurm_profile(folder: Path) -> Path:
+    """The Slurm profile with its EDIT placeholders filled in."""
+    text = (PROFILES / "slurm" / "profile.yaml").read_text()
+    text = text.replace("your_account", SITE["slurm_account"]).replace("your_cpu_partition", SITE["slurm_partition"])
+    (folder / "slurm").mkdir()
+    (folder / "slurm" / "profile.yaml").write_text(text)
+    return folder / "slurm"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("site")
+
+
+@pytest.fixture(scope="module")
+def slurm_profile(site) -> Path:
+    return site_ready_slurm_profile(site)
+
+
+@pytest.fixture(scope="module")
+def paper_slurm(site, slurm_profile) -> str:
+    return dry_run(site, slurm_profile, site_ready_paper(site))
+
+
+@pytest.fixture(scope="module")
+def paper_cuda(site) -> Path:
+    """The paper suite with `device: cuda` (what a GPU cluster run sets)."""
+    return site_ready_paper(site, device="cuda")
 
 
 def test_slurm_dry_run_lists_every_paper_job_with_its_resources(paper_slurm):
@@ -75,7 +113,7 @@ def test_slurm_dry_run_lists_every_paper_job_with_its_resources(paper_slurm):
         if job["rule"] == "all":  # the target rule runs no code
             continue
         res = job["resources"]
-        assert res["slurm_account"] == "your_account" and res["slurm_partition"] == "your_cpu_partition"
+        assert res["slurm_account"] == SITE["slurm_account"] and res["slurm_partition"] == SITE["slurm_partition"]
         assert int(res["cpus_per_task"]) >= 1 and "gpu" not in res  # paper (device: auto) asks for no GPU
         # The values are the workflow's own estimates (not Snakemake's defaults):
         run = None
@@ -89,8 +127,8 @@ def test_slurm_dry_run_lists_every_paper_job_with_its_resources(paper_slurm):
         assert int(res["mem_mb"]) == expected["mem_mb"] and int(res["runtime"]) == expected["runtime"], job
 
 
-def test_training_jobs_ask_for_a_gpu_when_the_suite_says_cuda(tmp_path, paper_cuda):
-    found = jobs(dry_run(tmp_path, "slurm", paper_cuda))
+def test_training_jobs_ask_for_a_gpu_when_the_suite_says_cuda(tmp_path, paper_cuda, slurm_profile):
+    found = jobs(dry_run(tmp_path, slurm_profile, paper_cuda))
     train = [j for j in found if j["rule"] in ("train_model", "train_prior")]
     cfg = load_config(REPO / "benchmarks" / "paper.yaml")
     assert len(train) == len(diffusion_runs(cfg)) + len(prior_runs(cfg))

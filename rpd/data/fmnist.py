@@ -75,15 +75,28 @@ def _download(split: str) -> tuple[Path, Path]:
     return files
 
 
-def locate_fmnist(split: str, folder: str | None = None) -> tuple[Path, Path]:
-    """The idx files of ``split`` ('train' or 'test'): the configured folder, Debian's package, then a download."""
+def local_sources(folder: str | None = None) -> list[tuple[str, Path]]:
+    """The places Fashion-MNIST may already be on this machine, in the order they are tried."""
+    configured = [("configured folder", Path(folder))] if folder else []
+    return configured + [("Debian package", DEBIAN_DIR), ("earlier download", DOWNLOAD_DIR / "FashionMNIST" / "raw")]
+
+
+def find_local_fmnist(split: str, folder: str | None = None) -> tuple[tuple[Path, Path] | None, list[str]]:
+    """The idx files of ``split`` from a local source (no network), and a line per source tried without luck."""
     tried = []
-    sources = ([("configured folder", Path(folder))] if folder else []) + [("Debian package", DEBIAN_DIR)]
-    for label, where in sources:
+    for label, where in local_sources(folder):
         files = _files_in(where, split)
         if files is not None:
-            return files
+            return files, tried
         tried.append(f"{label} {where}: no {FILES[split][0]}(.gz) / {FILES[split][1]}(.gz)")
+    return None, tried
+
+
+def locate_fmnist(split: str, folder: str | None = None) -> tuple[Path, Path]:
+    """The idx files of ``split`` ('train' or 'test'): the configured folder, Debian's package, then a download."""
+    files, tried = find_local_fmnist(split, folder)
+    if files is not None:
+        return files
     try:
         return _download(split)
     except Exception as err:  # any failure of the download is reported with the other sources

@@ -1,9 +1,13 @@
-# Config loading and validation, and the helpers that map wildcards to runs.
+# Config loading and validation, preflight, and the helpers that map wildcards to runs.
+import os
+import sys
+
 from snakemake.utils import update_config
 
 from rpd.config import (ConfigError, Run, canonical, diffusion_runs, n_eval_of, prior_run_of, prior_runs,
                         run_config, training_config, typed_overrides, validate_config, with_default_suite)
 from rpd.data.specs import is_image_dataset
+from rpd.preflight import PreflightError, check, data_problems, profile_files, profile_problems
 from rpd.resources import cluster_resources, needs, wants_gpu
 
 
@@ -28,6 +32,25 @@ SUITE = CFG["suite"]
 OUT = f"results/{SUITE}"
 RUN = OUT + "/{dataset}/{name}-{size}/seed{seed}"
 SYNTHETIC = OUT + "/synthetic-"  # generated image folders (ci): results/<suite>/synthetic-<name>
+
+
+# Preflight (rpd/preflight.py): the data, weights and profile values the jobs need, checked before any job is
+# submitted (also in a dry run). Jobs that Snakemake spawns (on a cluster node, or a subprocess) skip it: the
+# main process has checked, and a node may not see the login node's profile or paths.
+def _raw_values(resources):
+    return {name: getattr(value, "raw", value) for name, value in (resources or {}).items()}
+
+
+if workflow.is_main_process:
+    _profile_values = {"default-resources": _raw_values(workflow.resource_settings.default_resources)}
+    for _rule, _values in workflow.resource_settings.overwrite_resources.items():
+        _profile_values[_rule] = _raw_values(_values)
+    _built = [d for d in CFG["datasets"] if all(os.path.exists(f"{OUT}/{d}/{f}") for f in ("train.npz", "reference.npz"))]
+    try:
+        check(data_problems(CFG, SYNTHETIC, done=_built)
+              + profile_problems(_profile_values, profile_files(sys.argv)))
+    except PreflightError as err:
+        raise WorkflowError(str(err)) from None
 
 
 def _alternatives(names):
