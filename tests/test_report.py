@@ -14,8 +14,9 @@ import pytest
 from rpd.data.grid import make_grid_dataset
 from rpd.io import save_npz
 from rpd.layout import sample_file
-from rpd.report import render_report
-from rpd.report.render import GALLERY_COLUMNS, gallery_rows, paired_differences, t_interval
+from rpd.report import ReportInputs, render_report
+from rpd.report.plots import GALLERY_COLUMNS, gallery_rows
+from rpd.report.stats import paired_outcomes, t_interval
 
 EVIL = "<script>alert(1)</script>"
 EVIL_DS = "<img src=x onerror=alert(2)>"  # a dataset name is a folder name: no slash allowed, but HTML is
@@ -133,8 +134,7 @@ def _results_tree(root: Path, cfg: dict) -> Path:
 
 def _render(root: Path, cfg: dict) -> tuple[Path, str]:
     metrics = _results_tree(root, cfg)
-    html = root / "reports" / "t" / "index.html"
-    render_report(metrics, cfg, html)
+    html = render_report(ReportInputs.for_results(metrics.parent, cfg), cfg, root / "reports" / "t")
     return html, html.read_text(encoding="utf-8")
 
 
@@ -154,7 +154,7 @@ def test_sections_present(report: tuple[Path, str]) -> None:
     _, text = report
     for fid in ("e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "methods", "claims", "jobs"):
         assert f'id="{fid}"' in text, fid
-    for heading in ("Provenance", "RPD against DDPM, seed-paired", "RW-1WD 95% interval", "emd2", "trailing",
+    for heading in ("Provenance", "RPD wins", "RW-1WD 95% interval", "emd2", "trailing",
                     "clip_sample=False", "DDIMScheduler", "abc123", "Verdict on C1", "Verdict on C4",
                     "−ELBO", "J₂", "mean training loss", "CW-1WD", "max RSS MB", "non-inferiority"):
         assert heading in text, heading
@@ -260,5 +260,5 @@ def test_paired_comparison_and_intervals(report: tuple[Path, str]) -> None:
     assert hi - mean == pytest.approx(4.302652729911275 / np.sqrt(3))  # t_{0.975, 2}
     frame = pd.DataFrame({"dataset": "d", "size": "std", "sampler": "ddim", "steps": 10, "metric": "rw1wd",
                           "model": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1], "value": [1.0, 3.0, 2.0, 2.0]})
-    d = paired_differences(frame, ["a"], ["b"]).iloc[0]
-    assert (d["seeds"], d["mean"], d["wins"]) == (2, 0.0, 1)
+    (d,) = paired_outcomes(frame, ["a"], ["b"], "rw1wd")
+    assert (d.seeds, d.mean, d.wins) == (2, 0.0, 1)

@@ -15,23 +15,24 @@ report):
 With no paired seeds, or one (no interval), a test is inconclusive and says why. A claim's verdict is the
 combination of its deciding tests (all must be supported; any not supported makes it not supported) and of
 its *guards* (a guard only vetoes: if its interval shows the challenger clearly worse, the claim is not
-supported). No torch, no file access: everything here is computed from frames and the config dict.
+supported). No torch, no file access: everything here is computed from frames and the config dict; the paired
+statistics themselves are :mod:`rpd.report.stats` (shared with the report's tables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN = "supported", "not supported", "inconclusive", "not run"
-LEVEL = 0.95
-#: C3 non-inferiority margin, relative to the baseline's (RPD with the standard network) mean.
-CLOSE_TOLERANCE = 0.10
+# The statistics live in rpd.report.stats (shared with the report's tables); re-exported here for the judges' callers.
+from rpd.report.stats import (CLOSE_TOLERANCE, INCONCLUSIVE, LEVEL, METRIC_NAMES, NOT_RUN, NOT_SUPPORTED,  # noqa: F401
+                              SUPPORTED, Outcome, Side, Test, decide, paired_values, run_test, select, sign_status,
+                              t_interval, where_zero)
+
 #: C3 precondition: the small network has less than this share of the standard network's parameters.
 SMALL_SHARE = 0.5
 #: Metrics where lower is better. ``elbo`` is read as the negative bound (an upper bound on the NLL, in
@@ -39,10 +40,6 @@ SMALL_SHARE = 0.5
 LOWER_IS_BETTER = ("rw1wd", "1wd", "cw1wd", "kid", "mass_error", "elbo", "j2", "train_loss_mean")
 #: Preferred quality metric of a dataset, first found wins (RW-1WD for 2D grids, KID for images).
 PRIMARY_METRICS = ("rw1wd", "kid", "cw1wd", "1wd")
-
-#: Display names of the metrics (a metric not listed shows under its own name).
-METRIC_NAMES = {"rw1wd": "RW-1WD", "1wd": "1WD", "cw1wd": "CW-1WD", "kid": "KID", "mass_error": "mass error",
-                "elbo": "−ELBO", "j2": "J₂", "train_loss_mean": "mean training loss"}
 
 DECISION_RULE = (
     "Seed-paired: per seed Δ = challenger − baseline at equal dataset, size, sampler and K; mean Δ and its 95% "
@@ -53,130 +50,6 @@ DECISION_RULE = (
     "Fewer than 2 paired seeds: inconclusive (no interval). A claim needs all its deciding tests supported; any "
     "test not supported, or a guard whose interval shows the challenger clearly worse, makes it not supported."
 )
-
-
-def t_interval(values: Iterable[float], level: float = LEVEL) -> tuple[float, float, int, float, float]:
-    """Mean, sample sd, n and the two-sided t-interval of the mean (NaN bounds when n < 2)."""
-    v = np.asarray(list(values), dtype=float)
-    v = v[np.isfinite(v)]
-    n = len(v)
-    if n == 0:
-        return np.nan, np.nan, 0, np.nan, np.nan
-    mean = float(v.mean())
-    if n < 2:
-        return mean, np.nan, 1, np.nan, np.nan
-    sd = float(v.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / np.sqrt(n)
-    return mean, sd, n, mean - half, mean + half
-
-
-# --------------------------------------------------------------------------------------------------------
-# Tests
-
-
-@dataclass(frozen=True)
-class Side:
-    """The rows of one side of a comparison: a label and column → value filters (e.g. model, size)."""
-
-    label: str
-    filters: Mapping[str, object]
-
-
-@dataclass(frozen=True)
-class Test:
-    """Challenger against baseline on ``metric`` at the setting ``where`` (column → value), paired by seed."""
-
-    metric: str
-    challenger: Side
-    baseline: Side
-    where: Mapping[str, object]
-    expect: str = "lower"  # lower | higher | close
-    tolerance: float = CLOSE_TOLERANCE
-
-    def describe(self) -> str:
-        setting = ", ".join(f"{k} {v}" for k, v in self.where.items())
-        metric = METRIC_NAMES.get(self.metric, self.metric)
-        return f"{self.challenger.label} − {self.baseline.label}, {metric} ({setting})"
-
-
-@dataclass
-class Outcome:
-    """A test's paired statistics and its decision."""
-
-    test: Test
-    status: str
-    reason: str
-    seeds: int = 0
-    mean: float = np.nan
-    sd: float = np.nan
-    lo: float = np.nan
-    hi: float = np.nan
-    challenger_mean: float = np.nan
-    baseline_mean: float = np.nan
-    wins: int = 0
-
-
-def _select(frame: pd.DataFrame, filters: Mapping[str, object]) -> pd.DataFrame:
-    keep = pd.Series(True, index=frame.index)
-    for col, value in filters.items():
-        keep &= frame[col] == value
-    return frame[keep]
-
-
-def paired_values(frame: pd.DataFrame, test: Test) -> pd.DataFrame:
-    """Per seed: the challenger's and the baseline's value (columns ``seed``, ``challenger``, ``baseline``)."""
-    rows = _select(frame[frame["metric"] == test.metric], test.where)
-    a = _select(rows, test.challenger.filters).groupby("seed")["value"].mean()
-    b = _select(rows, test.baseline.filters).groupby("seed")["value"].mean()
-    both = pd.concat({"challenger": a, "baseline": b}, axis=1, join="inner").dropna()
-    return both.reset_index()
-
-
-def sign_status(lo: float, hi: float, expect: str = "lower") -> str:
-    """Supported / not supported / inconclusive from where the interval of Δ lies relative to 0."""
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return INCONCLUSIVE
-    below, above = hi < 0, lo > 0
-    if expect == "higher":
-        below, above = above, below
-    return SUPPORTED if below else NOT_SUPPORTED if above else INCONCLUSIVE
-
-
-def where_zero(lo: float, hi: float) -> str:
-    """Where an interval of Δ lies relative to 0, in words."""
-    return "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
-
-
-def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -> tuple[str, str]:
-    """The decision rule of the module docstring for one test's interval."""
-    if seeds == 0:
-        return INCONCLUSIVE, "no seed-paired rows"
-    if seeds < 2 or not (np.isfinite(lo) and np.isfinite(hi)):
-        return INCONCLUSIVE, "one paired seed: no interval"
-    interval = f"95% interval of Δ [{lo:.3g}, {hi:.3g}]"
-    if test.expect in ("lower", "higher"):
-        return sign_status(lo, hi, test.expect), f"{interval} {where_zero(lo, hi)}"
-    if test.expect == "close":
-        margin = test.tolerance * abs(baseline_mean)
-        text = f"{interval}, margin +{margin:.3g} ({test.tolerance:.0%} of {test.baseline.label})"
-        if hi <= margin:
-            return SUPPORTED, f"{text}: upper end within the margin"
-        if lo > margin:
-            return NOT_SUPPORTED, f"{text}: lower end beyond the margin"
-        return INCONCLUSIVE, f"{text}: interval straddles the margin"
-    raise ValueError(f"unknown expectation {test.expect!r}; allowed: lower, higher, close")
-
-
-def run_test(frame: pd.DataFrame, test: Test) -> Outcome:
-    """Pair the test's rows by seed and decide."""
-    pairs = paired_values(frame, test)
-    diff = pairs["challenger"] - pairs["baseline"]
-    mean, sd, n, lo, hi = t_interval(diff)
-    base_mean = float(pairs["baseline"].mean()) if len(pairs) else np.nan
-    status, reason = decide(test, n, lo, hi, base_mean)
-    better = diff < 0 if test.expect != "higher" else diff > 0
-    return Outcome(test, status, reason, n, mean, sd, lo, hi,
-                   float(pairs["challenger"].mean()) if len(pairs) else np.nan, base_mean, int(better.sum()))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -294,43 +167,66 @@ def first_size(exp: dict) -> str:
     return sorted(exp["sizes"], key=lambda s: SIZE_ORDER.index(s) if s in SIZE_ORDER else 99)[0]
 
 
+def _first_setting(rows: pd.DataFrame, exp: dict) -> tuple[str, str, pd.DataFrame]:
+    """The dataset and size a claim is judged on (the experiment's first of each) and their rows."""
+    dataset, size = exp["datasets"][0], first_size(exp)
+    return dataset, size, rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
+
+
 def _not_run(claim: str, reason: str) -> Verdict:
     family, statement = CLAIMS[claim]
     return combine(claim, family, statement, [], not_run_reason=reason)
 
 
-def judge_c1(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+@dataclass
+class _Judged:
+    """What C1 and C2 are judged on: the experiment's rows, its first RPD and DDPM models, the first setting."""
+
+    rows: pd.DataFrame
+    rpd: str
+    ddpm: str
+    dataset: str
+    size: str
+    sub: pd.DataFrame
+    metric: str
+
+
+def _rpd_and_ddpm(cfg: dict, metrics: pd.DataFrame, exp: dict, claim: str) -> _Judged | Verdict:
+    """The :class:`_Judged` of C1 / C2, or the claim's 'not run' verdict when the experiment cannot judge it."""
     rows = experiment_frame(cfg, metrics, exp)
     rpd, ddpm = _family_models(cfg, exp, "rpd"), _family_models(cfg, exp, "ddpm")
     if not (rpd and ddpm) or rows.empty:
-        return _not_run("C1", "E1 needs an RPD and a DDPM model with results")
-    dataset, size = exp["datasets"][0], first_size(exp)
-    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
-    pair, metric = headline_pair(sub), primary_metric(sub, dataset)
-    if pair is None or metric is None:
-        return _not_run("C1", f"no diffusion rows on {dataset}")
-    where = {"dataset": dataset, "size": size, "sampler": pair[0], "steps": pair[1]}
-    sides = Side(rpd[0], {"model": rpd[0]}), Side(ddpm[0], {"model": ddpm[0]})
-    deciding = [run_test(rows, Test(metric, *sides, where))]
-    guards = [run_test(rows, Test("1wd", *sides, where))] if "1wd" in set(sub["metric"]) else []
+        return _not_run(claim, f"{CLAIMS[claim][0].upper()} needs an RPD and a DDPM model with results")
+    dataset, size, sub = _first_setting(rows, exp)
+    metric = primary_metric(sub, dataset)
+    if metric is None or sub.empty:
+        return _not_run(claim, f"no diffusion rows on {dataset}")
+    return _Judged(rows, rpd[0], ddpm[0], dataset, size, sub, metric)
+
+
+def judge_c1(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
+    j = _rpd_and_ddpm(cfg, metrics, exp, "C1")
+    if isinstance(j, Verdict):
+        return j
+    pair = headline_pair(j.sub)
+    where = {"dataset": j.dataset, "size": j.size, "sampler": pair[0], "steps": pair[1]}
+    sides = Side(j.rpd, {"model": j.rpd}), Side(j.ddpm, {"model": j.ddpm})
+    deciding = [run_test(j.rows, Test(j.metric, *sides, where))]
+    guards = [run_test(j.rows, Test("1wd", *sides, where))] if "1wd" in set(j.sub["metric"]) else []
     return combine("C1", "e1", CLAIMS["C1"][1], deciding, guards)
 
 
 def judge_c2(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
-    rows = experiment_frame(cfg, metrics, exp)
-    rpd, ddpm = _family_models(cfg, exp, "rpd"), _family_models(cfg, exp, "ddpm")
+    j = _rpd_and_ddpm(cfg, metrics, exp, "C2")
+    if isinstance(j, Verdict):
+        return j
+    rows, dataset, size, sub, metric = j.rows, j.dataset, j.size, j.sub, j.metric
+    sampler = few_step_sampler(sub)
     dvae = [m for f in ("diffusevae1", "diffusevae2") for m in _family_models(cfg, exp, f)]
-    if not (rpd and ddpm) or rows.empty:
-        return _not_run("C2", "E2 needs an RPD and a DDPM model with results")
-    dataset, size = exp["datasets"][0], first_size(exp)
-    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
-    sampler, metric = few_step_sampler(sub), primary_metric(sub, dataset)
-    if sampler is None or metric is None:
-        return _not_run("C2", f"no diffusion rows on {dataset}")
     ks = sorted(set(sub.loc[sub["sampler"] == sampler, "steps"].astype(int)))
     few = [k for k in ks if k <= 3] or ks[:1]
-    challenger = Side(rpd[0], {"model": rpd[0]})
-    deciding = [run_test(rows, Test(metric, challenger, Side(ddpm[0], {"model": ddpm[0]}),
+    challenger = Side(j.rpd, {"model": j.rpd})
+    deciding = [run_test(rows, Test(metric, challenger, Side(j.ddpm, {"model": j.ddpm}),
                                     {"dataset": dataset, "size": size, "sampler": sampler, "steps": k}))
                 for k in few]
     guards = [run_test(rows, Test(metric, challenger, Side(b, {"model": b}),
@@ -390,8 +286,7 @@ def judge_c5(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     weak = _family_models(cfg, exp, "rpd", prior_size=("small", "std"))
     if not (strong and weak) or rows.empty:
         return _not_run("C5", "E5 needs RPD models on the std and the small prior with results")
-    dataset, size = exp["datasets"][0], first_size(exp)
-    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
+    dataset, size, sub = _first_setting(rows, exp)
     sampler, metric = few_step_sampler(sub), primary_metric(sub, dataset)
     if sampler is None or metric is None:
         return _not_run("C5", f"no diffusion rows on {dataset}")
@@ -427,8 +322,8 @@ def _one_seed_from_se(frame: pd.DataFrame, outcome: Outcome) -> Outcome:
     if outcome.seeds != 1 or "se" not in frame:
         return outcome
     test = outcome.test
-    rows = _select(frame[frame["metric"] == test.metric], test.where)
-    se = [pd.to_numeric(_select(rows, side.filters)["se"], errors="coerce").mean()
+    rows = select(frame[frame["metric"] == test.metric], test.where)
+    se = [pd.to_numeric(select(rows, side.filters)["se"], errors="coerce").mean()
           for side in (test.challenger, test.baseline)]
     if not all(np.isfinite(se)):
         return outcome

@@ -1,18 +1,15 @@
-# The HTML report reads, besides metrics.csv, the sample files (galleries), the training-loss curves (E4)
-# and the per-job benchmark files (provenance): all are inputs, so the report reruns when any of them
-# changes and only then. CFG is a params value; Snakemake compares it with the value recorded at the last
-# run, and it is built deterministically from the config file, so an unchanged config causes no rerun.
+# The HTML report reads, besides metrics.csv and summary.csv, the reference sets and sample files (scatter
+# plots, galleries), the training-loss curves (E4) and the per-job benchmark files (costs): all are inputs
+# (the list is rpd.report.inputs.declared_inputs, the same one the report's loader checks its reads against),
+# so the report reruns when any of them changes and only then. CFG is a params value; Snakemake compares it
+# with the value recorded at the last run, and it is built deterministically from the config file, so an
+# unchanged config causes no rerun. The figures folder is a report() output: `snakemake --report report.zip`
+# shows every figure, grouped by experiment, with the caption of its kind.
+from rpd.report.inputs import declared_inputs
 
 
 def report_inputs(w):
-    priors, models = prior_runs(CFG), diffusion_runs(CFG)
-    runs = [f"{OUT}/{r.folder}" for r in priors + models]
-    return {
-        "samples": [f"{d}/samples" for d in runs],
-        "losses": [f"{OUT}/{r.folder}/losses.npz" for r in models],
-        "benchmarks": [f"{d}/{job}.benchmark.tsv" for d in runs for job in ("train", "evaluate")]
-        + [f"{OUT}/{r.folder}/sample.benchmark.tsv" for r in models],
-    }
+    return declared_inputs(CFG, OUT)
 
 
 rule report:
@@ -22,6 +19,14 @@ rule report:
         summary=f"{OUT}/summary.csv",
     output:
         html=f"reports/{SUITE}/index.html",
+        figures=report(
+            directory(f"reports/{SUITE}/figures"),
+            patterns=["{experiment,e[0-9]+}-{figure}.png"],
+            caption="../report/figure.rst",
+            category="Figures",
+            subcategory="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "{figure}"},
+        ),
     params:
         config=CFG,
     log:

@@ -1,0 +1,178 @@
+"""Every file the report reads, declared once and read through one loader.
+
+:func:`declared_inputs` lists them for the ``report`` rule (``workflow/rules/report.smk``), so Snakemake
+re-renders the report when any of them changes; :class:`ReportInputs` is built from the rule's
+``snakemake.input`` (or, outside Snakemake, from the same list) and is the only reader. Paths are composed
+here and nowhere else in the report, from :attr:`rpd.config.Run.folder` and :func:`rpd.layout.sample_file`.
+Reading a file the rule does not declare raises :class:`UndeclaredInput`: it would be a rerun that never
+happens.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rpd.config import Run, diffusion_runs, prior_runs, sampling_grid
+from rpd.io import load_npz
+from rpd.layout import sample_file
+from rpd.logs import say
+
+#: Per-job benchmark files of a run (Snakemake ``benchmark:``), by run kind.
+BENCHMARKED_JOBS = {"prior": ("train", "evaluate"), "model": ("train", "sample", "evaluate")}
+NUMBER_COLUMNS = ("seed", "steps", "value", "n", "parameters", "train_seconds", "sample_seconds", "eval_seconds")
+LOSS_COLUMNS = ["dataset", "model", "size", "seed", "step", "loss"]
+
+
+class UndeclaredInput(LookupError):
+    """The report tried to read a file its rule does not declare."""
+
+
+def all_runs(cfg: dict) -> list[Run]:
+    return prior_runs(cfg) + diffusion_runs(cfg)
+
+
+def run_samples(cfg: dict, run: Run) -> list[tuple[str, int]]:
+    """The (sampler, K) pairs whose sample files a run holds (priors: their own samples, K = 0)."""
+    return [("prior", 0)] if run.kind == "prior" else sampling_grid(cfg, run)
+
+
+def declared_inputs(cfg: dict, results: str | Path, exists: Callable[[str], bool] = os.path.exists
+                    ) -> dict[str, list[str]]:
+    """The report rule's inputs besides metrics.csv and summary.csv, by name.
+
+    Sample files are written inside a job's ``samples/`` directory output, which a rule can only depend on as a
+    whole; the directories order the jobs on a fresh run, and the sample files that already exist are listed
+    too, so that changing one of them re-renders the report.
+    """
+    runs, out = all_runs(cfg), Path(results)
+    folders = {r: out / r.folder for r in runs}
+    samples = [str(sample_file(folders[r], s, k)) for r in runs for s, k in run_samples(cfg, r)]
+    return {
+        "references": [str(out / d / "reference.npz") for d in sorted({r.dataset for r in runs})],
+        "sample_dirs": [str(folders[r] / "samples") for r in runs],
+        "samples": [p for p in samples if exists(p)],
+        "losses": [str(folders[r] / "losses.npz") for r in runs if r.kind == "model"],
+        "benchmarks": [str(folders[r] / f"{job}.benchmark.tsv") for r in runs for job in BENCHMARKED_JOBS[r.kind]],
+    }
+
+
+def load_metrics(path: str | Path) -> pd.DataFrame:
+    """metrics.csv with names kept as strings (a model called ``nan`` stays ``nan``) and numbers as numbers."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in NUMBER_COLUMNS:
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    for col in ("seed", "steps"):
+        if col in frame:
+            frame[col] = frame[col].astype(int)
+    return frame
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """The files of one report, as the rule declares them."""
+
+    metrics: Path
+    summary: Path
+    references: frozenset[Path] = frozenset()
+    sample_dirs: frozenset[Path] = frozenset()
+    samples: frozenset[Path] = frozenset()
+    losses: frozenset[Path] = frozenset()
+    benchmarks: frozenset[Path] = frozenset()
+
+    @classmethod
+    def from_lists(cls, metrics: str | Path, summary: str | Path, lists: Mapping[str, list]) -> ReportInputs:
+        """From the rule's named inputs (``snakemake.input``) or :func:`declared_inputs`."""
+        sets = {k: frozenset(Path(p) for p in lists.get(k, [])) for k in
+                ("references", "sample_dirs", "samples", "losses", "benchmarks")}
+        return cls(Path(metrics), Path(summary), **sets)
+
+    @classmethod
+    def from_snakemake(cls, inputs: object) -> ReportInputs:
+        """From a report job's ``snakemake.input``."""
+        named = {k: list(getattr(inputs, k, [])) for k in ("references", "sample_dirs", "samples", "losses",
+                                                             "benchmarks")}
+        return cls.from_lists(inputs.metrics, inputs.summary, named)
+
+    @classmethod
+    def for_results(cls, results: str | Path, cfg: dict) -> ReportInputs:
+        """What the rule would declare for the suite whose results are in ``results`` (tests, re-rendering)."""
+        results = Path(results)
+        return cls.from_lists(results / "metrics.csv", results / "summary.csv", declared_inputs(cfg, results))
+
+    @property
+    def results(self) -> Path:
+        """``results/<suite>/``: the folder holding metrics.csv and the run folders."""
+        return self.metrics.parent
+
+    def _declared(self, path: Path, kind: str) -> Path:
+        listed = getattr(self, kind)
+        inside_dir = kind == "samples" and path.parent in self.sample_dirs
+        if path not in listed and not inside_dir:
+            raise UndeclaredInput(f"the report reads {path}, which the report rule does not declare ({kind})")
+        return path
+
+    # ----------------------------------------------------------------------------------------------------
+    # Readers (a missing or unreadable file is logged and read as None / empty: the page says so)
+
+    def metrics_frame(self) -> pd.DataFrame:
+        return load_metrics(self.metrics)
+
+    def summary_frame(self) -> pd.DataFrame:
+        return pd.read_csv(self.summary, dtype={"dataset": str, "model": str}, keep_default_na=False)
+
+    def _arrays(self, path: Path) -> dict | None:
+        try:
+            return load_npz(path)
+        except (OSError, ValueError) as err:
+            say(f"report: cannot read {path}: {err}")
+            return None
+
+    def reference(self, dataset: str) -> dict | None:
+        """Arrays of a dataset's held-out reference set (``x``, and ``y`` for labelled data)."""
+        return self._arrays(self._declared(self.results / dataset / "reference.npz", "references"))
+
+    def samples_of(self, run: Run, sampler: str, steps: int) -> dict | None:
+        """Arrays of one sample file of a run (``x``, ``y`` for conditional data, ``seconds``)."""
+        return self._arrays(self._declared(sample_file(self.results / run.folder, sampler, steps), "samples"))
+
+    def losses_frame(self, runs: list[Run]) -> pd.DataFrame:
+        """Training-loss curves of ``runs``: columns dataset, model, size, seed, step, loss."""
+        rows = []
+        for run in runs:
+            path = self._declared(self.results / run.folder / "losses.npz", "losses")
+            data = self._arrays(path) if path.is_file() else None
+            if data is not None:
+                rows += [{"dataset": run.dataset, "model": run.name, "size": run.size, "seed": run.seed,
+                          "step": int(s), "loss": float(v)} for s, v in zip(data["step"], data["loss"])]
+        return pd.DataFrame(rows, columns=LOSS_COLUMNS)
+
+    def benchmark(self, run: Run, job: str) -> pd.Series | None:
+        """The last row of a job's Snakemake benchmark file (s, cpu_time, max_rss, …), or None."""
+        path = self._declared(self.results / run.folder / f"{job}.benchmark.tsv", "benchmarks")
+        if not path.is_file():
+            return None
+        try:
+            return pd.read_csv(path, sep="\t").iloc[-1]
+        except (OSError, ValueError, IndexError, pd.errors.ParserError) as err:
+            say(f"report: cannot read {path}: {err}")
+            return None
+
+
+def points(arrays: dict | None) -> np.ndarray | None:
+    """The ``x`` array of a 2D file (N×d), or None."""
+    return None if arrays is None else arrays.get("x")
+
+
+def images(arrays: dict | None) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Images (N×C×H×W) and labels (or None) of a file; None when missing or not images."""
+    x = None if arrays is None else arrays.get("x")
+    if x is None or x.ndim != 4:
+        return None
+    return x, arrays.get("y")
