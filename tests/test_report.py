@@ -88,8 +88,8 @@ def _results_tree(root: Path, cfg: dict) -> Path:
         image = dataset == IMG
         for sampler, steps in pairs:
             if name != EVIL:
-                if image:
-                    x, y = class_images(N, seed + steps)
+                if image:  # every model its own images, so a gallery showing another's is caught
+                    x, y = class_images(N, seed + steps + 1000 * len(name))
                     save_npz(sample_file(run_dir, sampler, steps), x=x, y=y, seconds=np.array(0.5))
                 else:
                     x = make_grid_dataset("dino", 2, cfg["datasets"][dataset]["scale"], quality, N, seed + steps)

@@ -85,3 +85,121 @@ def test_unit_interval_conversion() -> None:
     x = np.array([[[0, 128, 255]]], dtype=np.uint8)
     np.testing.assert_allclose(F.to_unit_interval(x), [[[0, 128 / 255, 1]]])
     np.testing.assert_allclose(F.to_unit_interval(np.array([-0.5, 0.25, 2.0])), [0, 0.25, 1])
+
+
+# --------------------------------------------------------------------------------------------------------
+# What the report's figures draw, read from the matplotlib artists just before each PNG is written
+
+
+def axes_data(fig) -> list[dict]:
+    return [{"title": ax.get_title(), "ylabel": ax.get_ylabel(), "xlim": ax.get_xlim(),
+             "offsets": [np.asarray(c.get_offsets()) for c in ax.collections],
+             "images": [np.asarray(im.get_array()) for im in ax.get_images()],
+             "lines": {**{ln.get_label(): _xy(ln) for ln in ax.get_lines() if not ln.get_label().startswith("_")},
+                       **{c.get_label(): _xy(c.lines[0]) for c in ax.containers if hasattr(c, "has_xerr")}}}
+            for ax in fig.axes]
+
+
+def _xy(line) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+
+
+def render_capturing(results: Path, cfg: dict, out: Path) -> dict[str, list[dict]]:
+    """Render the report and return, per figure file name, what each of its axes draws."""
+    from rpd.report import ReportInputs, render_report
+
+    drawn: dict[str, list[dict]] = {}
+    real = F._save
+
+    def capture(fig, path) -> None:
+        drawn[Path(path).name] = axes_data(fig)
+        real(fig, path)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(F, "_save", capture)
+        render_report(ReportInputs.for_results(results, cfg), cfg, out)
+    return drawn
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    from test_report import _config, _results_tree
+
+    cfg = _config()
+    root = tmp_path_factory.mktemp("figures")
+    results = _results_tree(root, cfg).parent
+    return results, cfg, render_capturing(results, cfg, root / "reports" / "t")
+
+
+def one(drawn: dict, prefix: str) -> list[dict]:
+    names = [n for n in drawn if n.startswith(prefix)]
+    assert len(names) == 1, (prefix, sorted(drawn))
+    return drawn[names[0]]
+
+
+def test_scatter_plots_the_sample_files_points(synthetic: tuple[Path, dict, dict]) -> None:
+    """E1: a model's full-view panel plots its seed-0 sample file; the zoom row plots every point of every
+    seed minus its cell centre, in a window of ±0.65·scale (the local shape), the reference alike."""
+    from rpd.data.grid import assign_regions, grid_centres
+    from rpd.io import load_npz
+    from rpd.layout import sample_file
+
+    results, cfg, drawn = synthetic
+    axes = one(drawn, "e1-scatter-d-0-1")
+    run = results / "d-0.1" / "rpd-std"
+    full = next(a for a in axes if a["title"].startswith("rpd\n") and "n =" not in a["title"])
+    np.testing.assert_allclose(full["offsets"][-1], load_npz(sample_file(run / "seed0", "ddpm", 10))["x"])
+    centres = grid_centres(2)
+    local = [x - centres[assign_regions(x, centres)]
+             for x in (load_npz(sample_file(run / f"seed{s}", "ddpm", 10))["x"].astype(float) for s in (0, 1))]
+    zoom = next(a for a in axes if a["title"].startswith("rpd\n") and "n =" in a["title"])
+    np.testing.assert_allclose(zoom["offsets"][-1], np.concatenate(local), atol=1e-6)
+    assert f"n = {sum(map(len, local))}" in zoom["title"]
+    scale = cfg["datasets"]["d-0.1"]["scale"]
+    assert np.diff(zoom["xlim"])[0] == pytest.approx(2 * 0.65 * scale)  # zoomed, not the full view
+    ref = load_npz(results / "d-0.1" / "reference.npz")["x"].astype(float)
+    ref_zoom = next(a for a in axes if a["title"].startswith("real") and "n =" in a["title"])
+    np.testing.assert_allclose(ref_zoom["offsets"][-1], ref - centres[assign_regions(ref, centres)], atol=1e-6)
+
+
+def test_gallery_shows_the_models_own_samples(synthetic: tuple[Path, dict, dict]) -> None:
+    """E6: row c of rpd's gallery is the first 8 class-c images of rpd's own sample file, pixel for pixel."""
+    from rpd.io import load_npz
+    from rpd.layout import sample_file
+
+    results, _, drawn = synthetic
+    for model in ("rpd", "ddpm"):
+        data = load_npz(sample_file(results / "img" / f"{model}-std" / "seed0", "ddim", 1))
+        axes = one(drawn, f"e6-gallery-img-{model}-std-ddim-1")
+        for c, ax in enumerate(axes):
+            first = data["x"][np.flatnonzero(data["y"] == c)[:8]]
+            tiles = [np.pad(np.repeat(im, 3, 0).transpose(1, 2, 0), ((0, 0), (0, 1), (0, 0)), constant_values=255)
+                     for im in first]
+            np.testing.assert_array_equal(ax["images"][0], np.concatenate(tiles, axis=1))
+            assert ax["ylabel"] == f"class {c}"
+    reference = one(drawn, "e6-gallery-img-reference")
+    rpd = one(drawn, "e6-gallery-img-rpd-std-ddim-1")
+    assert not np.array_equal(reference[0]["images"][0], rpd[0]["images"][0])
+
+
+def test_lines_plot_the_seed_means(synthetic: tuple[Path, dict, dict]) -> None:
+    """E2 RW-1WD against K: each line's points are the mean over seeds of metrics.csv at each K."""
+    from rpd.report.inputs import load_metrics
+
+    results, _, drawn = synthetic
+    m = load_metrics(results / "metrics.csv")
+    axes = one(drawn, "e2-rw1wd-vs-k")
+    checked = 0
+    for ax in axes:
+        dataset_sampler = ax["title"]
+        if not dataset_sampler:
+            continue
+        dataset, _, sampler = dataset_sampler.rpartition(", ")
+        for label, (ks, means) in ax["lines"].items():
+            model = label.split(" (")[0]
+            rows = m[(m["dataset"] == dataset) & (m["model"] == model) & (m["size"] == "std")
+                     & (m["sampler"] == sampler.removesuffix(" sampler")) & (m["metric"] == "rw1wd")]
+            expected = rows.groupby("steps")["value"].mean()
+            np.testing.assert_allclose(means, expected.loc[ks.astype(int)].to_numpy())
+            checked += 1
+    assert checked >= 4
