@@ -175,6 +175,17 @@ class Chromium:
         path.write_bytes(base64.b64decode(data))
         return path
 
+    def screenshot_element(self, selector: str, path: Path) -> Path:
+        """Save a PNG of exactly the element ``selector`` as the page shows it (1 CSS pixel = 1 pixel)."""
+        rect = self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView();"
+                             " const r = e.getBoundingClientRect();"
+                             " return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()")
+        x, y, width, height = (float(v) for v in rect)
+        data = self.call("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True,
+                         clip={"x": x, "y": y, "width": width, "height": height, "scale": 1})["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
     def close(self) -> None:
         try:
             self.call("Browser.close")

@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
+import matplotlib.image as mpimg
+import numpy as np
 import pytest
 
 from browser import Chromium, find_chromium
@@ -65,6 +68,54 @@ def test_ci_report_opens_in_chromium_after_being_moved(ci_suite: Path, tmp_path:
         assert heading in page["text"]
 
 
+def common_colours(png: Path, min_pixels: int = 30) -> dict[tuple[int, int, int], int]:
+    """Colours covering at least ``min_pixels`` pixels of a screenshot (text anti-aliasing covers fewer)."""
+    img = np.round(mpimg.imread(png)[..., :3] * 255).astype(np.uint8).reshape(-1, 3)
+    colours, counts = np.unique(img, axis=0, return_counts=True)
+    return {tuple(int(v) for v in c): int(n) for c, n in zip(colours, counts) if n >= min_pixels}
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_ci_gallery_and_scatter_as_the_browser_shows_them(ci_suite: Path) -> None:
+    """Screenshots of one image gallery and one scatter grid: neither blank nor binarised.
+
+    A gallery of Fashion-MNIST-like samples shown as stored has many grey levels, each over many pixels; the
+    binarised galleries of the old code had two (black and white) plus the title colour.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    html = ci_suite / "reports" / "ci" / "index.html"
+    with Chromium(CHROMIUM, width=1280, height=1000) as browser:
+        browser.load(html.as_uri())
+        gallery = browser.screenshot_element('img[src*="-gallery-fmnist"][src*="-rpd-"]',
+                                             ARTIFACTS / "ci-gallery.png")
+        scatter = browser.screenshot_element('img[src*="e1-scatter-"]', ARTIFACTS / "ci-scatter.png")
+    print(f"screenshots: {gallery} and {scatter}")
+    greys = {c: n for c, n in common_colours(gallery).items() if max(c) - min(c) <= 2 and c != (255, 255, 255)}
+    assert len(greys) >= 20, f"gallery shows {len(greys)} grey levels: binarised or blank"
+    colours = common_colours(scatter, min_pixels=15)
+    saturated = {c for c in colours if max(c) - min(c) > 60}
+    non_white = sum(n for c, n in colours.items() if c != (255, 255, 255))
+    assert len(saturated) >= 3 and non_white > 2000, "the scatter grid shows too few coloured points"
+
+
+@pytest.mark.slow
+def test_snakemake_report_zip_holds_the_figures_with_captions(ci_suite: Path, tmp_path: Path) -> None:
+    """`snakemake --report report.zip` (Snakemake's own report) contains every figure of the HTML report."""
+    archive = tmp_path / "report.zip"
+    proc = snakemake(ci_suite, 1, "--report", str(archive), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = sorted(p.name for p in (ci_suite / "reports" / "ci" / "figures").glob("*.png"))
+    assert len(figures) >= 10
+    with zipfile.ZipFile(archive) as z:
+        names = z.namelist()
+        pngs = {Path(n).name for n in names if n.endswith(".png")}
+        assert set(figures) <= pngs, sorted(set(figures) - pngs)[:5]
+        text = "".join(z.read(n).decode("utf-8", "replace") for n in names if n.endswith((".html", ".js")))
+    assert "The full caption of every figure" in text  # workflow/report/figure.rst, rendered per figure
+    assert "local shape RW-1WD scores" in text  # the E1 scatter's caption
+
+
 @pytest.mark.slow
 def test_report_reruns_only_when_results_change(ci_suite: Path) -> None:
     def jobs(*extra: str) -> set[str]:
@@ -77,7 +128,8 @@ def test_report_reruns_only_when_results_change(ci_suite: Path) -> None:
     assert jobs("--forcerun", "report") == {"report", "all"}  # regenerating the report alone
     metrics = ci_suite / "results" / "ci" / "dino-grid-0.1" / "rpd-std" / "seed0" / "metrics.csv"
     losses = metrics.parent / "losses.npz"
-    saved = {p: (p.read_bytes(), p.stat()) for p in (metrics, losses)}
+    sample = metrics.parent / "samples" / "ddim-K10.npz"
+    saved = {p: (p.read_bytes(), p.stat()) for p in (metrics, losses, sample)}
     try:
         metrics.write_bytes(saved[metrics][0] + b"\n")  # changed content, as a re-evaluation would
         assert jobs() == {"collect", "report", "all"}
@@ -92,6 +144,12 @@ def test_report_reruns_only_when_results_change(ci_suite: Path) -> None:
         data, st = saved[losses]
         losses.write_bytes(data)
         os.utime(losses, ns=(st.st_atime_ns, st.st_mtime_ns))
+    try:
+        os.utime(sample)  # one sample file changed (touched): the report reads it, nothing upstream does
+        assert jobs() == {"report", "all"}
+    finally:
+        st = saved[sample][1]
+        os.utime(sample, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert jobs() == set()
     # And actually regenerating it runs no training, sampling or evaluation job.
     proc = snakemake(ci_suite, 1, "--forcerun", "report", timeout=600)
