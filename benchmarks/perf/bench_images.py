@@ -1,7 +1,7 @@
 """Speed and memory of the image experiments (quick suite, fmnist-16), single thread: UNet training steps/s,
 our training step against a plain PyTorch loop, sampling images/s per K, KID time, peak memory per job.
 
-Run: python benchmarks/perf/bench_images.py [--quick]
+Run: python benchmarks/perf/bench_images.py [--smoke]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from torch import nn  # noqa: E402
 
 from common import SIZES, build_model, header, load_quick, median, table, timed  # noqa: E402
 from rpd.config import Run, run_config  # noqa: E402
-from rpd.diffusion import sample, training_loss  # noqa: E402
+from rpd.diffusion import denoiser_training, sample  # noqa: E402
 from rpd.nets.mlp import count_parameters  # noqa: E402
 from rpd.schedule import make_training_scheduler  # noqa: E402
 from rpd.training import Progress, TrainConfig, fit  # noqa: E402
@@ -40,7 +40,7 @@ SHAPE = (1, 16, 16)
 NUM_CLASSES = 10
 MODELS = ("rpd", "ddpm", "diffusevae1", "diffusevae2")
 SAMPLERS = ("ddpm", "ddim")
-PLAIN_TARGET = 1.05  # our DDPM step time / the plain loop's, same UNet2DModel
+PLAIN_TARGET = 1.3  # a family's step time / the plain DDPM loop's, same UNet2DModel (issue 14)
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "quick" / DATASET
 
 
@@ -73,21 +73,17 @@ class Variant:
 
 
 def pipeline_variant(cfg: dict, model: str, size: str, data, name: str, ema: bool = True) -> Variant:
-    """Mirror rpd.stages.train_model_run: same denoiser, frozen prior, loss closure, scheduler and TrainConfig
-    (logging muted; ``ema=False`` sets ema_decay = 0 to isolate the EMA's cost)."""
+    """Mirror rpd.stages.train_model_run: same denoiser, frozen prior, loss and data (rpd.diffusion.denoiser_training)
+    and TrainConfig (logging muted; ``ema=False`` sets ema_decay = 0 to isolate the EMA's cost)."""
     run = image_run(cfg, model, size)
     spec, net, prior = build_model(run)
-    scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
+    loss, train_data = denoiser_training(spec, net, prior, data)
     base = TrainConfig.from_dict({**run["training"], "log_every": 10**9, **({} if ema else {"ema_decay": 0.0})})
     gen = torch.Generator().manual_seed(0)
 
-    def loss(batch) -> torch.Tensor:
-        x0, y = batch
-        return training_loss(spec, net, prior, x0, scheduler, y)
-
     def train(steps: int) -> None:
         with contextlib.redirect_stderr(io.StringIO()):  # fit's final progress line
-            fit(net, loss, data, dataclasses.replace(base, steps=steps), Progress(name, steps), gen)
+            fit(net, loss, train_data, dataclasses.replace(base, steps=steps), Progress(name, steps), gen)
 
     return Variant(name, count_parameters(net), train)
 
@@ -145,7 +141,7 @@ def bench_training(cfg: dict, size: str, data, repeats: int, steps: int) -> tupl
         sec = median(wall[v.name])
         rows.append([size, v.name, v.params, 1 / sec, 1e3 * sec, vs_plain(wall, v.name), 1e3 * median(cpu[v.name]),
                      vs_plain(cpu, v.name)])
-    return rows, vs_plain(wall, "ddpm"), vs_plain(cpu, "ddpm")
+    return rows, max(vs_plain(wall, m) for m in MODELS), max(vs_plain(cpu, m) for m in MODELS)
 
 
 def bench_sampling(cfg: dict, models: list[str], n: int, ks: list[int], repeats: int) -> list[list]:
@@ -228,9 +224,10 @@ def memory_rows(root: Path) -> list[list]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run (seconds): tiny repeats, N and K")
+    parser.add_argument("--smoke", "--quick", action="store_true", dest="quick",
+                        help="smoke run (seconds): tiny repeats, N and K")
     parser.add_argument("--repeats", type=int, help="timed training repeats per variant (default 8, quick 2)")
     parser.add_argument("--steps", type=int, help="training steps per repeat (default 5, quick 2)")
     parser.add_argument("--sample-repeats", type=int, default=1, help="timed repeats per sampling cell (default 1)")
@@ -239,12 +236,12 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["rpd", "ddpm"], help="models to sample (quick.yaml names)")
     parser.add_argument("--kid-n", type=int, help="KID images per side (default 500, quick 100)")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"benchmark files' root (default {RESULTS})")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     q = args.quick
-    repeats, steps = args.repeats or (2 if q else 8), args.steps or (2 if q else 5)
-    n, ks = args.n or (10 if q else 200), args.k or ([1, 3] if q else [1, 3, 10, 50])
-    kid_n = args.kid_n or (100 if q else 500)
-    feature_steps, kid_subsets, kid_repeats = (5, 10, 1) if q else (50, 100, 3)
+    repeats, steps = args.repeats or (1 if q else 8), args.steps or (1 if q else 5)
+    n, ks = args.n or (4 if q else 200), args.k or ([1] if q else [1, 3, 10, 50])
+    kid_n = args.kid_n or (40 if q else 500)
+    feature_steps, kid_subsets, kid_repeats = (1, 2, 1) if q else (50, 100, 3)
 
     torch.set_num_threads(1)
     cfg = load_quick()
@@ -268,10 +265,10 @@ def main() -> None:
         f"sampling: rpd.diffusion.sample at std size, N = {n}, K ∈ {ks}, sampler ∈ {list(SAMPLERS)}",
         f"KID: rpd.metrics.kid with a feature net trained {feature_steps} steps on random uint8 images, N = {kid_n}",
         f"memory: Snakemake benchmark files under {args.results}",
-        f"target: our DDPM step / plain loop step ≤ {PLAIN_TARGET} (paired, median, wall time) at each size",
+        f"target: every family's step / plain loop step ≤ {PLAIN_TARGET} (paired, median) at each size",
     ])
 
-    data = synthetic_images(4096, 0)
+    data = synthetic_images(256 if q else 4096, 0)
     rows, ratios = [], {}
     for size in SIZES:
         size_rows, *ratios[size] = bench_training(cfg, size, data, repeats, steps)
@@ -281,7 +278,7 @@ def main() -> None:
     for size in SIZES:
         wall_ratio, cpu_ratio = ratios[size]
         ok = "OK" if wall_ratio <= PLAIN_TARGET else "MISSED"
-        print(f"[{size}] our DDPM step / plain loop step (median of {repeats} paired repeats): wall {wall_ratio:.3f} "
+        print(f"[{size}] slowest family's step / plain loop step (median of {repeats} paired repeats): wall {wall_ratio:.3f} "
               f"(target ≤ {PLAIN_TARGET}) -> {ok}; CPU time {cpu_ratio:.3f}")
     print(flush=True)
 

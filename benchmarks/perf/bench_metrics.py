@@ -1,6 +1,6 @@
 """Time and peak memory of the exact OT metrics (global W1 and region-wise RW-1WD) on the grid dataset.
 
-Run: python benchmarks/perf/bench_metrics.py [--quick]
+Run: python benchmarks/perf/bench_metrics.py [--smoke]
 """
 
 from __future__ import annotations
@@ -45,13 +45,16 @@ def peak_memory(fn: Callable[[], object]) -> tuple[float, float]:
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1 timed repeat per cell")
+    parser.add_argument("--smoke", "--quick", action="store_true", dest="quick",
+                        help="smoke run: 1 timed repeat per cell, N = 64")
     parser.add_argument("--repeats", type=int, help="timed repeats per cell (default 5, quick 1)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1000, 2000], help="N (points per set)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 5)
+    if args.quick:
+        args.sizes = [64]
 
     cfg = load_quick()
     ds = cfg["datasets"][DATASET]

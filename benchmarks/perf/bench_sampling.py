@@ -1,104 +1,110 @@
-"""Sampling speed of rpd.diffusion.sample (both samplers, K steps) at both network sizes, single thread.
+"""Sampler loop against a bare loop of the same network forwards: all four samplers, 2D MLP and image UNet.
 
-Run: python benchmarks/perf/bench_sampling.py [--quick]
+For each (data, model, sampler, K): rpd.diffusion.sample on one batch of b samples (the pipeline's loop:
+per-sample generators, prior latents and frame, scheduler.step, noise) against a bare loop of K forwards of
+the same network on the same batch (inputs prepared once), the two alternating in each repeat; CPU seconds
+of this process, so other jobs sharing the cores distort them less. Target: sampler / bare ≤ 1.5.
+
+Run: python benchmarks/perf/bench_sampling.py [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import torch
 
-from common import SIZES, build_model, header, load_quick, median, model_run, table, timed
-from rpd.diffusion import prior_frame, sample
+from common import build_model, header, load_quick, median, run_for, table
+from rpd.diffusion import sample
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import extra_inputs
-from rpd.schedule import make_sampler
+from rpd.schedule import SAMPLERS
 
-SAMPLERS = ("ddpm", "ddim")
-
-
-def latents_shared(prior, b: int, gen: torch.Generator) -> torch.Tensor:
-    """z ~ p̂(z) for b samples in one draw from ``gen`` (vectorised form of prior.sample_latent)."""
-    if prior.kind == "vqvae":
-        return prior.codebook[torch.multinomial(prior.code_probs, b, replacement=True, generator=gen)]
-    return torch.randn(b, prior.latent_dim, generator=gen)
+TARGET = 1.5  # sampler loop / bare forward loop, same network, batch and K
+CASES = {  # data: (dataset of quick.yaml, data shape, classes)
+    "2D": ("dino-grid-0.1", (2,), 0),
+    "image": ("fmnist-16", (1, 16, 16), 10),
+}
 
 
-@torch.no_grad()
-def sample_shared_generator(spec, net, prior, n: int, data_dim: int, sampler: str, steps: int, seed: int,
-                            batch_size: int) -> torch.Tensor:
-    """DIAGNOSTIC ONLY: rpd.diffusion.sample's loop with one shared generator instead of one per sample.
-
-    Not what the pipeline does (its samples must not depend on the batch they were drawn in); it exists
-    to measure what the per-sample generators cost. Mirrors rpd.diffusion._sample_batch line for line,
-    with each per-sample draw (latents, r_T, the ancestral noise) made as one batched draw.
-    """
-    net.eval()
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    for start in range(0, n, batch_size):
-        b = min(n, start + batch_size) - start
-        scheduler = make_sampler(sampler, spec.num_train_timesteps, spec.beta_schedule, spec.target, steps)
-        like = torch.zeros(b, data_dim)
-        z = latents_shared(prior, b, gen) if spec.family in FAMILIES_WITH_PRIOR else None
-        frame, mu = prior_frame(spec, prior, z, like)
-        r = torch.randn((b, data_dim), generator=gen)
-        for t in scheduler.timesteps:
-            t_batch = t.expand(b)
-            abar_t = scheduler.alphas_cumprod[t_batch]
-            pred = net(r, t_batch, extra_inputs(spec.family, spec.aux, spec.target, r, abar_t, mu))
-            r = scheduler.step(pred, t, r, generator=gen).prev_sample
-        out.append(frame.to_data(r))
-    return torch.cat(out)
+def cpu_seconds(fn) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
 
 
-def main() -> None:
+def bare_loop(spec, net, prior, b: int, shape: tuple[int, ...], steps: int, num_classes: int):
+    """K forwards of ``net`` on one batch of b inputs built once (r_t, t, the family's extra inputs, labels)."""
+    gen = torch.Generator().manual_seed(0)
+    r = torch.randn((b, *shape), generator=gen)
+    mu = torch.randn((b, *shape), generator=gen) if spec.family in FAMILIES_WITH_PRIOR else None
+    t = torch.full((b,), spec.num_train_timesteps // 2)
+    extra = extra_inputs(spec.family, spec.aux, spec.target, r, torch.full((b,), 0.5), mu)
+    y = torch.arange(b) % num_classes if num_classes else None
+
+    @torch.no_grad()
+    def run() -> None:
+        net.eval()
+        for _ in range(steps):
+            net(r, t, extra, y)
+
+    return run
+
+
+def bench_case(cfg: dict, data: str, model: str, size: str, b: int, ks: list[int], repeats: int) -> list[list]:
+    dataset, shape, num_classes = CASES[data]
+    spec, net, prior = build_model(run_for(cfg, dataset, model, size))
+    rows = []
+    for sampler in SAMPLERS:
+        for k in ks:
+            bare = bare_loop(spec, net, prior, b, shape, k, num_classes)
+
+            def loop() -> None:
+                sample(spec, net, prior, b, shape, sampler, k, seed=0, batch_size=b, num_classes=num_classes)
+
+            loop()  # warm-up
+            t_loop, t_bare = [], []
+            for r in range(repeats):
+                pair = (loop, bare) if r % 2 == 0 else (bare, loop)
+                times = [cpu_seconds(fn) for fn in pair]
+                t_loop.append(times[0] if r % 2 == 0 else times[1])
+                t_bare.append(times[1] if r % 2 == 0 else times[0])
+            ratio = median([a / c for a, c in zip(t_loop, t_bare)])
+            rows.append([data, f"{model}-{size}", sampler, k, b, 1e3 * median(t_loop) / k, 1e3 * median(t_bare) / k,
+                         ratio, "OK" if ratio <= TARGET else "MISSED"])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, K ∈ {1, 10}")
-    parser.add_argument("--repeats", type=int, help="timed repeats per cell (default 3, quick 1)")
-    parser.add_argument("--steps", type=int, nargs="+", help="K values (default 1 10 100; time is linear in K, so add 1000 when needed; quick 1 10)")
-    parser.add_argument("--models", nargs="+", default=["rpd", "ddpm"], help="model names of quick.yaml")
-    args = parser.parse_args()
-    repeats = args.repeats or (1 if args.quick else 3)
-    ks = args.steps or ([1, 10] if args.quick else [1, 10, 100])
+    parser.add_argument("--smoke", "--quick", action="store_true", help="tiny sizes (seconds; numbers not meaningful)")
+    parser.add_argument("--repeats", type=int, help="paired repeats per cell (default 5, smoke 1)")
+    parser.add_argument("--k", type=int, nargs="+", help="K values (default 10 100, smoke 2)")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.smoke else 5)
+    ks = args.k or ([2] if args.smoke else [10, 100])
 
     torch.set_num_threads(1)
     cfg = load_quick()
-    n, batch = cfg["n_eval"], cfg["sample_batch_size"]
-    header("bench_sampling: samples/s of rpd.diffusion.sample (as rpd.stages.sample_model_run calls it)", [
-        f"N = n_eval = {n}, sample_batch_size = {batch}, K ∈ {ks}, samplers {list(SAMPLERS)}, "
-        f"models {args.models}, sizes {list(SIZES)}",
-        f"untrained networks and priors built from quick.yaml; torch threads = {torch.get_num_threads()}; "
-        f"median of {repeats} repeat(s)",
-        "'shared gen' = DIAGNOSTIC: the same loop with ONE shared torch.Generator (not what the pipeline does);",
-        "  gen share = 1 − t_shared / t_per_sample = share of sampling time spent on per-sample generators",
-        "  (creating them + one randn call per sample per step; DDIM with η = 0 draws noise only at the start)",
-        "the two variants alternate within each repeat so background load hits both",
-        "targets: none fixed; the pipeline's costliest job is ancestral (ddpm) K = 1000",
+    batches = {"2D": 8 if args.smoke else min(cfg["n_eval"], cfg["sample_batch_size"]),
+               "image": 4 if args.smoke else 128}
+    header("bench_sampling: rpd.diffusion.sample against a bare loop of the same network forwards", [
+        f"one batch of b samples (2D: b = min(n_eval, sample_batch_size) = {batches['2D']}; images: b = "
+        f"{batches['image']}, pipeline: all 500 in one batch), K ∈ {ks}, samplers {list(SAMPLERS)}; untrained networks built from quick.yaml",
+        "ms/step = CPU ms per denoising step (this process), median of "
+        f"{repeats} repeat(s); sampler and bare loop alternate in each repeat",
+        "bare = K calls net(r_t, t, extra, y) on inputs built once (no scheduler, no noise, no prior)",
+        f"ratio = median of paired (sampler / bare); target ≤ {TARGET}; torch threads = {torch.get_num_threads()}",
     ])
     rows = []
-    for size in SIZES:
-        for model in args.models:
-            run = model_run(cfg, model, size)
-            spec, net, prior = build_model(run)
-            for sampler in SAMPLERS:
-                for k in ks:
-                    def per_sample() -> None:
-                        sample(spec, net, prior, n, 2, sampler, k, seed=0, batch_size=batch)
-
-                    def shared() -> None:
-                        sample_shared_generator(spec, net, prior, n, 2, sampler, k, seed=0, batch_size=batch)
-
-                    t_per, t_shared = [], []
-                    for _ in range(repeats):
-                        t_per.append(timed(per_sample))
-                        t_shared.append(timed(shared))
-                    share = median([1 - s / p for s, p in zip(t_shared, t_per)])
-                    rows.append([size, model, sampler, k, median(t_per), n / median(t_per),
-                                 n / median(t_shared), f"{share:.0%}"])
-    table(["size", "model", "sampler", "K", "seconds", "samples/s", "samples/s shared gen (diag)", "gen share"],
-          rows)
+    for model in ("rpd", "ddpm"):
+        rows += bench_case(cfg, "2D", model, "std", batches["2D"], ks, repeats)
+    for model in ("rpd", "ddpm"):
+        rows += bench_case(cfg, "image", model, "std", batches["image"], ks[:1], repeats)
+    table(["data", "model", "sampler", "K", "b", "ms/step sampler", "ms/step bare", "sampler/bare", "≤ 1.5"], rows)
+    worst = max(r[7] for r in rows)
+    print(f"worst sampler/bare ratio: {worst:.2f} (target ≤ {TARGET}) -> {'OK' if worst <= TARGET else 'MISSED'}")
 
 
 if __name__ == "__main__":

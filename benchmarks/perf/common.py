@@ -26,9 +26,14 @@ def load_quick() -> dict:
 
 def model_run(cfg: dict, model: str, size: str, seed: int = 0) -> dict:
     """The resolved run config the pipeline would write for (DATASET, model, size, seed)."""
+    return run_for(cfg, DATASET, model, size, seed)
+
+
+def run_for(cfg: dict, dataset: str, model: str, size: str, seed: int = 0) -> dict:
+    """The resolved run config the pipeline would write for (dataset, model, size, seed)."""
     from rpd.config import Run, run_config
 
-    return run_config(cfg, Run("model", DATASET, model, size, seed))
+    return run_config(cfg, Run("model", dataset, model, size, seed))
 
 
 def build_model(run: dict):

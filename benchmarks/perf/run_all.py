@@ -1,6 +1,7 @@
 """Run the speed benchmarks (training, sampling, metrics) in sequence, each in its own process.
 
-Run: python benchmarks/perf/run_all.py [--quick]      (``make perf`` runs it without --quick)
+Run: python benchmarks/perf/run_all.py [--smoke]      (``make perf`` runs it without --smoke; tests/test_perf_smoke.py
+runs every benchmark's --smoke mode in the test run)
 """
 
 from __future__ import annotations
@@ -48,16 +49,16 @@ def machine_info() -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (smoke run)")
+    parser.add_argument("--smoke", "--quick", action="store_true", help="pass --smoke to every benchmark (tiny sizes)")
     args = parser.parse_args()
-    print("rpd-bench speed benchmarks" + (" (--quick: smoke run, numbers not meaningful)" if args.quick else ""))
+    print("rpd-bench speed benchmarks" + (" (--smoke: tiny sizes, numbers not meaningful)" if args.smoke else ""))
     for line in machine_info():
         print(f"  {line}")
     print(flush=True)
     failed = []
     for script in SCRIPTS:
         start = time.perf_counter()
-        cmd = [sys.executable, str(HERE / script)] + (["--quick"] if args.quick else [])
+        cmd = [sys.executable, str(HERE / script)] + (["--smoke"] if args.smoke else [])
         code = subprocess.run(cmd).returncode
         print(f"[{script}: exit {code}, {time.perf_counter() - start:.1f}s wall]\n", flush=True)
         if code != 0:

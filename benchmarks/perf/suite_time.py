@@ -1,0 +1,98 @@
+"""Where a suite's time went: job-seconds by rule and dataset, from Snakemake's ``*.benchmark.tsv`` files.
+
+Every rule that trains, samples, evaluates or bounds writes ``<job>.benchmark.tsv`` (wall seconds ``s``, CPU
+seconds, max RSS); this script sums the latest record of each file by rule and by (rule, dataset). Rules without
+a benchmark file (dataset, synthetic_image_folder, collect, report) are not counted; the pipeline's wall time is
+in Snakemake's log, not here.
+
+Run: python benchmarks/perf/suite_time.py results/<suite>      (e.g. results/quick, /tmp/ci0/results/ci)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import table
+
+FILE_RULES = {"sample": "sample_model", "evaluate": "evaluate", "elbo": "elbo"}
+
+
+@dataclass(frozen=True)
+class Job:
+    rule: str
+    dataset: str
+    seconds: float
+    cpu_seconds: float
+    max_rss_mb: float
+
+
+def rule_of(path: Path) -> str:
+    """The rule that wrote ``path``: named by the file, except ``train`` (prior, model or feature net)."""
+    stem = path.name.removesuffix(".benchmark.tsv")
+    if stem != "train":
+        return FILE_RULES.get(stem, stem)
+    if path.parent.name == "feature-net":
+        return "feature_net"
+    config = path.parent / "config.json"
+    kind = json.loads(config.read_text()).get("kind") if config.exists() else None
+    return {"prior": "train_prior", "model": "train_model"}.get(kind, "train (unknown kind)")
+
+
+def read_jobs(results: Path) -> list[Job]:
+    """One Job per benchmark file under ``results`` (its last record: Snakemake appends one per repeat)."""
+    jobs = []
+    for path in sorted(results.rglob("*.benchmark.tsv")):
+        with path.open() as f:
+            records = list(csv.DictReader(f, delimiter="\t"))
+        if not records:
+            continue
+        rec = records[-1]
+        dataset = path.relative_to(results).parts[0]
+        jobs.append(Job(rule_of(path), dataset, float(rec["s"]), _float(rec.get("cpu_time")),
+                        _float(rec.get("max_rss"))))
+    return jobs
+
+
+def _float(value: str | None) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def summarise(jobs: list[Job], key) -> list[list]:
+    """Rows [*key, jobs, job-seconds, share, mean s, max s, CPU s, max RSS MB], largest job-seconds first."""
+    groups: dict[tuple, list[Job]] = defaultdict(list)
+    for job in jobs:
+        groups[key(job)].append(job)
+    total = sum(j.seconds for j in jobs) or 1.0
+    rows = []
+    for k, js in groups.items():
+        secs = sum(j.seconds for j in js)
+        rows.append([*k, len(js), secs, f"{secs / total:.0%}", secs / len(js), max(j.seconds for j in js),
+                     sum(j.cpu_seconds for j in js), max(j.max_rss_mb for j in js)])
+    return sorted(rows, key=lambda r: -r[len(k) + 1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="a suite's results folder, e.g. results/quick")
+    args = parser.parse_args(argv)
+    jobs = read_jobs(args.results)
+    if not jobs:
+        raise SystemExit(f"no *.benchmark.tsv files under {args.results}: run the suite first")
+    total = sum(j.seconds for j in jobs)
+    print(f"{args.results}: {len(jobs)} jobs with benchmark files, {total:.0f} job-seconds "
+          f"({total / 60:.1f} job-minutes), {sum(j.cpu_seconds for j in jobs):.0f} CPU seconds\n")
+    stats = ["jobs", "job-s", "share", "mean s", "max s", "CPU s", "max RSS MB"]
+    table(["rule", *stats], summarise(jobs, lambda j: (j.rule,)))
+    table(["rule", "dataset", *stats], summarise(jobs, lambda j: (j.rule, j.dataset)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Every speed benchmark in benchmarks/perf runs in its smoke mode (tiny sizes), so none rots between `make perf`
+runs; the timings are not checked (targets live in the benchmarks' own output, not in timed tests)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+PERF = Path(__file__).resolve().parents[1] / "benchmarks" / "perf"
+sys.path.insert(0, str(PERF))
+
+
+def _bench(name: str):
+    return importlib.import_module(name)
+
+
+def test_run_all_runs_every_benchmark():
+    """run_all.py (what `make perf` runs) lists every bench_*.py in the folder, so none is left out."""
+    assert set(_bench("run_all").SCRIPTS) == {p.name for p in PERF.glob("bench_*.py")}
+
+
+@pytest.mark.parametrize("script", sorted(p.stem for p in PERF.glob("bench_*.py")))
+def test_benchmark_smoke(script, capsys, monkeypatch):
+    threads = torch.get_num_threads()
+    monkeypatch.chdir(PERF.parents[1])
+    try:
+        _bench(script).main(["--smoke"])
+    finally:
+        torch.set_num_threads(threads)  # the benchmarks pin torch to one thread
+    out = capsys.readouterr().out
+    assert script in out and "-----" in out  # its banner, then at least one table
+
+
+def test_suite_time_sums_benchmark_files(tmp_path, capsys):
+    """suite_time.py sums job-seconds by rule and dataset, telling prior from model training by config.json."""
+    suite_time = _bench("suite_time")
+    rows = {"d1/vqvae-std/seed0/train": 10.0, "d1/rpd-std/seed0/train": 30.0, "d1/rpd-std/seed0/sample": 5.0,
+            "d2/rpd-std/seed0/train": 20.0, "d2/feature-net/train": 7.0}
+    for job, seconds in rows.items():
+        path = tmp_path / f"{job}.benchmark.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{seconds + 100}\t0\t1\t1\n{seconds}\t0:00:{seconds}\t50.0\t2.0\n")
+        if "feature-net" not in job and job.endswith("train"):
+            kind = "prior" if "vqvae" in job else "model"
+            (path.parent / "config.json").write_text(f'{{"kind": "{kind}"}}')
+    jobs = suite_time.read_jobs(tmp_path)
+    by_rule = {r[0]: (r[1], r[2]) for r in suite_time.summarise(jobs, lambda j: (j.rule,))}
+    assert by_rule == {"train_model": (2, 50.0), "train_prior": (1, 10.0), "sample_model": (1, 5.0),
+                       "feature_net": (1, 7.0)}
+    by_dataset = {tuple(r[:2]): r[3] for r in suite_time.summarise(jobs, lambda j: (j.rule, j.dataset))}
+    assert by_dataset[("train_model", "d1")] == 30.0 and by_dataset[("train_model", "d2")] == 20.0
+    suite_time.main([str(tmp_path)])
+    assert "72 job-seconds" in capsys.readouterr().out
