@@ -162,7 +162,7 @@ def profile_problems(resources: Mapping[str, Mapping[str, object]], files: Itera
                 continue
             where = next((str(f) for f in files if f.is_file() and text in f.read_text()),
                          "the profile or the command line (--default-resources, --set-resources)")
-            entry = f"default-resources: {key}" if section == "default-resources" else f"set-resources: {section}: {key}"
+            entry = f"set-resources: {section}: {key}" if section != "default-resources" else f"{section}: {key}"
             out.append(f"{where}: '{entry}' is still the placeholder {text!r}.\n    Fix: replace it there with your "
                        "site's value (the comment beside it says how to find it).")
     return out

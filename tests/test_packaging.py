@@ -79,7 +79,8 @@ def test_installed_package_validates_a_suite_from_another_directory(installed, t
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     shutil.copy(ROOT / "benchmarks" / "ci.yaml", elsewhere / "my-suite.yaml")
-    (elsewhere / "bad.yaml").write_text((ROOT / "benchmarks" / "ci.yaml").read_text().replace("seeds: [0]", "seed: [0]"))
+    misspelt = (ROOT / "benchmarks" / "ci.yaml").read_text().replace("seeds: [0]", "seed: [0]")
+    (elsewhere / "bad.yaml").write_text(misspelt)
     script = textwrap.dedent("""
         import rpd, rpd.config
         print(rpd.__file__)

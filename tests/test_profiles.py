@@ -31,7 +31,10 @@ def dry_run(workdir: Path, profile: str | Path | None, configfile: Path) -> str:
     """A dry run with a profile (a name under workflow/profiles/, or a profile folder) or with --cores 2."""
     cmd = [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"), "--directory",
            str(workdir), "--configfile", str(configfile)]
-    cmd += ["--profile", str(PROFILES / profile if isinstance(profile, str) else profile)] if profile else ["--cores", "2"]
+    if profile:
+        cmd += ["--profile", str(PROFILES / profile if isinstance(profile, str) else profile)]
+    else:
+        cmd += ["--cores", "2"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     return proc.stdout + proc.stderr

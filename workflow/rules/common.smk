@@ -45,7 +45,7 @@ if workflow.is_main_process:
     _profile_values = {"default-resources": _raw_values(workflow.resource_settings.default_resources)}
     for _rule, _values in workflow.resource_settings.overwrite_resources.items():
         _profile_values[_rule] = _raw_values(_values)
-    _built = [d for d in CFG["datasets"] if all(os.path.exists(f"{OUT}/{d}/{f}") for f in ("train.npz", "reference.npz"))]
+    _built = [d for d in CFG["datasets"] if all(os.path.exists(f"{OUT}/{d}/{f}.npz") for f in ("train", "reference"))]
     try:
         check(data_problems(CFG, SYNTHETIC, done=_built)
               + profile_problems(_profile_values, profile_files(sys.argv)))
