@@ -527,6 +527,15 @@ def test_config_values_read_as_in_a_suite_file():
                                       "training": {"lr": 1.0e-3}}
 
 
+def test_missing_keys_are_reported_once(tmp_path):
+    """jsonschema reports `required` once per missing key; the message lists them all, once."""
+    (tmp_path / "bare.yaml").write_text("suite: bare\nT: 100\n")
+    proc = snakemake_cli("-n", "--cores", "1", "--configfile", str(tmp_path / "bare.yaml"), workdir=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert out.count("missing required key(s) ['seeds', 'datasets', 'priors', 'models', 'sampling', 'experiments']") == 1
+
+
 def test_bad_override_is_reported_once(tmp_path):
     proc = snakemake_cli("-n", "--cores", "1", "--config", "seeds=[-1]", workdir=tmp_path)
     out = proc.stdout + proc.stderr

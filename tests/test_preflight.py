@@ -135,8 +135,9 @@ def test_fmnist_configured_folder_or_download_counts(ci, tmp_path, monkeypatch, 
 
 
 @pytest.mark.skipif(not fmnist.DEBIAN_DIR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
-def test_default_suite_passes_preflight_offline_with_the_debian_package(tmp_path):
+def test_default_suite_passes_preflight_offline_with_the_debian_package(tmp_path, monkeypatch):
     """What `make run` does on a machine set up by `make setup` (Fashion-MNIST from the Debian package)."""
+    monkeypatch.setenv("RPD_OFFLINE", "1")
     proc = snakemake_cli("-n", "--cores", "2", workdir=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "preflight" not in proc.stderr + proc.stdout
