@@ -48,8 +48,17 @@ def code_constants(T: int, beta_schedule: str) -> dict:
 
 
 def build_methods(ctx: Context) -> dict:
-    cfg, m = ctx.config, ctx.metrics
+    """The Methods part of the page: terms with their text, then the datasets, networks and training tables."""
+    cfg = ctx.config
     code = code_constants(int(cfg.get("T", 1000)), cfg.get("beta_schedule", "linear"))
+    datasets = dataset_tables(cfg)
+    return {"items": method_items(ctx, code) + judging_items(ctx),
+            "tables": datasets + [network_table(ctx, code), training_table(cfg)]}
+
+
+def method_items(ctx: Context, code: dict) -> list[tuple[str, str]]:
+    """Metrics, diffusion, samplers, priors and intervals, in words."""
+    cfg, m = ctx.config, ctx.metrics
     T, schedule = int(cfg.get("T", 1000)), cfg.get("beta_schedule", "linear")
     ns = sorted(int(n) for n in m["n"].dropna().unique()) or [cfg.get("n_eval")]
     pairs = sorted({p for exp in cfg["experiments"].values() for p in ctx.pairs(exp)}, key=lambda p: (p[0], p[1]))
@@ -98,10 +107,17 @@ def build_methods(ctx: Context) -> dict:
                                 "mean, mean ± t₀.₉₇₅,ₙ₋₁·sd/√n (scipy.stats.t); no interval with one seed. RPD "
                                 "against a baseline is compared seed-paired: per seed the difference at equal "
                                 "dataset, size, sampler and K, then its mean and t-interval."),
-        ("sample figures", f"Seed {ctx.seed}; each model at its best-available sampler: the DDPM sampler at its "
-                           "largest K, else DDIM at its largest K. The prior column shows the prior of the first "
-                           "RPD-family model."),
+        ("sample figures", f"Full views and galleries: seed {ctx.seed}; each model at its best-available sampler "
+                           "(the DDPM sampler at its largest K, else DDIM at its largest K). The prior column shows "
+                           "the prior of the first RPD-family model. The E1 local-shape row subtracts from every "
+                           "point the centre of its grid cell (the Voronoi cell RW-1WD uses) and pools all cells "
+                           "and all seeds; each panel states its point count."),
     ]
+    return items
+
+
+def dataset_tables(cfg: dict) -> list[Table]:
+    """The 2D grid datasets (one column per setting) and the image datasets (their resolved config)."""
     grid_sets = {n: d for n, d in cfg["datasets"].items() if d.get("kind", "grid") == "grid"}
     other_sets = {n: d for n, d in cfg["datasets"].items() if n not in grid_sets}
     datasets = Table("Datasets (Datasaurus shape copied to the grid centres, shrunk by scale, plus Gaussian jitter "
@@ -112,6 +128,13 @@ def build_methods(ctx: Context) -> dict:
                      [False, False, True, True, True, True, True])
     image_sets = Table("Image datasets and their settings as resolved from the config.", ["dataset", "settings"],
                        [[name, spec_text(d)] for name, d in other_sets.items()])
+    return [datasets] + ([image_sets] if other_sets else [])
+
+
+def network_table(ctx: Context, code: dict) -> Table:
+    """Every network that appears in metrics.csv, with its settings and parameter count."""
+    cfg, m = ctx.config, ctx.metrics
+
     def counts(v: pd.Series) -> str:
         return ", ".join(str(int(x)) for x in sorted(set(v.dropna())))
 
@@ -132,26 +155,35 @@ def build_methods(ctx: Context) -> dict:
                     continue
                 net_rows.append([name, F.FAMILY_LABELS.get(ctx.family(name), ctx.family(name)), detail,
                                  f"{size} ({'2D' if mod == 'points' else 'images'})", spec_text(sizes[size]), count])
-    networks = Table("Networks that appear in metrics.csv. 2D denoiser: an MLP over [r_t, extra inputs] with a "
-                     f"{code['time_embedding']}-d sinusoidal time embedding and residual blocks (LayerNorm → Linear → SiLU → Linear, time "
-                     "embedding added). Image denoiser: diffusers UNet2DModel (channels per level, ResNet blocks "
+    return Table("Networks that appear in metrics.csv. 2D denoiser: an MLP over [r_t, extra inputs] with a "
+                     f"{code['time_embedding']}-d sinusoidal time embedding and residual blocks (LayerNorm → Linear → SiLU → "
+                     "Linear, time embedding added). Image denoiser: diffusers UNet2DModel (channels per level, ResNet blocks "
                      f"without attention unless attention=True, GroupNorm with {code['groupnorm_groups']} groups, "
-                     " num_class_embeds for classes) "
+                     "num_class_embeds for classes) "
                      "with the extra inputs as extra input channels; image prior: a convolutional β-VAE (stride-2 "
                      "convolutions with the given channels, class one-hot as extra input channels and decoder input). "
                      "Parameters are trainable parameters of the trained network (for diffusion models the denoiser "
                      "only; the frozen prior is counted in its own row).",
                      ["model", "family", "settings", "size", "network", "parameters"], net_rows,
                      [False, False, False, False, False, True])
-    used = sorted({mod_of[d] for d in cfg["datasets"]})
-    training = Table("Training settings: Adam, cosine learning-rate schedule after a linear warm-up, gradient-norm "
+
+
+def training_table(cfg: dict) -> Table:
+    """Optimiser settings per stage and modality, as resolved from the config."""
+    used = sorted({modality(spec) for spec in cfg["datasets"].values()})
+    return Table("Training settings: Adam, cosine learning-rate schedule after a linear warm-up, gradient-norm "
                      "clipping, an EMA of the weights when the decay is > 0 (rpd/training.py).",
                      ["stage", "steps", "batch size", "lr", "EMA decay", "warmup", "grad clip"],
                      [[f"{stage} ({'2D' if mod == 'points' else 'images'})",
                        *(str(cfg.get(MODALITY_KEYS[mod][key], {}).get(k, "—")) for k in TRAINING_KEYS)]
                       for mod in used for stage, key in (("prior", "prior_training"), ("diffusion", "training"))],
                      [False] + [True] * 6)
-    items += [
+
+
+def judging_items(ctx: Context) -> list[tuple[str, str]]:
+    """How claims are judged, and the image, ELBO and gallery conventions."""
+    m = ctx.metrics
+    return [
         ("verdicts", DECISION_RULE + " Each claim's deciding test: C1 the first RPD-family against the first "
                      "DDPM-family model of E1 on the primary metric (RW-1WD on grids, KID on images) at the "
                      "best-quality setting (ancestral sampler at its largest K), 1WD as the guard; C2 RPD against "
@@ -188,8 +220,6 @@ def build_methods(ctx: Context) -> dict:
                              "order; uint8 pixels as stored (0 black, 255 white), grey shown as grey, "
                              "nearest-neighbour interpolation. 2D: every sample as a point, one panel per model and K."),
     ]
-    tables = [datasets] + ([image_sets] if other_sets else []) + [networks, training]
-    return {"items": items, "tables": tables}
 
 
 def spec_text(spec: object) -> str:
