@@ -8,13 +8,9 @@
 from rpd.report.inputs import declared_inputs
 
 
-def report_inputs(w):
-    return declared_inputs(CFG, OUT)
-
-
 rule report:
     input:
-        unpack(report_inputs),
+        **declared_inputs(CFG, OUT),
         metrics=f"{OUT}/metrics.csv",
         summary=f"{OUT}/summary.csv",
     output:
