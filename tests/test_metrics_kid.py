@@ -1,0 +1,82 @@
+"""KID (issue 18 item 5) against an independent computation: the unbiased polynomial-kernel MMD² in NumPy on the
+features of a feature net with fixed weights, compared with what rpd.metrics.kid and the evaluation glue
+(rpd.evaluate.image_metrics) get through torch-fidelity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mmd_reference import features, fixed_feature_net, kid_reference, poly_mmd2_unbiased
+from rpd.evaluate import image_metrics
+from rpd.metrics.kid import kid, load_feature_net
+
+
+def _images(seed: int, n: int, channels: int, top: int) -> np.ndarray:
+    """uint8 N×C×8×8 images, uniform pixels in [0, top] (two values of top: two distributions)."""
+    return np.random.default_rng(seed).integers(0, top + 1, (n, channels, 8, 8)).astype(np.uint8)
+
+
+@pytest.fixture(scope="module", params=[1, 3], ids=["grey", "rgb"])
+def fixed_net(request, tmp_path_factory):
+    torch.set_num_threads(1)
+    path = fixed_feature_net(tmp_path_factory.mktemp(f"fnet{request.param}") / "model.pt", request.param)
+    return path, load_feature_net(path), request.param
+
+
+def test_poly_mmd2_reference_is_zero_in_expectation_and_positive_for_a_shift():
+    """The reference itself: unbiased MMD² of two draws of one distribution is ≈ 0 (either sign), a mean shift
+    makes it clearly positive."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 4)), rng.normal(size=(400, 4))
+    assert abs(poly_mmd2_unbiased(a, b)) < 0.02
+    assert poly_mmd2_unbiased(a, b + 1.0) > 0.5
+
+
+@pytest.mark.parametrize("subset_size, subsets, seed", [(20, 7, 3), (30, 4, 11)])
+def test_kid_equals_numpy_mmd2_over_the_same_subsets(fixed_net, subset_size, subsets, seed):
+    path, net, channels = fixed_net
+    a, b = _images(1, 40, channels, 255), _images(2, 40, channels, 160)
+    mean, sd = kid(a, b, "feature-net", str(path), subset_size, subsets, seed)
+    ref_mean, ref_sd = kid_reference(features(net, a), features(net, b), subset_size, subsets, seed)
+    assert ref_mean > 5 * ref_sd > 0  # different distributions, so a mix-up of the sets or subsets shows
+    assert mean == pytest.approx(ref_mean, rel=1e-4)
+    assert sd == pytest.approx(ref_sd, rel=1e-3)
+
+
+def test_kid_on_whole_sets_is_the_mmd2_of_the_sets_whatever_the_seed(fixed_net):
+    """Subsets of size N are permutations of the sets: every seed gives the full-set MMD², with sd 0."""
+    path, net, channels = fixed_net
+    a, b = _images(3, 30, channels, 255), _images(4, 30, channels, 200)
+    expected = poly_mmd2_unbiased(features(net, a), features(net, b))
+    for seed in (0, 9):
+        mean, sd = kid(a, b, "feature-net", str(path), None, 3, seed)  # None: min(1000, N) = N
+        assert mean == pytest.approx(expected, rel=1e-4)
+        assert sd < 1e-4 * abs(expected)  # float32 rounding only
+    assert kid(b, a, "feature-net", str(path), None, 1, 0)[0] == pytest.approx(expected, rel=1e-4)  # symmetric
+
+
+def test_kid_is_near_zero_for_one_distribution_and_grows_with_the_difference(fixed_net):
+    path, _, channels = fixed_net
+    ref = _images(5, 60, channels, 255)
+    values = [kid(_images(6, 60, channels, top), ref, "feature-net", str(path), 30, 10, 0)[0]
+              for top in (255, 160, 60)]
+    assert abs(values[0]) < values[1] / 5 and values[1] < values[2]
+
+
+def test_image_metrics_kid_uses_the_configured_subsets_and_the_run_seed(fixed_net):
+    """The evaluation glue passes kid.subset_size, kid.subsets and the run's seed on to torch-fidelity."""
+    path, net, channels = fixed_net
+    if channels != 1:
+        pytest.skip("fmnist-shaped run: one channel")
+    n, classes = 40, 10
+    a, b = _images(7, n, 1, 255), _images(8, n, 1, 120)
+    y = np.arange(n) % classes
+    kid_cfg = {"extractor": "feature-net", "subset_size": 25, "subsets": 6, "inception_weights": None}
+    dataset = {"name": "fmnist-8", "kind": "fmnist", "resolution": 8}
+    values = image_metrics({"x": a, "y": y}, {"x": b, "y": y}, dataset, kid_cfg, str(path), seed=5)
+    expected, _ = kid_reference(features(net, a), features(net, b), 25, 6, 5)
+    other_seed, _ = kid_reference(features(net, a), features(net, b), 25, 6, 0)
+    assert abs(expected - other_seed) > 1e-3 * abs(expected)  # the seed matters at this subset size
+    assert values["kid"] == pytest.approx(expected, rel=1e-4)
