@@ -1,12 +1,15 @@
 """Stage 2: the training loss and the sampler of every model family, as plain functions.
 
 The network is trained and sampled in the family's standardised space r (see :mod:`rpd.frames`); the
-prior is frozen. Sampling uses diffusers' schedulers unchanged, with one random generator per sample so
-that a sample does not depend on the batch it was drawn in.
+prior is frozen. Sampling uses diffusers' schedulers, with one random generator per sample so
+that a sample does not depend on the batch it was drawn in (each generator draws its sample's noise for many
+steps in one call: see :func:`step_noise`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +20,7 @@ from torch import nn
 
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, extra_inputs, make_frame
-from rpd.schedule import make_sampler, make_training_scheduler
+from rpd.schedule import STOCHASTIC_SAMPLERS, make_sampler, make_training_scheduler
 
 
 @dataclass
@@ -50,17 +53,19 @@ def prior_frame(
 
 def training_loss(
     spec: DiffusionSpec, net: nn.Module, prior: nn.Module | None, x0: torch.Tensor, scheduler=None,
-    y: torch.Tensor | None = None,
+    y: torch.Tensor | None = None, posterior: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean squared error of the ε or v prediction at a uniform t, with z ~ q(z|x₀, y) (SPEC §2).
 
     ``y`` holds the class labels of class-conditional data (the prior and the network both receive them).
+    ``posterior`` holds the batch's ``prior.posterior_params`` when they were computed ahead (see
+    :func:`denoiser_training`); z is then drawn from them instead of running the prior's encoder.
     """
     scheduler = scheduler or make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
     z = None
     if spec.family in FAMILIES_WITH_PRIOR:
         with torch.no_grad():
-            z = prior.posterior_sample(x0, y)
+            z = prior.posterior_sample(x0, y) if posterior is None else prior.posterior_from_params(posterior)
     frame, mu = prior_frame(spec, prior, z, x0, y)
     r0 = frame.to_residual(x0)
     t = torch.randint(0, spec.num_train_timesteps, (x0.shape[0],)).to(x0.device)  # drawn on the CPU on every device
@@ -72,6 +77,45 @@ def training_loss(
     return F.mse_loss(pred, target)
 
 
+def denoiser_training(
+    spec: DiffusionSpec, net: nn.Module, prior: nn.Module | None, data: torch.Tensor | tuple[torch.Tensor, ...],
+    draws: int,
+) -> tuple[Callable, torch.Tensor | tuple[torch.Tensor, ...]]:
+    """(loss function, training data) for :func:`rpd.training.fit` to train ``net`` on ``data`` (x or (x, y)).
+
+    The prior's posterior parameters (a VQ-VAE's code, a β-VAE's mean and log-sd) are deterministic in x, so
+    when training draws at least as many points as the set holds (``draws`` = steps × batch size ≥ its
+    length) they are computed once for the whole set and drawn with each batch as an extra data column,
+    instead of an encoder pass at every step; z is still drawn afresh from them at every step. (A large image
+    set seen in part, as in quick's Fashion-MNIST, keeps the per-step encoder: one pass over it would cost more.)
+    """
+    scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
+    x, y = data if isinstance(data, tuple) else (data, None)
+    if spec.family not in FAMILIES_WITH_PRIOR or draws < len(x):
+        def loss(batch) -> torch.Tensor:
+            x0, yb = batch if isinstance(batch, tuple) else (batch, None)
+            return training_loss(spec, net, prior, x0, scheduler, yb)
+
+        return loss, data
+
+    def cached_loss(batch) -> torch.Tensor:
+        x0, posterior, *yb = batch
+        return training_loss(spec, net, prior, x0, scheduler, yb[0] if yb else None, posterior)
+
+    posterior = posterior_params(prior, x, y)
+    return cached_loss, (x, posterior) if y is None else (x, posterior, y)
+
+
+@torch.no_grad()
+def posterior_params(prior: nn.Module, x: torch.Tensor, y: torch.Tensor | None, chunk: int = 4096) -> torch.Tensor:
+    """``prior.posterior_params`` of every row of x, computed on the prior's device in chunks (bounded memory)
+    and returned on the CPU, where the training data lives."""
+    device = next(prior.parameters()).device
+    return torch.cat([prior.posterior_params(x[i: i + chunk].to(device),
+                                             None if y is None else y[i: i + chunk].to(device)).cpu()
+                      for i in range(0, len(x), chunk)])
+
+
 def sample_labels(n: int, num_classes: int) -> np.ndarray | None:
     """The class of each of n samples: sample i gets class i mod C (balanced classes); None if unconditional."""
     return np.arange(n) % num_classes if num_classes > 0 else None
@@ -79,10 +123,23 @@ def sample_labels(n: int, num_classes: int) -> np.ndarray | None:
 
 def sample_generators(seed: int, indices: range) -> list[torch.Generator]:
     """One generator per sample index, seeded from (seed, index) so that streams never overlap."""
-    return [
-        torch.Generator().manual_seed(int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint64)[0] >> 1))
-        for i in indices
-    ]
+    return [torch.Generator().manual_seed(int(s)) for s in _stream_seeds(seed, np.arange(indices.start, indices.stop))]
+
+
+def _stream_seeds(seed: int, indices: np.ndarray) -> np.ndarray:
+    """A 63-bit seed per index: SplitMix64's finaliser over (seed, index), vectorised (one NumPy
+    SeedSequence per sample cost more than a 2D sample's whole denoising loop)."""
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        key = _splitmix64(np.array([seed], dtype=np.uint64) * golden + golden)
+        return _splitmix64(key + indices.astype(np.uint64) * golden) >> np.uint64(1)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
 
 
 @torch.no_grad()
@@ -118,13 +175,36 @@ def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y) -> torc
     like = torch.zeros(b, *data_shape)
     z = prior.sample_latent(gens) if spec.family in FAMILIES_WITH_PRIOR else None
     frame, mu = prior_frame(spec, prior, z, like, y)
-    r = randn_tensor((b, *data_shape), generator=gens)
+    stochastic = sampler in STOCHASTIC_SAMPLERS
+    noise = step_noise(gens, data_shape, 1 + steps if stochastic else 1)  # r_T, then each step's noise
+    r = next(noise)
+    alphas_cumprod = scheduler.alphas_cumprod
     for t in scheduler.timesteps:
         t_batch = t.expand(b)
-        abar_t = scheduler.alphas_cumprod[t_batch]
-        pred = net(r, t_batch, extra_inputs(spec.family, spec.aux, spec.target, r, abar_t, mu), y)
-        r = scheduler.step(pred, t, r, generator=gens).prev_sample
+        pred = net(r, t_batch, extra_inputs(spec.family, spec.aux, spec.target, r, alphas_cumprod[t_batch], mu), y)
+        r = scheduler.step(pred, t, r, **({"variance_noise": next(noise)} if stochastic else {})).prev_sample
     return frame.to_data(r)
+
+
+# Elements of one sample's noise drawn per generator call: 2D data gets all K steps in one call; a 16×16 image
+# 64 steps per call. The block length depends on the data shape only, so a sample's noise never depends on
+# the batch; the memory is batch × NOISE_BLOCK_ELEMENTS floats (2 MB per 32 samples).
+NOISE_BLOCK_ELEMENTS = 2**14
+
+
+def step_noise(gens: list[torch.Generator], data_shape: tuple[int, ...], steps: int,
+               block_elements: int = NOISE_BLOCK_ELEMENTS) -> Iterator[torch.Tensor]:
+    """``steps`` standard normal b×data_shape tensors: r_T, then the noise of each ancestral step.
+
+    Sample i's noise comes from its own generator ``gens[i]`` (so it does not depend on the batch), drawn for
+    a block of steps in one call: one ``torch.randn`` per sample per block instead of one per sample per step,
+    which at 2D sizes cost more than the network's forward pass.
+    """
+    per_block = max(1, block_elements // math.prod(data_shape))
+    for first in range(0, steps, per_block):
+        length = min(per_block, steps - first)
+        block = torch.stack([torch.randn((length, *data_shape), generator=g) for g in gens], dim=1)
+        yield from block.unbind(0)
 
 
 @torch.no_grad()

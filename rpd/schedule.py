@@ -15,6 +15,7 @@ BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
 PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
 # ddpm: ancestral; ddim: η = 0; dpmpp: DPM-Solver++(2M); unipc: UniPC (bh2 predictor-corrector, order 2).
 SAMPLERS = ("ddpm", "ddim", "dpmpp", "unipc")
+STOCHASTIC_SAMPLERS = ("ddpm",)  # the samplers whose step draws noise (given to step() as variance_noise)
 
 
 def _common_kwargs(num_train_timesteps: int, beta_schedule: str, target: str) -> dict:
@@ -37,6 +38,38 @@ def _common_kwargs(num_train_timesteps: int, beta_schedule: str, target: str) ->
 def make_training_scheduler(num_train_timesteps: int, beta_schedule: str, target: str) -> DDPMScheduler:
     """The DDPM scheduler whose ``add_noise`` / ``get_velocity`` define training inputs and targets."""
     return DDPMScheduler(**_common_kwargs(num_train_timesteps, beta_schedule, target))
+
+
+class AncestralSampler(DDPMScheduler):
+    """diffusers' DDPM ancestral step, with the step's noise passed in as ``variance_noise`` (the argument
+    DDIMScheduler.step has) instead of drawn inside from per-sample generators, one call per sample per step.
+
+    The sampling loop draws each sample's noise for many steps in one call (:func:`rpd.diffusion.step_noise`).
+    The mean is DDPM's formula (7) as ``DDPMScheduler.step`` computes it (no clipping or thresholding: both
+    are off here), the variance diffusers' ``_get_variance``; tests/test_forward_process.py checks the result
+    equals ``DDPMScheduler.step`` given the same noise.
+    """
+
+    def step(self, model_output: torch.Tensor, timestep, sample: torch.Tensor, generator=None,
+             variance_noise: torch.Tensor | None = None, return_dict: bool = True) -> SchedulerOutput | tuple:
+        if variance_noise is None:
+            return super().step(model_output, timestep, sample, generator=generator, return_dict=return_dict)
+        t = int(timestep)
+        prev_t = int(self.previous_timestep(t))
+        alpha_prod_t = self.alphas_cumprod[t]
+        alpha_prod_t_prev = self.alphas_cumprod[prev_t] if prev_t >= 0 else self.one
+        current_alpha_t = alpha_prod_t / alpha_prod_t_prev
+        x0 = self._x0_prediction(model_output, alpha_prod_t, sample)
+        # DDPM's formula (7), as in DDPMScheduler.step
+        mean = (alpha_prod_t_prev.sqrt() * (1 - current_alpha_t) / (1 - alpha_prod_t)) * x0 + (
+            current_alpha_t.sqrt() * (1 - alpha_prod_t_prev) / (1 - alpha_prod_t)) * sample
+        prev = mean + self._get_variance(t).sqrt() * variance_noise if t > 0 else mean
+        return SchedulerOutput(prev_sample=prev) if return_dict else (prev, x0)
+
+    def _x0_prediction(self, model_output: torch.Tensor, alpha_prod_t: torch.Tensor, sample: torch.Tensor):
+        if self.config.prediction_type == "epsilon":
+            return (sample - (1 - alpha_prod_t).sqrt() * model_output) / alpha_prod_t.sqrt()
+        return alpha_prod_t.sqrt() * sample - (1 - alpha_prod_t).sqrt() * model_output  # v_prediction
 
 
 class UniPCSampler(UniPCMultistepScheduler):
@@ -63,7 +96,7 @@ def make_sampler(name: str, num_train_timesteps: int, beta_schedule: str, target
     if not 1 <= steps <= num_train_timesteps:
         raise ValueError(f"steps={steps}; allowed: 1 ≤ steps ≤ T = {num_train_timesteps}")
     if name == "ddpm":
-        scheduler = DDPMScheduler(**kwargs)
+        scheduler = AncestralSampler(**kwargs)
     elif name == "ddim":
         # set_alpha_to_one: the last step of K = T returns the x₀ prediction, as DDPM's does.
         scheduler = DDIMScheduler(**kwargs, set_alpha_to_one=True)

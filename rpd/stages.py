@@ -19,7 +19,7 @@ from rpd.data.grid import make_grid_dataset
 from rpd.data.images import IMAGE_DATASETS
 from rpd.data.specs import data_shape, is_image_dataset, num_classes
 from rpd.devices import describe, select_device
-from rpd.diffusion import DiffusionSpec, sample, sample_labels, sample_prior, training_loss
+from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_labels, sample_prior
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import num_extra_inputs
 from rpd.io import load_npz, save_json, save_npz
@@ -29,7 +29,6 @@ from rpd.nets.mlp import DenoiserMLP, count_parameters
 from rpd.nets.unet import DenoiserUNet
 from rpd.priors import build_prior
 from rpd.priors.conv import ConvBetaVAE
-from rpd.schedule import make_training_scheduler
 from rpd.training import Checkpoint, Progress, TrainConfig, fit
 
 
@@ -174,14 +173,9 @@ def train_model_run(
     spec = DiffusionSpec.from_run_config(run)
     prior = load_prior(prior_path).to(device) if spec.family in FAMILIES_WITH_PRIOR else None
     net = build_denoiser(run)
-    scheduler = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
     cfg = TrainConfig.from_dict(run["training"], source=training_key(run))
-
-    def loss(batch) -> torch.Tensor:
-        x0, y = _split(batch)
-        return training_loss(spec, net, prior, x0, scheduler, y)
-
     start = time.perf_counter()
+    loss, data = denoiser_training(spec, net, prior, data, cfg.steps * cfg.batch_size)
     checkpoint = _checkpoint(run, run_dir, cfg)
     history = fit(net, loss, data, cfg, Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]),
                   checkpoint=checkpoint, device=device)

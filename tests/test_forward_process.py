@@ -15,6 +15,9 @@ import torch
 from scipy import stats
 from torch import nn
 
+from diffusers import DDPMScheduler
+from diffusers.utils.torch_utils import randn_tensor
+
 from rpd.diffusion import DiffusionSpec, sample
 from rpd.families import AUX_INPUTS, FAMILIES
 from rpd.frames import extra_inputs, make_frame, num_extra_inputs, omega
@@ -316,7 +319,7 @@ def test_sampler_options():
         assert s.config.timestep_spacing == "trailing"
         assert s.config.prediction_type == {"eps": "epsilon", "v": "v_prediction"}[target]
         assert s.config.num_train_timesteps == T
-    assert type(make_sampler("ddpm", T, "linear", "eps", 10)).__name__ == "DDPMScheduler"
+    assert isinstance(make_sampler("ddpm", T, "linear", "eps", 10), DDPMScheduler)
     assert type(make_sampler("ddim", T, "linear", "eps", 10)).__name__ == "DDIMScheduler"
     with pytest.raises(ValueError):
         make_sampler("euler", T, "linear", "eps", 10)
@@ -418,3 +421,19 @@ def test_oracle_sampling_rpd_maps_back_to_data():
     _check_gaussian(x, (mu + sigma * M).numpy(), (sigma * S).numpy(), slack=0.02 * sigma.max().item())
     # a wrong prior would be detected: the sample is nowhere near N(m, s²)
     assert abs(x[:, 0].mean() - M[0].item()) > 1.0
+
+
+@pytest.mark.parametrize("target", ["eps", "v"])
+@pytest.mark.parametrize("steps", [3, 10, T])
+def test_ancestral_step_with_given_noise_is_diffusers_ddpm_step(target, steps):
+    """make_sampler("ddpm").step(..., variance_noise=z) is DDPMScheduler.step drawing that same z itself."""
+    ours = make_sampler("ddpm", T, "linear", target, steps)
+    theirs = DDPMScheduler(**{k: v for k, v in ours.config.items() if not k.startswith("_")})
+    theirs.set_timesteps(steps)
+    g = torch.Generator().manual_seed(7)
+    r, pred = torch.randn(16, 2, generator=g), torch.randn(16, 2, generator=g)
+    for i, t in enumerate(ours.timesteps):
+        z = randn_tensor(r.shape, generator=torch.Generator().manual_seed(i))
+        got = ours.step(pred, t, r, variance_noise=z).prev_sample
+        want = theirs.step(pred, t, r, generator=torch.Generator().manual_seed(i)).prev_sample
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)

@@ -43,7 +43,8 @@ def test_suite_time_sums_benchmark_files(tmp_path, capsys):
     for job, seconds in rows.items():
         path = tmp_path / f"{job}.benchmark.tsv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{seconds + 100}\t0\t1\t1\n{seconds}\t0:00:{seconds}\t50.0\t2.0\n")
+        older, latest = f"{seconds + 100}\t0\t1\t1", f"{seconds}\t0:00:{seconds}\t50.0\t2.0"
+        path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{older}\n{latest}\n")
         if "feature-net" not in job and job.endswith("train"):
             kind = "prior" if "vqvae" in job else "model"
             (path.parent / "config.json").write_text(f'{{"kind": "{kind}"}}')

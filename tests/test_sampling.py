@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rpd.diffusion import DiffusionSpec, sample, sample_generators, training_loss
+from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_generators, step_noise, training_loss
 from rpd.frames import num_extra_inputs
 from rpd.nets.mlp import DenoiserMLP
 from rpd.priors import BetaVAE2D, VQVAE2D
@@ -116,6 +116,56 @@ def test_sample_generators():
     big = _draws(sample_generators(3, range(400)), k=10).flatten()
     assert abs(big.mean().item()) < 5 / math.sqrt(big.numel())
     assert abs(big.std().item() - 1) < 5 / math.sqrt(2 * big.numel())
+
+
+@pytest.mark.parametrize("block_elements", [1, 6, 2**14])
+def test_step_noise_depends_on_the_sample_only(block_elements):
+    """Each sample's ancestral noise (drawn in blocks of steps) is the same whatever batch it is drawn in, with
+    blocks of 1 step (block_elements = 1), of 3 steps crossing K = 10 (6 elements), and of all K at once."""
+    shape, steps = (2,), 10
+    whole = torch.stack(list(step_noise(sample_generators(4, range(12)), shape, steps, block_elements)))
+    assert whole.shape == (steps, 12, 2)
+    part = torch.stack(list(step_noise(sample_generators(4, range(5, 9)), shape, steps, block_elements)))
+    torch.testing.assert_close(part, whole[:, 5:9], rtol=0, atol=0)
+    # fresh noise at every step and for every sample, standard normal as a whole
+    assert len({tuple(v.tolist()) for v in whole.reshape(-1, 2)}) == steps * 12
+    big = torch.stack(list(step_noise(sample_generators(5, range(200)), shape, 50, block_elements))).flatten()
+    assert abs(big.mean().item()) < 5 / math.sqrt(big.numel())
+    assert abs(big.std().item() - 1) < 5 / math.sqrt(2 * big.numel())
+
+
+def test_vq_latents_follow_the_code_frequencies():
+    """VQVAE2D.sample_latent draws code k with probability p̂(k), never a code of probability 0, one per generator."""
+    prior = _prior("vqvae")
+    with torch.no_grad():
+        prior.code_probs.copy_(torch.tensor([0.1, 0.0, 0.6, 0.3]))
+    z = prior.sample_latent(sample_generators(0, range(6000)))
+    codes = torch.cdist(z, prior.codebook).argmin(1)
+    freq = torch.bincount(codes, minlength=4).double() / len(codes)
+    assert freq[1] == 0
+    torch.testing.assert_close(freq, prior.code_probs.double(), rtol=0, atol=0.025)
+    torch.testing.assert_close(prior.sample_latent(sample_generators(0, range(10, 20))), z[10:20], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("model", ["rpd", "diffusevae1", "ddpm"])
+def test_cached_posterior_gives_the_same_loss(model):
+    """denoiser_training's cached posterior parameters give the loss of the per-step encoder (same global RNG
+    draws: z, then t and ε), and the cache is skipped when training would see only part of the set."""
+    spec, net, prior = _setup(model)
+    x = _toy_data(300)
+    loss, data = denoiser_training(spec, net, prior, x, draws=300)
+    if prior is None:
+        assert data is x
+    else:
+        assert isinstance(data, tuple) and len(data) == 2 and len(data[1]) == 300
+    for seed in range(3):
+        idx = torch.randint(0, 300, (64,), generator=torch.Generator().manual_seed(seed))
+        torch.manual_seed(seed)
+        cached = loss(data[idx] if prior is None else tuple(d[idx] for d in data))
+        torch.manual_seed(seed)
+        direct = training_loss(spec, net, prior, x[idx])
+        torch.testing.assert_close(cached, direct, rtol=1e-5, atol=1e-6)
+    assert denoiser_training(spec, net, prior, x, draws=299)[1] is x
 
 
 def _toy_data(n=2000, seed=0):

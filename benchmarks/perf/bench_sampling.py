@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
                "image": 4 if args.smoke else 128}
     header("bench_sampling: rpd.diffusion.sample against a bare loop of the same network forwards", [
         f"one batch of b samples (2D: b = min(n_eval, sample_batch_size) = {batches['2D']}; images: b = "
-        f"{batches['image']}, pipeline: all 500 in one batch), K ∈ {ks}, samplers {list(SAMPLERS)}; untrained networks built from quick.yaml",
+        f"{batches['image']}, pipeline: all 500 in one batch), K ∈ {ks}, samplers {list(SAMPLERS)};",
+        "untrained networks built from quick.yaml",
         "ms/step = CPU ms per denoising step (this process), median of "
         f"{repeats} repeat(s); sampler and bare loop alternate in each repeat",
         "bare = K calls net(r_t, t, extra, y) on inputs built once (no scheduler, no noise, no prior)",

@@ -75,7 +75,15 @@ class ConvBetaVAE(nn.Module):
         return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        m, log_s = self._posterior(x, y)
+        return self.posterior_from_params(self.posterior_params(x, y))
+
+    def posterior_params(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """[m, log s] of q(z|x, y): deterministic in (x, y), so a training set's can be computed once."""
+        return torch.cat(self._posterior(x, y), 1)
+
+    def posterior_from_params(self, params: torch.Tensor) -> torch.Tensor:
+        """z ~ N(m, diag s²), drawn from torch's global generator."""
+        m, log_s = params.chunk(2, dim=1)
         return m + log_s.exp() * torch.randn_like(m)
 
     def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,

@@ -1,7 +1,8 @@
 """β-VAE and VQ-VAE priors for low-dimensional data, both with a Gaussian decoder (SPEC §2).
 
 Common interface (what stage 2 needs from a frozen prior):
-``loss(x, y)`` for training, ``posterior_sample(x, y)`` for z ~ q(z|x₀), ``sample_latent(generators)`` for
+``loss(x, y)`` for training, ``posterior_sample(x, y)`` for z ~ q(z|x₀) (= ``posterior_from_params`` of the
+deterministic ``posterior_params(x, y)``, which training caches), ``sample_latent(generators)`` for
 z ~ p̂(z) with one generator per sample, and ``decode(z, y) -> (μ̂, σ̂)`` with σ̂ = softplus(·) + floor.
 ``y`` is the class label of conditional data; the 2D data here is unconditional, so these priors ignore it.
 """
@@ -71,7 +72,15 @@ class BetaVAE2D(nn.Module):
         return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        m, log_s = self._posterior(x)
+        return self.posterior_from_params(self.posterior_params(x, y))
+
+    def posterior_params(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """[m, log s] of q(z|x): deterministic in x, so a training set's can be computed once."""
+        return torch.cat(self._posterior(x), 1)
+
+    def posterior_from_params(self, params: torch.Tensor) -> torch.Tensor:
+        """z ~ N(m, diag s²), drawn from torch's global generator."""
+        m, log_s = params.chunk(2, dim=1)
         return m + log_s.exp() * torch.randn_like(m)
 
     def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
@@ -197,6 +206,13 @@ class VQVAE2D(nn.Module):
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.codebook[self.codes_of(x)]
 
+    def posterior_params(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The code of x: q(z|x) is a point mass."""
+        return self.posterior_sample(x, y)
+
+    def posterior_from_params(self, params: torch.Tensor) -> torch.Tensor:
+        return params
+
     def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
                          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """z = the code of x and the latent term of the variational bound, in nats.
@@ -208,8 +224,12 @@ class VQVAE2D(nn.Module):
         return self.codebook[idx], -self.code_probs[idx].log()
 
     def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
-        idx = torch.stack([torch.multinomial(self.code_probs, 1, generator=g) for g in generators]).flatten()
-        return self.codebook[idx]
+        """One code per generator, k ~ p̂ by inverse CDF over the used codes (one uniform per sample:
+        torch.multinomial per sample cost 0.1 ms each)."""
+        used = self.code_probs.nonzero().flatten()
+        cdf = self.code_probs[used].cumsum(0)
+        u = torch.cat([torch.rand(1, generator=g, dtype=cdf.dtype) for g in generators]) * cdf[-1]
+        return self.codebook[used[torch.searchsorted(cdf, u, right=True).clamp(max=len(used) - 1)]]
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decoder(z)
