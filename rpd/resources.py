@@ -1,22 +1,44 @@
 """What one pipeline job asks a cluster for: minutes and memory, scaled by the suite (SPEC §5: `paper` on a cluster).
 
-The estimates are deliberately generous (throughputs below are conservative guesses, not measurements): a job
-that still outlives its time limit is resubmitted by Snakemake (``retries`` in the profiles) with ``attempt``
-times the time and memory, and a training job then continues from its checkpoint. Image datasets (any
-dataset kind but ``grid``) cost far more than 2D points.
+The estimates are upper bounds with a margin, calibrated on measurements (tests/test_resources.py compares them
+with the `ci` suite's benchmark files and states the factor): memory is the resident size of a Python process
+that imports torch, plus the job's data and the activations of its largest network batch; minutes are a floor
+(start-up and scheduling on a slow node) plus the job's work at a conservative throughput. Sampling and the
+bound run on the CPU (only training takes a GPU, with ``device: cuda``), so image work there is priced per CPU
+thread and per pixel. A job that still outlives its time limit is resubmitted by Snakemake (``retries`` in the
+profiles) with ``attempt`` times the time and memory, and a training job then continues from its checkpoint.
 """
 
 from __future__ import annotations
-
 from typing import NamedTuple
 
 STAGES = ("dataset", "feature_net", "train_prior", "train_model", "sample", "evaluate", "collect", "report")
 TRAIN_STAGES = ("train_prior", "train_model")
 
-# Training samples per minute: an MLP on 2D points on a few CPU cores; a UNet on images on one GPU.
-TRAIN_RATE = {"points": 2e6, "images": 3e4}
-# Network evaluations per minute when sampling (one per sample per denoising step).
-SAMPLE_RATE = {"points": 1e7, "images": 2e5}
+MIN_MINUTES = 10  # every job: imports, reading its inputs, a busy node
+# Resident memory (MB) of a job process. With torch (every job but a 2D evaluation): 0.73–1.26 GB measured in ci.
+TORCH_PROCESS_MB = 2000
+NUMPY_PROCESS_MB = 500  # a 2D evaluation (NumPy, POT, pandas): 0.17 GB measured in ci
+CUDA_CONTEXT_MB = 3000  # host memory the CUDA libraries add to a training job on a GPU
+
+# Throughputs (per minute). 2D points: an MLP, training samples and network evaluations for the whole job.
+TRAIN_RATE_POINTS = 2e6
+SAMPLE_RATE_POINTS = 1e7
+TRAIN_RATE_GPU_IMAGES = 3e4  # training images on one GPU
+# Image pixels per CPU thread through the UNet: the paper's std network at 28×28 on one busy thread did
+# ≈ 1.1e6 (forward, no gradient) and ≈ 3e5 (forward and backward); a slow node does half or less.
+SAMPLE_PIXEL_RATE_CPU = 5e5
+TRAIN_PIXEL_RATE_CPU = 1e5
+# Peak activation memory per image of a batch, in float32 copies of (widest channel count × H × W): ≈ 8.5
+# measured without gradient and 46–75 with backward (UNets of 2 and 3 levels).
+SAMPLE_ACTIVATIONS = 12
+TRAIN_ACTIVATIONS = 100
+DATA_COPIES = 4  # the training set as float32, a batch gather, a prior's cached posterior parameters (μ, σ)
+IMAGE_FOLDER_IMAGES = 10_000  # an image folder's size is not in the config: a generous guess
+# Noise drawn ahead per sample when sampling: rpd.diffusion.NOISE_BLOCK_ELEMENTS (not imported: torch).
+NOISE_BLOCK_ELEMENTS = 2**14
+# The bound's network batches (rpd.elbo: ROWS_PER_CALL, IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS; not imported: torch).
+ELBO_ROWS_POINTS, ELBO_ROWS_IMAGES, ELBO_T_DRAWS_IMAGES = 65536, 256, 32
 
 
 class Needs(NamedTuple):
@@ -24,30 +46,96 @@ class Needs(NamedTuple):
     mem_mb: float
 
 
+def _mb(floats: float) -> float:
+    """MB of ``floats`` float32 values."""
+    return 4 * floats / 1e6
+
+
+def _pixels(run: dict) -> int:
+    """H·W of the run's images (1 for 2D points)."""
+    return run["dataset"].get("resolution", 1) ** 2
+
+
+def _point_size(run: dict) -> int:
+    """Values per data point: C·H·W for images (3 channels at most), 2 for 2D points."""
+    return 3 * _pixels(run) if "resolution" in run["dataset"] else 2
+
+
+def _width(run: dict) -> int:
+    """The widest layer of the run's network: UNet channels, or MLP hidden units."""
+    network = run["network"]
+    return max(network.get("channels") or [network.get("hidden", 1)])
+
+
+def _activations_mb(run: dict, batch: int, copies: float) -> float:
+    return _mb(batch * _width(run) * _pixels(run) * copies)
+
+
+def _train_needs(run: dict, images: bool) -> Needs:
+    training = run["training"]
+    seen = training["steps"] * training["batch_size"] * (0.5 if run["size"] == "small" else 1.0)
+    n_train = run["dataset"].get("n_train", IMAGE_FOLDER_IMAGES)
+    mem = TORCH_PROCESS_MB + _mb(n_train * _point_size(run) * DATA_COPIES)
+    if not images:
+        return Needs(MIN_MINUTES + seen / TRAIN_RATE_POINTS, mem)
+    if run.get("device") == "cuda":  # activations live on the GPU
+        return Needs(MIN_MINUTES + seen / TRAIN_RATE_GPU_IMAGES, mem + CUDA_CONTEXT_MB)
+    rate = TRAIN_PIXEL_RATE_CPU * run["threads"] / _pixels(run)
+    return Needs(MIN_MINUTES + seen / rate, mem + _activations_mb(run, training["batch_size"], TRAIN_ACTIVATIONS))
+
+
+def _evaluations_per_minute(run: dict, images: bool) -> float:
+    """Network evaluations (one sample, one step) per minute on the CPU."""
+    return SAMPLE_PIXEL_RATE_CPU * run["threads"] / _pixels(run) if images else SAMPLE_RATE_POINTS
+
+
+def _sample_needs(run: dict, images: bool) -> Needs:
+    n = run["n_eval"]
+    batch = min(n, run["sample_batch_size"])
+    work = n * sum(int(k) for _, k in run["sampling"])
+    mem = TORCH_PROCESS_MB + _mb(2 * batch * NOISE_BLOCK_ELEMENTS + 2 * n * _point_size(run))
+    if images:
+        mem += _activations_mb(run, batch, SAMPLE_ACTIVATIONS)
+    return Needs(MIN_MINUTES + work / _evaluations_per_minute(run, images), mem)
+
+
+def _evaluate_needs(run: dict, images: bool) -> Needs:
+    """The evaluation (exact OT on N×N costs per (sampler, K); KID features for images) or the bound of the
+    same run, whichever costs more: the workflow's elbo rule asks for the evaluate stage's resources."""
+    n = run["n_eval"]
+    pairs = 1 if run["kind"] == "prior" else len(run["sampling"])
+    ot_minutes = 10 * (n / 1e4) ** 2 * (3 if images else 1)
+    base = TORCH_PROCESS_MB if images else NUMPY_PROCESS_MB
+    scoring = Needs(MIN_MINUTES + pairs * ot_minutes, base + 3 * 8 * n**2 / 1e6)  # a few float64 N×N matrices
+    if run["kind"] == "prior":
+        return scoring
+    bound = _elbo_needs(run, images)
+    return Needs(max(scoring.minutes, bound.minutes), max(scoring.mem_mb, bound.mem_mb))
+
+
+def _elbo_needs(run: dict, images: bool) -> Needs:
+    """The bound on the N reference points: every t for 2D points, a few drawn t per image (rpd.elbo)."""
+    n = run["n_eval"]
+    t_draws = ELBO_T_DRAWS_IMAGES + 2 if images else run["T"]
+    rows = ELBO_ROWS_IMAGES if images else ELBO_ROWS_POINTS
+    mem = TORCH_PROCESS_MB + _activations_mb(run, rows, SAMPLE_ACTIVATIONS) + _mb(2 * n * _point_size(run))
+    return Needs(MIN_MINUTES + n * t_draws / _evaluations_per_minute(run, images), mem)
+
+
 def needs(stage: str, run: dict | None, images: bool) -> Needs:
     """Minutes and MB for one attempt of a job of ``stage`` on ``run`` (its resolved config; None for
-    dataset, collect and report)."""
-    modality = "images" if images else "points"
+    dataset, feature_net, collect and report)."""
     if stage == "dataset":
-        return Needs(30, 8000) if images else Needs(10, 2000)
+        return Needs(30, TORCH_PROCESS_MB + 2000) if images else Needs(MIN_MINUTES, TORCH_PROCESS_MB)
     if stage in ("collect", "report"):
         return Needs(20, 4000)
     if stage == "feature_net":  # the KID feature net: a small CNN, a few thousand steps at most
-        return Needs(30, 8000)
-    if stage in TRAIN_STAGES:
-        training = run["training"]
-        seen = training["steps"] * training["batch_size"] * (0.5 if run["size"] == "small" else 1.0)
-        return Needs(10 + seen / TRAIN_RATE[modality], 16000 if images else 2000)
-    if stage == "sample":
-        work = run["n_eval"] * sum(int(k) for _, k in run["sampling"])
-        return Needs(10 + work / SAMPLE_RATE[modality], 8000 if images else 2000)
-    if stage == "evaluate":
-        n = run["n_eval"]
-        pairs = 1 if run["kind"] == "prior" else len(run["sampling"])
-        ot_minutes = 10 * (n / 1e4) ** 2 * (3 if images else 1)  # exact OT on N×N costs, per (sampler, K)
-        mem = (4000 if images else 1000) + 3 * 8 * n**2 / 1e6  # a few float64 N×N cost matrices
-        return Needs(10 + pairs * ot_minutes, mem)
-    raise ValueError(f"stage {stage!r}; allowed: {list(STAGES)}")
+        return Needs(30, TORCH_PROCESS_MB + 2000)
+    stage_needs = {"train_prior": _train_needs, "train_model": _train_needs, "sample": _sample_needs,
+                   "evaluate": _evaluate_needs}.get(stage)
+    if stage_needs is None:
+        raise ValueError(f"stage {stage!r}; allowed: {list(STAGES)}")
+    return stage_needs(run, images)
 
 
 def cluster_resources(need: Needs, attempt: int) -> dict[str, int]:

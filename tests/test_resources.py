@@ -1,0 +1,155 @@
+"""Resource estimates (rpd/resources.py, issue 18 item 8) against measured costs.
+
+The slow test takes every job of a dry run of the `ci` suite with the resources the workflow itself declares
+(common.smk job_resources → rpd.resources), and compares them with what the same jobs of a finished `ci` run
+cost: wall time (s) and peak resident memory (max_rss, MB) from the rule's benchmark file, or, for the rules
+without one (dataset, synthetic_image_folder, collect, report), the wall time Snakemake recorded in its
+metadata. Each estimate must be an upper bound with a margin, and within a stated factor of the measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from base64 import urlsafe_b64encode
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rpd.config import Run, load_config, run_config
+from rpd.resources import MIN_MINUTES, cluster_resources, needs
+from suite import snakemake
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Stated factors. Memory: the estimate is at least MEM_MARGIN × the measured peak RSS and at most MEM_FACTOR ×
+# it; the evaluate rule of a diffusion model on 2D points (NumPy only, 0.17 GB) also covers the torch-based
+# elbo rule of the same run, which asks for the same resources, so its factor is EVALUATE_2D_MEM_FACTOR.
+MEM_MARGIN, MEM_FACTOR, EVALUATE_2D_MEM_FACTOR = 1.25, 4.0, 15.0
+# Time: the estimate is at least RUNTIME_MARGIN × the measured wall time (a node as busy as the machine the ci
+# run ran on, times a margin), and at most RUNTIME_FACTOR × it unless it is the floor of every job.
+RUNTIME_MARGIN, RUNTIME_FACTOR = 3.0, 20.0
+RUNTIME_FLOOR_MINUTES = MIN_MINUTES + 5  # toy work adds at most a few minutes to the floor
+# Rules whose estimate is one number for every suite (no run config to scale with): held to the margin, and to
+# FIXED_RULE_MAX_MINUTES rather than to a factor of a toy suite's seconds.
+FIXED_RULES, FIXED_RULE_MAX_MINUTES = {"dataset", "synthetic_image_folder", "feature_net", "collect", "report"}, 30
+
+
+def dry_run_jobs(output: str) -> list[dict]:
+    """Rule, first output, benchmark file and resources of every job a dry run lists."""
+    out = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", output)[1:]:
+        rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
+        if rule == "all":
+            continue
+        field = {k: re.search(rf"^\s+{k}: (.*)$", block, re.M) for k in ("output", "benchmark", "resources")}
+        resources = dict(p.split("=", 1) for p in field["resources"].group(1).split(", "))
+        out.append({"rule": rule, "output": field["output"].group(1).split(", ")[0],
+                    "benchmark": field["benchmark"].group(1) if field["benchmark"] else None,
+                    "runtime_min": int(resources["runtime"]), "mem_mb": int(resources["mem_mb"])})
+    return out
+
+
+def metadata_seconds(workdir: Path, output: str) -> float:
+    """The wall time of the job that made ``output``, from Snakemake's metadata record (its own path scheme)."""
+    key = urlsafe_b64encode(output.encode()).decode()
+    parts = [key[i: i + 254] for i in range(0, len(key), 254)]
+    record = workdir / ".snakemake" / "metadata" / Path(*(["@" + p for p in parts[:-1]] + [parts[-1]]))
+    meta = json.loads(record.read_text())
+    return meta["endtime"] - meta["starttime"]
+
+
+def measured(workdir: Path, job: dict) -> tuple[float, float | None]:
+    """(wall seconds, peak RSS MB or None) of a job of the finished run in ``workdir``."""
+    if job["benchmark"]:
+        row = pd.read_csv(workdir / job["benchmark"], sep="\t").iloc[-1]
+        return float(row["s"]), float(row["max_rss"])
+    return metadata_seconds(workdir, job["output"]), None
+
+
+@pytest.mark.slow
+def test_ci_estimates_bound_the_measured_costs_within_the_stated_factors(ci_suite, tmp_path):
+    proc = snakemake(tmp_path, 2, "-n")  # an empty folder: every job of the suite, with its resources
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = dry_run_jobs(proc.stdout + proc.stderr)
+    assert {j["rule"] for j in jobs} >= {"dataset", "feature_net", "train_prior", "train_model", "sample_model",
+                                         "evaluate", "elbo", "collect", "report"}
+    rows = []
+    for job in jobs:
+        seconds, rss = measured(ci_suite, job)
+        two_d = "dino-grid" in job["output"]
+        model_evaluate = job["rule"] == "evaluate" and not re.search(r"/(vqvae|betavae)-", job["output"])
+        mem_factor = EVALUATE_2D_MEM_FACTOR if model_evaluate and two_d else MEM_FACTOR
+        rows.append({**job, "seconds": seconds, "rss": rss, "mem_factor": mem_factor,
+                     "time_ratio": job["runtime_min"] * 60 / seconds,
+                     "mem_ratio": None if rss is None else job["mem_mb"] / rss})
+    table = pd.DataFrame(rows)
+    print(table.groupby("rule")[["runtime_min", "seconds", "time_ratio", "mem_mb", "rss", "mem_ratio"]]
+          .agg(["min", "max"]).round(1).to_string())
+    problems = []
+    for r in rows:
+        name = f"{r['rule']} {r['output']}"
+        if r["runtime_min"] * 60 < RUNTIME_MARGIN * r["seconds"]:
+            problems.append(f"{name}: {r['runtime_min']} min asked, {r['seconds']:.0f} s taken (margin {RUNTIME_MARGIN})")
+        cap = FIXED_RULE_MAX_MINUTES if r["rule"] in FIXED_RULES else RUNTIME_FLOOR_MINUTES
+        if r["runtime_min"] > max(cap, RUNTIME_FACTOR * r["seconds"] / 60):
+            problems.append(f"{name}: {r['runtime_min']} min asked for {r['seconds']:.0f} s (factor {RUNTIME_FACTOR})")
+        if r["rss"] is not None and not MEM_MARGIN * r["rss"] <= r["mem_mb"] <= r["mem_factor"] * r["rss"]:
+            problems.append(f"{name}: {r['mem_mb']} MB asked, {r['rss']:.0f} MB used "
+                            f"(allowed {MEM_MARGIN}× to {r['mem_factor']}×)")
+    assert not problems, "\n".join(problems)
+
+
+_SAMPLE_PEAK_RSS = """
+import resource, sys, torch
+from rpd.config import Run, load_config, run_config
+from rpd.data.specs import data_shape, num_classes
+from rpd.diffusion import DiffusionSpec, sample
+from rpd.stages import build_denoiser
+torch.set_num_threads(1)
+run = run_config(load_config(sys.argv[1]), Run("model", "fmnist", "ddpm", "std", 0))
+batch = int(sys.argv[2])
+sample(DiffusionSpec.from_run_config(run), build_denoiser(run), None, batch, data_shape(run["dataset"]), "ddim", 1,
+       seed=0, batch_size=batch, num_classes=num_classes(run["dataset"]))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def test_image_sampling_memory_bounds_the_paper_network_measured():
+    """The sampling estimate for the paper's 28×28 UNet, at a small batch, against the peak RSS of a process
+    that builds that network and samples with the job code; the batch term must account for the growth."""
+    cfg = load_config(REPO / "benchmarks" / "paper.yaml")
+    run = run_config(cfg, Run("model", "fmnist", "ddpm", "std", 0))
+    peaks = {}
+    for batch in (16, 64):
+        proc = subprocess.run([sys.executable, "-c", _SAMPLE_PEAK_RSS, str(REPO / "benchmarks" / "paper.yaml"),
+                               str(batch)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        peaks[batch] = float(proc.stdout.split()[-1])
+        estimate = needs("sample", {**run, "n_eval": batch, "sample_batch_size": batch,
+                                    "sampling": [["ddim", 1]]}, images=True).mem_mb
+        assert MEM_MARGIN * peaks[batch] <= estimate <= MEM_FACTOR * peaks[batch], (batch, peaks[batch], estimate)
+    small = needs("sample", {**run, "n_eval": 16, "sample_batch_size": 16}, images=True).mem_mb
+    large = needs("sample", {**run, "n_eval": 64, "sample_batch_size": 64}, images=True).mem_mb
+    assert large - small >= peaks[64] - peaks[16] > 0  # the estimate grows at least as fast as the memory
+
+
+def test_estimates_follow_the_work_and_grow_with_the_attempt():
+    cfg = load_config(REPO / "benchmarks" / "paper.yaml")
+    run = run_config(cfg, Run("model", "fmnist", "ddpm", "std", 0))
+    base = needs("sample", run, images=True)
+    double_n = needs("sample", {**run, "n_eval": 2 * run["n_eval"]}, images=True)
+    assert double_n.minutes - MIN_MINUTES == pytest.approx(2 * (base.minutes - MIN_MINUTES))
+    more_threads = needs("sample", {**run, "threads": 2 * run["threads"]}, images=True)
+    assert more_threads.minutes - MIN_MINUTES == pytest.approx((base.minutes - MIN_MINUTES) / 2)
+    on_gpu = needs("train_model", {**run, "device": "cuda"}, images=True)
+    on_cpu = needs("train_model", run, images=True)
+    assert on_gpu.minutes < on_cpu.minutes  # training on a GPU is priced at the GPU's rate
+    for attempt in (1, 2, 3):
+        res = cluster_resources(base, attempt)
+        assert res["runtime"] >= attempt * base.minutes and res["mem_mb"] >= attempt * base.mem_mb
