@@ -16,8 +16,6 @@ from rpd.data.grid import grid_centres
 from rpd.data.specs import is_image_dataset, num_classes
 from rpd.io import load_json, load_npz, write_atomic
 from rpd.layout import sample_file
-from rpd.metrics.images import classwise_w1, image_w1
-from rpd.metrics.wasserstein import region_w1, w1
 from rpd.provenance import git_commit, package_versions
 
 METRIC_COLUMNS = ["suite", "dataset", "model", "family", "size", "seed", "sampler", "steps", "metric", "value"]
@@ -60,6 +58,8 @@ def grid_metrics(x: np.ndarray, reference: np.ndarray, dataset: dict) -> dict[st
     """1WD on coordinates, RW-1WD in units of the local shape, and the region mass error."""
     if not np.isfinite(x).all():
         raise ValueError(f"samples contain {int((~np.isfinite(x)).sum())} non-finite values; refusing to score them")
+    from rpd.metrics.wasserstein import region_w1, w1  # POT (and scipy.stats) only in jobs that compute metrics
+
     regional = region_w1(x, reference, grid_centres(dataset["grid"]), dataset["scale"])
     return {"1wd": w1(x, reference), "rw1wd": regional["rw1wd"], "mass_error": regional["mass_error"]}
 
@@ -76,6 +76,7 @@ def image_metrics(
     samples: dict, reference: dict, dataset: dict, kid_cfg: dict, feature_net: str | None, seed: int
 ) -> dict[str, float]:
     """1WD on pixels in [0, 1], CW-1WD for class-conditional data, and KID through torch-fidelity."""
+    from rpd.metrics.images import classwise_w1, image_w1
     from rpd.metrics.kid import kid  # torch-fidelity (and torch) only for image runs
 
     x, ref = samples["x"], reference["x"]

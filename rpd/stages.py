@@ -1,7 +1,8 @@
 """What each pipeline job does: make data, train a prior, train a denoiser, draw samples.
 
 Each function takes the run's resolved config (``rpd.config.run_config``) and file paths, so it runs the
-same under Snakemake or by hand. Evaluation lives in :mod:`rpd.evaluate` (no torch import there).
+same under Snakemake or by hand. Image-only modules (the UNet, the convolutional prior, the image loaders)
+are imported where an image run needs them: every job is a fresh process, and 2D jobs skip their imports. Evaluation lives in :mod:`rpd.evaluate` (no torch import there).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from torch import nn
 from rpd.checkpoint import load_state, save_model
 from rpd.config import config_hash, training_key
 from rpd.data.grid import make_grid_dataset
-from rpd.data.images import IMAGE_DATASETS
 from rpd.data.specs import data_shape, is_image_dataset, num_classes
 from rpd.devices import describe, select_device
 from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_labels, sample_prior
@@ -26,9 +26,7 @@ from rpd.io import load_npz, save_json, save_npz
 from rpd.layout import sample_file
 from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
-from rpd.nets.unet import DenoiserUNet
 from rpd.priors import build_prior
-from rpd.priors.conv import ConvBetaVAE
 from rpd.training import Checkpoint, Progress, TrainConfig, fit
 
 
@@ -39,6 +37,8 @@ def make_dataset(spec: dict, n_eval: int, train_path: str, reference_path: str) 
     :mod:`rpd.data.images` (uint8 images, plus labels ``y`` for class-conditional data).
     """
     if is_image_dataset(spec):
+        from rpd.data.images import IMAGE_DATASETS
+
         train, reference = IMAGE_DATASETS[spec["kind"]](spec, n_eval)
         save_npz(train_path, **train)
         save_npz(reference_path, **reference)
@@ -78,6 +78,8 @@ def _split(batch) -> tuple[torch.Tensor, torch.Tensor | None]:
 def build_prior_for(run: dict) -> nn.Module:
     dataset = run["dataset"]
     if is_image_dataset(dataset):
+        from rpd.priors.conv import ConvBetaVAE
+
         spec = run["prior"]
         return ConvBetaVAE(data_shape(dataset), spec["latent_dim"], run["network"]["channels"], spec["beta"],
                            spec["sigma_floor"], num_classes(dataset))
@@ -88,6 +90,8 @@ def build_denoiser(run: dict) -> nn.Module:
     model, dataset = run["model"], run["dataset"]
     extra = num_extra_inputs(model["family"], model["aux"])
     if is_image_dataset(dataset):
+        from rpd.nets.unet import DenoiserUNet  # diffusers' UNet2DModel: seconds of imports a 2D job skips
+
         return DenoiserUNet(data_shape(dataset), extra, num_classes=num_classes(dataset), **run["network"])
     return DenoiserMLP(data_shape(dataset)[0], extra, **run["network"])
 

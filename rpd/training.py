@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 from diffusers.optimization import get_cosine_schedule_with_warmup
-from diffusers.training_utils import EMAModel
 from torch import nn
 
 from rpd.io import write_atomic
@@ -135,9 +134,13 @@ def fit(
     # foreach=True spends more time in Python (per-parameter step counters) than in arithmetic at 2D sizes.
     optimizer = torch.optim.Adam(params, lr=cfg.lr, fused=True)
     lr_schedule = get_cosine_schedule_with_warmup(optimizer, min(cfg.warmup, cfg.steps // 10), cfg.steps)
-    ema = (
-        EMAModel(params, decay=cfg.ema_decay, use_ema_warmup=True, power=2 / 3, foreach=True) if cfg.ema_decay > 0 else None
-    )
+    ema = None
+    if cfg.ema_decay > 0:
+        # imported here: diffusers.training_utils loads diffusers' UNet modules (a second of start-up for jobs
+        # that import this module but train no EMA: priors, sampling, ELBO)
+        from diffusers.training_utils import EMAModel
+
+        ema = EMAModel(params, decay=cfg.ema_decay, use_ema_warmup=True, power=2 / 3, foreach=True)
     history: list[tuple[int, float]] = []
     window: list[float] = []
     first = 1

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_train.py", "bench_sampling.py", "bench_metrics.py", "bench_images.py")
+SCRIPTS = ("bench_train.py", "bench_sampling.py", "bench_metrics.py", "bench_images.py", "bench_startup.py")
 
 
 def cpu_model() -> str:
