@@ -150,6 +150,7 @@ def test_estimates_follow_the_work_and_grow_with_the_attempt():
     on_gpu = needs("train_model", {**run, "device": "cuda"}, images=True)
     on_cpu = needs("train_model", run, images=True)
     assert on_gpu.minutes < on_cpu.minutes  # training on a GPU is priced at the GPU's rate
-    for attempt in (1, 2, 3):
+    for attempt in (1, 2, 3):  # the attempt-th try asks for attempt × the estimate (rounded to whole units)
         res = cluster_resources(base, attempt)
-        assert res["runtime"] >= attempt * base.minutes and res["mem_mb"] >= attempt * base.mem_mb
+        assert res["runtime"] == pytest.approx(attempt * base.minutes, abs=0.5)
+        assert res["mem_mb"] == pytest.approx(attempt * base.mem_mb, abs=0.5)
