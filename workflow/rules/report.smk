@@ -8,9 +8,15 @@
 from rpd.report.inputs import declared_inputs
 
 
+# A function, not a parse-time value: which sample files exist is asked in the working directory (--directory),
+# which Snakemake enters after parsing the Snakefile.
+def report_inputs(w):
+    return declared_inputs(CFG, OUT)
+
+
 rule report:
     input:
-        **declared_inputs(CFG, OUT),
+        unpack(report_inputs),
         metrics=f"{OUT}/metrics.csv",
         summary=f"{OUT}/summary.csv",
     output:
