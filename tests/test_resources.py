@@ -119,6 +119,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
+@pytest.mark.slow  # a fresh process sampling with the paper network: ~30 s
 def test_image_sampling_memory_bounds_the_paper_network_measured():
     """The sampling estimate for the paper's 28×28 UNet, at a small batch, against the peak RSS of a process
     that builds that network and samples with the job code; the batch term must account for the growth."""
