@@ -19,7 +19,7 @@ import pytest
 
 from rpd.report.inputs import load_metrics
 from rpd.report.stats import METRIC_NAMES, t_interval
-from rpd.report.tables import fmt, fmt_interval
+from rpd.report.tables import fmt, fmt_effect, fmt_effect_interval, fmt_interval
 
 
 @dataclass
@@ -118,7 +118,7 @@ def test_paired_table_rows_match_the_deciding_tests(synthetic: tuple[Path, str, 
     rows = {}
     for t in tables_of(text):
         if "RPD model" in t.columns:
-            delta = next(c for c in t.columns if c.startswith("mean Δ"))
+            delta = next(c for c in t.columns if c.startswith("effect on"))
             for r in t.records():
                 rows[(delta.split()[2], r["dataset"], r["RPD model"], r["baseline"], r["size"], r["sampler"],
                       r["K"])] = r
@@ -133,10 +133,10 @@ def test_paired_table_rows_match_the_deciding_tests(synthetic: tuple[Path, str, 
             if row is None:
                 continue
             matched += 1
-            assert row["95% t-interval"] == fmt_interval(o.lo, o.hi), (v.claim, key)
+            assert row["95% t-interval"] == fmt_effect_interval(o), (v.claim, key)
             assert row["paired seeds"] == str(o.seeds) and row["RPD wins"] == f"{o.wins}/{o.seeds}"
-            delta = next(c for c in row if c.startswith("mean Δ"))
-            assert row[delta] == fmt(o.mean)
+            effect = next(c for c in row if c.startswith("effect on"))
+            assert row[effect] == fmt_effect(o)
     assert matched >= 4  # C1's deciding test and guard (E1 tables), C2's deciding tests and guards (E2 tables)
 
 
@@ -214,11 +214,11 @@ def test_ci_report_numbers_match_metrics_csv(ci_suite: Path) -> None:
                         & (summary["metric"] == "rw1wd")
                         & (summary["steps"] == (0 if r["K"] == "—" else int(r["K"])))]
             assert len(s) == 1 and MEAN_SD.match(r["RW-1WD mean ± sd"])["mean"] == fmt(float(s["mean"].iloc[0]))
-    # paired tables: Δ is recomputed from the two models' rows
+    # paired tables: the effect is recomputed from the two models' rows (a ratio × for positive metrics)
     for t in tables_of(html):
         if "RPD model" not in t.columns:
             continue
-        metric = next(c for c in t.columns if c.startswith("mean Δ")).split()[2]
+        metric = next(c for c in t.columns if c.startswith("effect on")).split()[2]
         name = {"RW-1WD": "rw1wd", "1WD": "1wd", "KID": "kid", "CW-1WD": "cw1wd"}[metric]
         for r in t.records():
             at = metrics[(metrics["dataset"] == r["dataset"]) & (metrics["size"] == r["size"])
@@ -226,7 +226,12 @@ def test_ci_report_numbers_match_metrics_csv(ci_suite: Path) -> None:
                          & (metrics["metric"] == name)]
             a = at[at["model"] == r["RPD model"]].set_index("seed")["value"]
             b = at[at["model"] == r["baseline"]].set_index("seed")["value"]
-            diff = (a - b).dropna()
-            shown = r[next(c for c in t.columns if c.startswith("mean Δ"))]
-            assert shown == fmt(float(diff.mean())), (r, diff.mean())
-            assert not math.isnan(float(diff.mean())) and np.isfinite(diff).all()
+            shown = r[next(c for c in t.columns if c.startswith("effect on"))]
+            both = pd.concat({"a": a, "b": b}, axis=1, join="inner")
+            assert np.isfinite(both.to_numpy()).all()
+            if shown.startswith("×"):
+                assert (both > 0).all().all()
+                expected = "×" + fmt(float(np.exp(np.log(both["a"] / both["b"]).mean())))
+            else:
+                expected = fmt(float((both["a"] - both["b"]).mean()))
+            assert shown == expected and not math.isnan(float(both["a"].mean())), (r, expected)

@@ -31,8 +31,11 @@ test_one.__test__ = False  # a helper, not a test
 def test_clear_win_is_supported() -> None:
     o = test_one(table([0.10, 0.12, 0.11], [0.60, 0.62, 0.58]))
     assert o.status == V.SUPPORTED and o.seeds == 3 and o.wins == 3
-    assert o.mean == pytest.approx(-0.49) and o.hi < 0
-    assert "entirely below 0" in o.reason
+    # RW-1WD is positive and lower is better: the test is on the per-seed log ratio (SPEC §7)
+    assert o.scale == V.LOG_RATIO
+    assert o.mean == pytest.approx(np.mean(np.log([0.10 / 0.60, 0.12 / 0.62, 0.11 / 0.58]))) and o.hi < 0
+    assert o.effect()[0] == pytest.approx(0.1829, abs=1e-4)
+    assert "interval of the ratio" in o.reason and "entirely below 1" in o.reason
 
 
 def test_clear_loss_is_not_supported() -> None:
@@ -43,7 +46,7 @@ def test_clear_loss_is_not_supported() -> None:
 def test_overlap_is_inconclusive() -> None:
     o = test_one(table([0.10, 0.50, 0.30], [0.30, 0.20, 0.35]))
     assert o.status == V.INCONCLUSIVE and o.lo < 0 < o.hi
-    assert "contains 0" in o.reason
+    assert "contains 1" in o.reason
 
 
 def test_single_seed_is_inconclusive_with_reason() -> None:
@@ -60,14 +63,50 @@ def test_unpaired_seeds_are_not_compared() -> None:
 
 
 def test_interval_is_the_paired_t_interval() -> None:
-    # Paired differences −1, −2, −3: mean −2, sd 1, t_{0.975,2} = 4.3027.
-    o = test_one(table([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]))
+    # −ELBO can be negative (nats): a plain difference. Paired differences −1, −2, −3: mean −2, sd 1,
+    # t_{0.975,2} = 4.3027.
+    o = test_one(table([1.0, 2.0, 3.0], [2.0, 4.0, 6.0], "elbo"), metric="elbo")
+    assert o.scale == V.DIFFERENCE
     half = 4.302652729911275 / np.sqrt(3)
     assert (o.mean, o.lo, o.hi) == pytest.approx((-2.0, -2.0 - half, -2.0 + half))
     # Unpaired, the same values would overlap; paired they do not: pairing matters.
     assert o.status == V.INCONCLUSIVE  # −2 + 2.48 > 0: still contains 0 with 3 seeds
-    o = test_one(table([1.0, 2.0, 3.0, 4.0], [2.1, 3.2, 4.0, 5.1]))
+    o = test_one(table([1.0, 2.0, 3.0, 4.0], [2.1, 3.2, 4.0, 5.1], "elbo"), metric="elbo")
     assert o.status == V.SUPPORTED
+
+
+def test_log_ratio_interval_and_ratio_shown() -> None:
+    # ratios 0.5, 1, 2: logs −ln 2, 0, ln 2; mean 0, sd ln 2; the ratio's interval is exp of the log interval.
+    o = test_one(table([1.0, 2.0, 4.0], [2.0, 2.0, 2.0]))
+    half = 4.302652729911275 * np.log(2) / np.sqrt(3)
+    assert (o.mean, o.lo, o.hi) == pytest.approx((0.0, -half, half), abs=1e-9)
+    assert o.effect() == pytest.approx((1.0, np.exp(-half), np.exp(half)))
+    assert o.status == V.INCONCLUSIVE and "contains 1" in o.reason
+    # a multiplicative effect that a difference would call inconclusive: 10× better at every scale
+    o = test_one(table([0.001, 0.1, 10.0], [0.01, 1.0, 100.0]))
+    assert o.status == V.SUPPORTED and o.effect()[0] == pytest.approx(0.1)
+    assert test_one(table([0.001, 0.1, 10.0], [0.01, 1.0, 100.0], "elbo"), metric="elbo").status == V.INCONCLUSIVE
+
+
+def test_kid_at_or_below_zero_uses_the_raw_difference_and_says_so() -> None:
+    o = test_one(table([-0.01, 0.01, 0.0], [0.2, 0.21, 0.22], "kid"), metric="kid")
+    assert o.scale == V.DIFFERENCE and o.status == V.SUPPORTED
+    assert "raw difference" in o.reason
+    assert test_one(table([0.01, 0.011, 0.012], [0.2, 0.21, 0.22], "kid"), metric="kid").scale == V.LOG_RATIO
+
+
+def test_a_non_finite_value_decides_its_seed_against_its_side() -> None:
+    """Nothing is dropped silently: an infinite challenger value is a lost seed, named in the reason."""
+    clear_win = [0.10, 0.12, 0.11, 0.105]
+    o = test_one(table(clear_win + [np.inf], [0.60, 0.62, 0.58, 0.61, 0.6]))
+    assert o.status == V.INCONCLUSIVE  # the finite seeds alone would support it
+    assert "seed 4: rpd value inf (seed decided against rpd)" in o.reason
+    assert o.seeds == 5 and o.wins == 4
+    o = test_one(table(clear_win + [0.1], [0.60, 0.62, 0.58, 0.61, np.nan]))
+    assert o.status == V.SUPPORTED and o.wins == 5 and "seed 4: ddpm value nan (seed decided against ddpm)" in o.reason
+    # mirrored for a worse-claim: the challenger's infinite value supports "challenger worse" on that seed
+    o = test_one(table([0.70, 0.72, 0.69, np.inf], [0.20, 0.21, 0.22, 0.2]), expect="higher")
+    assert o.status == V.SUPPORTED and o.wins == 4
 
 
 def test_worse_claim_is_mirrored() -> None:
@@ -97,7 +136,7 @@ def test_combine_rules() -> None:
     assert vetoed.status == V.NOT_SUPPORTED and "guard" in vetoed.reason
     assert V.combine("C1", "e1", "s", [win], guards=[overlap]).status == V.SUPPORTED
     assert V.combine("C1", "e1", "s", [], not_run_reason="E1 absent").status == V.NOT_RUN
-    assert "-0.49" in V.combine("C1", "e1", "s", [win]).key_number
+    assert "ratio RW-1WD = 0.183×" in V.combine("C1", "e1", "s", [win]).key_number
 
 
 def _config(experiments: dict) -> dict:

@@ -58,7 +58,8 @@ def claims_table(verdicts: list[Verdict], built: dict[str, Section]) -> Table:
         rows.append([v.claim, v.statement, v.status, v.key_number, v.reason, where])
         classes.append(STATUS_CLASS[v.status])
     return Table("Claims of the paper (SPEC §1) and what this suite's results say. Key number: the deciding "
-                 "seed-paired difference Δ = challenger − baseline, its 95% t-interval and the two means. The "
+                 "seed-paired effect (ratio challenger / baseline for positive lower-is-better metrics, else Δ = challenger − "
+                 "baseline), its 95% t-interval and the two means. The "
                  "decision rule is in Methods › verdicts.",
                  ["claim", "statement", "verdict", "key number", "decided by", "evidence"], rows, row_classes=classes)
 

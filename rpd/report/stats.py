@@ -3,7 +3,9 @@
 Tables and verdicts both call :func:`run_test` (through :func:`paired_outcomes` for a table), so a table row
 and the verdict that rests on the same comparison always show the same interval. A *test* compares two sides
 (for example RPD and DDPM) on one metric at one setting (dataset, size, sampler, K). Rows are paired by seed:
-per seed Δ = challenger − baseline, then the mean of Δ and its 95% t-interval, mean ± t₀.₉₇₅,ₙ₋₁ · sd/√n.
+per seed Δ = challenger − baseline — for positive lower-is-better metrics Δ = log(challenger / baseline)
+(SPEC §7: effects are multiplicative and span decades across K) — then the mean of Δ and its 95% t-interval,
+mean ± t₀.₉₇₅,ₙ₋₁ · sd/√n. A non-finite value decides its seed against the side that produced it.
 The decision rule (``lower``, ``higher``, ``close``) is described in :mod:`rpd.report.verdicts`.
 No torch, no file access.
 """
@@ -24,6 +26,11 @@ CLOSE_TOLERANCE = 0.10
 #: Display names of the metrics (a metric not listed shows under its own name).
 METRIC_NAMES = {"rw1wd": "RW-1WD", "1wd": "1WD", "cw1wd": "CW-1WD", "kid": "KID", "mass_error": "mass error",
                 "elbo": "−ELBO", "j2": "J₂", "train_loss_mean": "mean training loss"}
+#: Positive metrics where lower is better: their paired test is on the per-seed log ratio log(challenger /
+#: baseline), shown as a ratio (SPEC §7). KID is tested this way only where every paired value is > 0 (its
+#: unbiased estimate can be ≤ 0; then the raw difference is used and the reason says so).
+RATIO_METRICS = ("rw1wd", "1wd", "cw1wd", "kid", "j2")
+LOG_RATIO, DIFFERENCE = "log ratio", "difference"
 #: The keys at which two models are compared in a paired table (one test per combination present).
 PAIRED_KEYS = ("dataset", "size", "sampler", "steps")
 
@@ -98,6 +105,14 @@ class Outcome:
     challenger_mean: float = np.nan
     baseline_mean: float = np.nan
     wins: int = 0
+    #: what mean / lo / hi are on: per-seed log(challenger / baseline), or challenger − baseline
+    scale: str = DIFFERENCE
+
+    def effect(self) -> tuple[float, float, float]:
+        """The effect and its interval as shown: the ratio challenger / baseline (log-ratio tests) or Δ."""
+        if self.scale == LOG_RATIO:
+            return float(np.exp(self.mean)), float(np.exp(self.lo)), float(np.exp(self.hi))
+        return self.mean, self.lo, self.hi
 
 
 def select(frame: pd.DataFrame, filters: Mapping[str, object]) -> pd.DataFrame:
@@ -113,8 +128,8 @@ def paired_values(frame: pd.DataFrame, test: Test) -> pd.DataFrame:
     rows = select(frame[frame["metric"] == test.metric], test.where)
     a = select(rows, test.challenger.filters).groupby("seed")["value"].mean()
     b = select(rows, test.baseline.filters).groupby("seed")["value"].mean()
-    both = pd.concat({"challenger": a, "baseline": b}, axis=1, join="inner").dropna()
-    return both.reset_index()
+    both = pd.concat({"challenger": a, "baseline": b}, axis=1, join="inner")
+    return both.reset_index()  # non-finite values are kept: run_test decides those seeds and says so
 
 
 def sign_status(lo: float, hi: float, expect: str = "lower") -> str:
@@ -132,18 +147,25 @@ def where_zero(lo: float, hi: float) -> str:
     return "entirely below 0" if hi < 0 else "entirely above 0" if lo > 0 else "contains 0"
 
 
-def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -> tuple[str, str]:
-    """The decision rule (see :mod:`rpd.report.verdicts`) for one test's interval."""
+def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float,
+           scale: str = DIFFERENCE) -> tuple[str, str]:
+    """The decision rule (see :mod:`rpd.report.verdicts`) for one test's interval (of Δ, or of the log ratio)."""
     if seeds == 0:
         return INCONCLUSIVE, "no seed-paired rows"
     if seeds < 2 or not (np.isfinite(lo) and np.isfinite(hi)):
         return INCONCLUSIVE, "one paired seed: no interval"
-    interval = f"95% interval of Δ [{lo:.3g}, {hi:.3g}]"
+    if scale == LOG_RATIO:
+        interval = f"95% interval of the ratio [{np.exp(lo):.3g}, {np.exp(hi):.3g}]"
+        zero = where_zero(lo, hi).replace(" 0", " 1")  # log ratio < 0 ⇔ ratio < 1
+    else:
+        interval, zero = f"95% interval of Δ [{lo:.3g}, {hi:.3g}]", where_zero(lo, hi)
     if test.expect in ("lower", "higher"):
-        return sign_status(lo, hi, test.expect), f"{interval} {where_zero(lo, hi)}"
+        return sign_status(lo, hi, test.expect), f"{interval} {zero}"
     if test.expect == "close":
-        margin = test.tolerance * abs(baseline_mean)
-        text = f"{interval}, margin +{margin:.3g} ({test.tolerance:.0%} of {test.baseline.label})"
+        # non-inferiority: Δ ≤ tolerance × |baseline mean|, or ratio ≤ 1 + tolerance
+        margin = np.log1p(test.tolerance) if scale == LOG_RATIO else test.tolerance * abs(baseline_mean)
+        shown = f"ratio {1 + test.tolerance:.3g}×" if scale == LOG_RATIO else f"+{margin:.3g}"
+        text = f"{interval}, margin {shown} ({test.tolerance:.0%} of {test.baseline.label})"
         if hi <= margin:
             return SUPPORTED, f"{text}: upper end within the margin"
         if lo > margin:
@@ -152,16 +174,45 @@ def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float) -
     raise ValueError(f"unknown expectation {test.expect!r}; allowed: lower, higher, close")
 
 
+def _non_finite(pairs: pd.DataFrame, test: Test) -> tuple[pd.Series, pd.Series, str]:
+    """Seeds decided by a non-finite value (against the side that produced it), and the reason text."""
+    bad_c, bad_b = ~np.isfinite(pairs["challenger"]), ~np.isfinite(pairs["baseline"])
+    against_c, against_b = bad_c & ~bad_b, bad_b & ~bad_c
+    parts = [f"seed {s}: {side.label} value {v} (seed decided against {side.label})"
+             for mask, side, col in ((against_c, test.challenger, "challenger"), (against_b, test.baseline, "baseline"))
+             for s, v in zip(pairs.loc[mask, "seed"], pairs.loc[mask, col])]
+    parts += [f"seed {s}: both values non-finite (no decision)" for s in pairs.loc[bad_c & bad_b, "seed"]]
+    return against_c, against_b, "; ".join(parts)
+
+
 def run_test(frame: pd.DataFrame, test: Test) -> Outcome:
-    """Pair the test's rows by seed and decide."""
+    """Pair the test's rows by seed and decide (log ratio for positive metrics, else Δ; SPEC §7).
+
+    A seed where one side's value is not finite (NaN, ±inf) is decided against that side and named in the
+    reason: it counts as a win of the other side, and a claim cannot be supported while a seed stands against
+    the side it expects to be better. The interval is over the seeds where both values are finite.
+    """
     pairs = paired_values(frame, test)
-    diff = pairs["challenger"] - pairs["baseline"]
+    against_c, against_b, non_finite = _non_finite(pairs, test)
+    finite = pairs[np.isfinite(pairs["challenger"]) & np.isfinite(pairs["baseline"])]
+    c, b = finite["challenger"], finite["baseline"]
+    positive = bool(len(finite)) and bool((c > 0).all() and (b > 0).all())
+    scale = LOG_RATIO if test.metric in RATIO_METRICS and positive else DIFFERENCE
+    diff = np.log(c / b) if scale == LOG_RATIO else c - b
     mean, sd, n, lo, hi = t_interval(diff)
-    base_mean = float(pairs["baseline"].mean()) if len(pairs) else np.nan
-    status, reason = decide(test, n, lo, hi, base_mean)
-    better = diff < 0 if test.expect != "higher" else diff > 0
-    return Outcome(test, status, reason, n, mean, sd, lo, hi,
-                   float(pairs["challenger"].mean()) if len(pairs) else np.nan, base_mean, int(better.sum()))
+    base_mean = float(b.mean()) if len(b) else np.nan
+    status, reason = decide(test, n, lo, hi, base_mean, scale)
+    if test.metric in RATIO_METRICS and scale == DIFFERENCE and len(finite):
+        reason += " (a value ≤ 0: tested on the raw difference, not the log ratio)"
+    expected_worse = against_c if test.expect != "higher" else against_b
+    if non_finite:
+        reason += f"; {non_finite}"
+        if expected_worse.any() and status == SUPPORTED:
+            status = INCONCLUSIVE
+    better = (diff < 0 if test.expect != "higher" else diff > 0).sum()
+    wins = int(better) + int((against_b if test.expect != "higher" else against_c).sum())
+    return Outcome(test, status, reason, n + int(against_c.sum() + against_b.sum()), mean, sd, lo, hi,
+                   float(c.mean()) if len(c) else np.nan, base_mean, wins, scale)
 
 
 def paired_outcomes(frame: pd.DataFrame, challengers: Sequence[str], baselines: Sequence[str], metric: str,

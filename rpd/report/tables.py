@@ -13,7 +13,8 @@ import pandas as pd
 from rpd.report import figures as F
 from rpd.report.context import Context, ordered_sizes
 from rpd.report.document import STATUS_CLASS, Table
-from rpd.report.stats import METRIC_NAMES, NOT_SUPPORTED, SUPPORTED, Outcome, paired_outcomes, summarise
+from rpd.report.stats import (LOG_RATIO, METRIC_NAMES, NOT_SUPPORTED, SUPPORTED, Outcome, paired_outcomes,
+                              summarise)
 
 #: The families RPD is compared with in the few-step and conditional sections (E2, E6).
 BASELINE_FAMILIES = ("ddpm", "diffusevae1", "diffusevae2")
@@ -33,6 +34,18 @@ def fmt_mean_sd(mean: float, sd: float) -> str:
 
 def fmt_interval(lo: float, hi: float) -> str:
     return "— (1 seed)" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{fmt(lo, 3)}, {fmt(hi, 3)}]"
+
+
+def fmt_effect(o: Outcome) -> str:
+    """A paired test's effect as shown: '×0.85' (ratio challenger / baseline) or the mean difference."""
+    effect = o.effect()[0]
+    return fmt(effect) if o.scale != LOG_RATIO or not np.isfinite(effect) else f"×{fmt(effect)}"
+
+
+def fmt_effect_interval(o: Outcome) -> str:
+    """The effect's 95% interval, on the ratio for log-ratio tests."""
+    _, lo, hi = o.effect()
+    return fmt_interval(lo, hi) if o.scale != LOG_RATIO or not np.isfinite(lo) else f"[×{fmt(lo, 3)}, ×{fmt(hi, 3)}]"
 
 
 def fmt_seconds(s: float) -> str:
@@ -119,12 +132,13 @@ def paired_table(ctx: Context, frame: pd.DataFrame, caption: str, baseline_famil
                                metric)
     extra = extra or {}
     cols = ["dataset", *extra, "RPD model", "baseline", "size", "sampler", "K", "paired seeds",
-            f"mean Δ {METRIC_NAMES.get(metric, metric)} (RPD − baseline)", "95% t-interval", "RPD wins", "verdict"]
+            f"effect on {METRIC_NAMES.get(metric, metric)} (×: ratio RPD / baseline; else mean Δ RPD − baseline)",
+            "95% t-interval", "RPD wins", "verdict"]
     rows, classes = [], []
     for o in outcomes:
         w = o.test.where
         rows.append([w["dataset"], *[f(w) for f in extra.values()], o.test.challenger.label, o.test.baseline.label,
-                     w["size"], w["sampler"], str(w["steps"]), str(o.seeds), fmt(o.mean), fmt_interval(o.lo, o.hi),
+                     w["size"], w["sampler"], str(w["steps"]), str(o.seeds), fmt_effect(o), fmt_effect_interval(o),
                      f"{o.wins}/{o.seeds}", status_words(o)])
         classes.append(STATUS_CLASS[o.status] if o.seeds >= 2 else "muted")
     numeric = [False] * (len(cols) - 6) + [True] * 5 + [False]
@@ -134,14 +148,14 @@ def paired_table(ctx: Context, frame: pd.DataFrame, caption: str, baseline_famil
 def outcome_table(caption: str, outcomes: list[Outcome]) -> Table:
     """Seed-paired tests (challenger − baseline) with their decision under the report's rule."""
     cols = ["challenger", "baseline", "metric", "setting", "paired seeds", "challenger mean", "baseline mean",
-            "mean Δ", "95% t-interval", "challenger better", "decision"]
+            "effect (× ratio, else Δ)", "95% t-interval", "challenger better", "decision"]
     rows, classes = [], []
     for o in outcomes:
         t = o.test
         setting = ", ".join(f"{'K' if k == 'steps' else k} {v}" for k, v in t.where.items())
         rows.append([t.challenger.label, t.baseline.label, METRIC_NAMES.get(t.metric, t.metric), setting,
-                     str(o.seeds), fmt(o.challenger_mean), fmt(o.baseline_mean), fmt(o.mean),
-                     fmt_interval(o.lo, o.hi), f"{o.wins}/{o.seeds}", f"{o.status}: {o.reason}"])
+                     str(o.seeds), fmt(o.challenger_mean), fmt(o.baseline_mean), fmt_effect(o),
+                     fmt_effect_interval(o), f"{o.wins}/{o.seeds}", f"{o.status}: {o.reason}"])
         classes.append(STATUS_CLASS[o.status])
     numeric = [False] * 4 + [True] * 6 + [False]
     return Table(caption, cols, rows, numeric, classes)
@@ -155,7 +169,7 @@ def verdict_table(ctx: Context, fid: str) -> Table | None:
     guards = [o for o in v.guards]
     return outcome_table(f"The tests that decide claim {v.claim} ({len(v.deciding)} deciding"
                          + (f", {len(guards)} guard{'s' if len(guards) != 1 else ''}" if guards else "")
-                         + "): seed-paired Δ = challenger − baseline.", v.deciding + guards)
+                         + "): seed-paired ratio challenger / baseline (×) or Δ = challenger − baseline.", v.deciding + guards)
 
 
 def paired_tables(ctx: Context, rows: pd.DataFrame, metrics: list[tuple[str, str]], what: str,

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 # The statistics live in rpd.report.stats (shared with the report's tables); re-exported here for the judges' callers.
-from rpd.report.stats import (CLOSE_TOLERANCE, INCONCLUSIVE, LEVEL, METRIC_NAMES, NOT_RUN, NOT_SUPPORTED,  # noqa: F401
-                              SUPPORTED, Outcome, Side, Test, decide, paired_values, run_test, select, sign_status,
+from rpd.report.stats import (CLOSE_TOLERANCE, DIFFERENCE, INCONCLUSIVE, LEVEL, LOG_RATIO, METRIC_NAMES,  # noqa: F401
+                              NOT_RUN, NOT_SUPPORTED, SUPPORTED, Outcome, Side, Test, decide, paired_values, run_test, select, sign_status,
                               t_interval, where_zero)
 
 #: C3 precondition: the small network has less than this share of the standard network's parameters.
@@ -43,10 +43,14 @@ PRIMARY_METRICS = ("rw1wd", "kid", "cw1wd", "1wd")
 
 DECISION_RULE = (
     "Seed-paired: per seed Δ = challenger − baseline at equal dataset, size, sampler and K; mean Δ and its 95% "
-    "t-interval over seeds. Better-claims (lower is better): supported if the interval lies entirely below 0, "
+    "t-interval over seeds. For positive metrics where lower is better (RW-1WD, 1WD, CW-1WD, KID where every "
+    "value is > 0, J₂) Δ is the log ratio log(challenger / baseline), shown as a ratio with its interval, and 0 "
+    "reads as a ratio of 1. A seed with a non-finite value (NaN, ±inf) is decided against the side that produced "
+    "it and named in the reason; while such a seed stands against the side the claim expects to be better, the "
+    "test is not supported. Better-claims (lower is better): supported if the interval lies entirely below 0, "
     "not supported if entirely above 0, inconclusive if it contains 0. Worse-claims (C5) mirrored. 'Stays close' "
     f"(C3): non-inferiority with margin {CLOSE_TOLERANCE:.0%} of the standard model's mean — supported if the "
-    "interval's upper end is ≤ the margin, not supported if its lower end is above it, inconclusive otherwise. "
+    "interval's upper end is ≤ the margin (on ratio tests: ratio ≤ 1.1), not supported if its lower end is above it, inconclusive otherwise. "
     "Fewer than 2 paired seeds: inconclusive (no interval). A claim needs all its deciding tests supported; any "
     "test not supported, or a guard whose interval shows the challenger clearly worse, makes it not supported."
 )
@@ -76,9 +80,11 @@ class Verdict:
         o = next((x for x in self.deciding if x.status == self.status), self.deciding[0])
         if o.seeds == 0:
             return "no paired rows"
-        interval = f" [{o.lo:.3g}, {o.hi:.3g}]" if np.isfinite(o.lo) else ""
         metric, plural = METRIC_NAMES.get(o.test.metric, o.test.metric), "s" if o.seeds != 1 else ""
-        return (f"Δ {metric} = {o.mean:.3g}{interval} ({o.seeds} seed{plural}; "
+        effect, lo, hi = o.effect()
+        interval = f" [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) else ""
+        what = f"ratio {metric} = {effect:.3g}×" if o.scale == LOG_RATIO else f"Δ {metric} = {effect:.3g}"
+        return (f"{what}{interval} ({o.seeds} seed{plural}; "
                 f"{o.test.challenger.label} {o.challenger_mean:.3g} vs {o.test.baseline.label} {o.baseline_mean:.3g})")
 
 
@@ -319,7 +325,7 @@ def _one_seed_from_se(frame: pd.DataFrame, outcome: Outcome) -> Outcome:
     Δ ± 1.96·√(se_c² + se_b²). It covers the Monte Carlo error of the two bounds, not seed-to-seed variation,
     and the reason says so. Outcomes with several seeds, or rows without ``se``, are returned unchanged.
     """
-    if outcome.seeds != 1 or "se" not in frame:
+    if outcome.seeds != 1 or "se" not in frame or outcome.scale == LOG_RATIO:
         return outcome
     test = outcome.test
     rows = select(frame[frame["metric"] == test.metric], test.where)
