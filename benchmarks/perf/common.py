@@ -60,13 +60,21 @@ def median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 
 
+def cpu_timed(fn: Callable[[], object]) -> float:
+    """This process's CPU seconds over one call (single-threaded work: less distorted than wall time by other
+    jobs sharing the cores)."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
 def matmul_peak_gflops(n: int, repeats: int) -> float:
-    """Median GFLOP/s (2n³ per product) of a float32 n×n matmul on the current torch thread setting."""
+    """Median GFLOP/s (2n³ per product, CPU time) of a float32 n×n matmul on the current torch thread setting."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)  # warm-up
-    return 2 * n**3 / median([timed(lambda: torch.mm(a, b)) for _ in range(repeats)]) / 1e9
+    return 2 * n**3 / median([cpu_timed(lambda: torch.mm(a, b)) for _ in range(repeats)]) / 1e9
 
 
 def header(title: str, lines: Sequence[str]) -> None:
