@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SUITE ?= quick
 CORES ?= all
 
-.PHONY: setup setup-test system-packages run test perf clean-results
+.PHONY: setup setup-test system-packages run test perf mutation clean-results
 
 # Debian packages: Fashion-MNIST for the image experiments (offline source), Chromium for the report's
 # browser test. Installed with apt where we can (root on Debian/Ubuntu); elsewhere a note says what is missing.
@@ -42,6 +42,15 @@ run: setup
 
 test: setup-test
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -ra
+
+# Mutation testing (README "Mutation testing"; not part of `make test`): mutmut mutates the modules listed in
+# pyproject.toml [tool.mutmut] (equivalent mutants are listed there too) and runs the fast tests against each
+# mutant, in mutants/. MUTANTS restricts the run to mutant names, e.g. MUTANTS='rpd.resources*'.
+MUTATION_JOBS ?= 2
+MUTANTS ?=
+mutation: setup-test
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
 
 perf: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/perf/run_all.py

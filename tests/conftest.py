@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mutmut_plugin import pytest_configure  # noqa: F401  (only acts under `make mutation`)
 from suite import snakemake
 
 
