@@ -1,7 +1,8 @@
 """Every file the report reads, declared once and read through one loader.
 
 :func:`declared_inputs` lists them for the ``report`` rule (``workflow/rules/report.smk``), so Snakemake
-re-renders the report when any of them changes; :class:`ReportInputs` is built from the rule's
+re-renders the report when any of them changes (sample files through the ``samples/`` directory outputs that
+hold them); :class:`ReportInputs` is built from the rule's
 ``snakemake.input`` (or, outside Snakemake, from the same list) and is the only reader. Paths are composed
 here and nowhere else in the report, from :attr:`rpd.config.Run.folder` and :func:`rpd.layout.sample_file`.
 Reading a file the rule does not declare raises :class:`UndeclaredInput`: it would be a rerun that never
@@ -10,15 +11,14 @@ happens.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rpd.config import Run, diffusion_runs, prior_runs, sampling_grid
+from rpd.config import Run, diffusion_runs, prior_runs
 from rpd.io import load_npz
 from rpd.layout import sample_file
 from rpd.logs import say
@@ -37,26 +37,19 @@ def all_runs(cfg: dict) -> list[Run]:
     return prior_runs(cfg) + diffusion_runs(cfg)
 
 
-def run_samples(cfg: dict, run: Run) -> list[tuple[str, int]]:
-    """The (sampler, K) pairs whose sample files a run holds (priors: their own samples, K = 0)."""
-    return [("prior", 0)] if run.kind == "prior" else sampling_grid(cfg, run)
-
-
-def declared_inputs(cfg: dict, results: str | Path, exists: Callable[[str], bool] = os.path.exists
-                    ) -> dict[str, list[str]]:
+def declared_inputs(cfg: dict, results: str | Path) -> dict[str, list[str]]:
     """The report rule's inputs besides metrics.csv and summary.csv, by name.
 
     Sample files are written inside a job's ``samples/`` directory output, which a rule can only depend on as a
-    whole; the directories order the jobs on a fresh run, and the sample files that already exist are listed
-    too, so that changing one of them re-renders the report.
+    whole: the report declares those directories (it reads sample files only inside them). Listing the files
+    themselves would change the rule's input set between a fresh run (not yet written) and the next one
+    (written), and Snakemake would re-render the report for nothing.
     """
     runs, out = all_runs(cfg), Path(results)
     folders = {r: out / r.folder for r in runs}
-    samples = [str(sample_file(folders[r], s, k)) for r in runs for s, k in run_samples(cfg, r)]
     return {
         "references": [str(out / d / "reference.npz") for d in sorted({r.dataset for r in runs})],
         "sample_dirs": [str(folders[r] / "samples") for r in runs],
-        "samples": [p for p in samples if exists(p)],
         "losses": [str(folders[r] / "losses.npz") for r in runs if r.kind == "model"],
         "benchmarks": [str(folders[r] / f"{job}.benchmark.tsv") for r in runs for job in BENCHMARKED_JOBS[r.kind]],
     }

@@ -1,5 +1,6 @@
 # The HTML report reads, besides metrics.csv and summary.csv, the reference sets and sample files (scatter
-# plots, galleries), the training-loss curves (E4) and the per-job benchmark files (costs): all are inputs
+# plots, galleries; declared as the samples/ directory outputs that hold them, the only way a rule can depend
+# on files inside a directory output), the training-loss curves (E4) and the per-job benchmark files: all are inputs
 # (the list is rpd.report.inputs.declared_inputs, the same one the report's loader checks its reads against),
 # so the report reruns when any of them changes and only then. CFG is a params value; Snakemake compares it
 # with the value recorded at the last run, and it is built deterministically from the config file, so an
@@ -8,15 +9,9 @@
 from rpd.report.inputs import declared_inputs
 
 
-# A function, not a parse-time value: which sample files exist is asked in the working directory (--directory),
-# which Snakemake enters after parsing the Snakefile.
-def report_inputs(w):
-    return declared_inputs(CFG, OUT)
-
-
 rule report:
     input:
-        unpack(report_inputs),
+        **declared_inputs(CFG, OUT),
         metrics=f"{OUT}/metrics.csv",
         summary=f"{OUT}/summary.csv",
     output:
