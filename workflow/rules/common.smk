@@ -4,12 +4,30 @@ import sys
 
 from snakemake.utils import update_config
 
-from rpd.config import (ConfigError, Run, canonical, diffusion_runs, n_eval_of, prior_run_of, prior_runs,
-                        run_config, training_config, typed_overrides, validate_config, with_default_suite)
+from rpd.config import (
+    ConfigError,
+    Run,
+    canonical,
+    diffusion_runs,
+    experiment_runs,
+    n_eval_of,
+    prior_run_of,
+    prior_runs,
+    run_config,
+    training_config,
+    typed_overrides,
+    validate_config,
+    with_default_suite,
+)
 from rpd.data.specs import is_image_dataset
-from rpd.preflight import PreflightError, check, data_problems, profile_files, profile_problems
+from rpd.preflight import (
+    PreflightError,
+    check,
+    data_problems,
+    profile_files,
+    profile_problems,
+)
 from rpd.resources import cluster_resources, needs, wants_gpu
-
 
 # Without `--configfile` the suite is the default one (quick), and `--config key=value` overrides its keys, as
 # in any Snakemake workflow. A given `--configfile` replaces the default suite instead of being merged into it
@@ -19,7 +37,9 @@ OVERRIDES = typed_overrides(workflow.config_settings.config)
 if workflow.config_settings.configfiles:
     update_config(config, OVERRIDES)
 else:
-    merged = with_default_suite(OVERRIDES, workflow.basedir + "/benchmarks/quick.yaml")
+    merged = with_default_suite(
+        OVERRIDES, os.path.join(workflow.basedir, "benchmarks", "quick.yaml")
+    )
     config.clear()
     config.update(merged)
 
@@ -30,25 +50,35 @@ except ConfigError as err:
 
 SUITE = CFG["suite"]
 OUT = f"results/{SUITE}"
-RUN = OUT + "/{dataset}/{name}-{size}/seed{seed}"
-SYNTHETIC = OUT + "/synthetic-"  # generated image folders (ci): results/<suite>/synthetic-<name>
+RUN = f"{OUT}/{{dataset}}/{{name}}-{{size}}/seed{{seed}}"
+SYNTHETIC = f"{OUT}/synthetic-"  # generated image folders (ci): results/<suite>/synthetic-<name>
 
 
 # Preflight (rpd/preflight.py): the data, weights and profile values the jobs need, checked before any job is
 # submitted (also in a dry run). Jobs that Snakemake spawns (on a cluster node, or a subprocess) skip it: the
 # main process has checked, and a node may not see the login node's profile or paths.
 def _raw_values(resources):
-    return {name: getattr(value, "raw", value) for name, value in (resources or {}).items()}
+    return {
+        name: getattr(value, "raw", value) for name, value in (resources or {}).items()
+    }
 
 
 if workflow.is_main_process:
-    _profile_values = {"default-resources": _raw_values(workflow.resource_settings.default_resources)}
+    _profile_values = {
+        "default-resources": _raw_values(workflow.resource_settings.default_resources)
+    }
     for _rule, _values in workflow.resource_settings.overwrite_resources.items():
         _profile_values[_rule] = _raw_values(_values)
-    _built = [d for d in CFG["datasets"] if all(os.path.exists(f"{OUT}/{d}/{f}.npz") for f in ("train", "reference"))]
+    _built = [
+        d
+        for d in CFG["datasets"]
+        if all(os.path.exists(f"{OUT}/{d}/{f}.npz") for f in ("train", "reference"))
+    ]
     try:
-        check(data_problems(CFG, SYNTHETIC, done=_built)
-              + profile_problems(_profile_values, profile_files(sys.argv)))
+        check(
+            data_problems(CFG, SYNTHETIC, done=_built)
+            + profile_problems(_profile_values, profile_files(sys.argv))
+        )
     except PreflightError as err:
         raise WorkflowError(str(err)) from None
 
@@ -104,9 +134,48 @@ def all_run_folders():
     return [f"{OUT}/{r.folder}" for r in prior_runs(CFG) + diffusion_runs(CFG)]
 
 
+def elbo_files():
+    """The elbo.csv of every run of experiment e8 (none when the suite has no e8)."""
+    x = CFG["experiments"].get("e8")
+    return (
+        []
+        if x is None
+        else [f"{OUT}/{r.folder}/elbo.csv" for r in experiment_runs(CFG, x)]
+    )
+
+
+def collected_files(w):
+    """Every run's metrics.csv, then the E8 bounds: what collect concatenates into metrics.csv."""
+    return [f"{folder}/metrics.csv" for folder in all_run_folders()] + elbo_files()
+
+
+def generated_image_folder(w):
+    """A generated image folder (ci) is built by rule synthetic_image_folder; a user's folder is read as
+    configured, so that a missing one gets the loader's message listing the sources tried.
+    """
+    folder = CFG["datasets"][w.dataset].get("folder")
+    return [folder] if folder and folder.startswith(SYNTHETIC) else []
+
+
+def dataset_spec(w):
+    return canonical(CFG["datasets"][w.dataset])
+
+
+def dataset_n_eval(w):
+    return n_eval_of(CFG, w.dataset)
+
+
+def feature_net_spec(w):
+    """The spec of the dataset a feature net trains on, with its name (for the job's log lines)."""
+    return canonical({"name": w.dataset, **CFG["datasets"][w.dataset]})
+
+
 def feature_net_file(w):
     """The KID feature net an image run's evaluation needs (none for 2D data or other extractors)."""
-    if is_image_dataset(CFG["datasets"][w.dataset]) and CFG["kid"]["extractor"] == "feature-net":
+    if (
+        is_image_dataset(CFG["datasets"][w.dataset])
+        and CFG["kid"]["extractor"] == "feature-net"
+    ):
         return [f"{OUT}/{w.dataset}/feature-net/model.pt"]
     return []
 
@@ -132,12 +201,22 @@ def _stage_needs(stage, w):
     return needs(stage, _stage_run(stage, w), images)
 
 
+def _per_attempt(stage, name):
+    """The resource ``name`` (mem_mb or runtime) of a job of ``stage``, grown for its ``attempt``-th try."""
+
+    def value(w, attempt):
+        return cluster_resources(_stage_needs(stage, w), attempt)[name]
+
+    return value
+
+
 def job_resources(stage):
     """The `resources:` of the rule for ``stage`` (one of rpd.resources.STAGES)."""
+    threaded = stage in ("train_prior", "train_model", "sample")
     resources = {
-        "mem_mb": lambda w, attempt: cluster_resources(_stage_needs(stage, w), attempt)["mem_mb"],
-        "runtime": lambda w, attempt: cluster_resources(_stage_needs(stage, w), attempt)["runtime"],
-        "cpus_per_task": CFG["threads"] if stage in ("train_prior", "train_model", "sample") else 1,
+        "mem_mb": _per_attempt(stage, "mem_mb"),
+        "runtime": _per_attempt(stage, "runtime"),
+        "cpus_per_task": CFG["threads"] if threaded else 1,
     }
     if wants_gpu(stage, CFG["device"]):
         resources["gpu"] = 1

@@ -1,20 +1,18 @@
 rule dataset:
     input:
-        # A generated image folder (ci) is built by the rule below; a user's folder is read as configured,
-        # so that a missing one gets the loader's message listing the sources tried.
-        folder=lambda w: [f] if (f := CFG["datasets"][w.dataset].get("folder")) and f.startswith(SYNTHETIC) else [],
+        folder=generated_image_folder,
     output:
         train=f"{OUT}/{{dataset}}/train.npz",
         reference=f"{OUT}/{{dataset}}/reference.npz",
-    params:
-        spec=lambda w: canonical(CFG["datasets"][w.dataset]),
-        n_eval=lambda w: n_eval_of(CFG, w.dataset),
     log:
         f"{OUT}/{{dataset}}/dataset.log",
     conda:
         "../envs/rpd.yaml"
     resources:
         **job_resources("dataset"),
+    params:
+        spec=dataset_spec,
+        n_eval=dataset_n_eval,
     script:
         "../scripts/make_dataset.py"
 
@@ -22,7 +20,7 @@ rule dataset:
 # 64 generated butterfly-like PNGs, so the ci suite runs the image-folder loader end to end offline.
 rule synthetic_image_folder:
     output:
-        directory(SYNTHETIC + "{name}"),
+        directory(f"{SYNTHETIC}{{name}}"),
     log:
         f"{OUT}/synthetic-{{name}}.log",
     conda:
@@ -41,18 +39,18 @@ rule feature_net:
     output:
         model=f"{OUT}/{{dataset}}/feature-net/model.pt",
         summary=f"{OUT}/{{dataset}}/feature-net/summary.json",
-    params:
-        spec=lambda w: canonical({"name": w.dataset, **CFG["datasets"][w.dataset]}),
-        # only what training reads, so that changing another KID option does not retrain the net
-        kid={"feature_net_steps": CFG["kid"]["feature_net_steps"]},
     log:
         f"{OUT}/{{dataset}}/feature-net/train.log",
     benchmark:
         f"{OUT}/{{dataset}}/feature-net/train.benchmark.tsv"
-    threads: CFG["threads"]
     conda:
         "../envs/rpd.yaml"
+    threads: CFG["threads"]
     resources:
         **job_resources("feature_net"),
+    params:
+        spec=feature_net_spec,
+        # only what training reads, so that changing another KID option does not retrain the net
+        kid={"feature_net_steps": CFG["kid"]["feature_net_steps"]},
     script:
         "../scripts/train_feature_net.py"

@@ -1,29 +1,29 @@
 rule evaluate:
     input:
-        samples=RUN + "/samples",
-        config=RUN + "/config.json",
-        summary=RUN + "/train_summary.json",
+        samples=f"{RUN}/samples",
+        config=f"{RUN}/config.json",
+        summary=f"{RUN}/train_summary.json",
         reference=f"{OUT}/{{dataset}}/reference.npz",
         feature_net=feature_net_file,
     output:
-        metrics=RUN + "/metrics.csv",
-    params:
-        run=evaluate_run_config,
+        metrics=f"{RUN}/metrics.csv",
     log:
-        RUN + "/evaluate.log",
+        f"{RUN}/evaluate.log",
     benchmark:
-        RUN + "/evaluate.benchmark.tsv"
+        f"{RUN}/evaluate.benchmark.tsv"
     conda:
         "../envs/rpd.yaml"
     resources:
         **job_resources("evaluate"),
+    params:
+        run=evaluate_run_config,
     script:
         "../scripts/evaluate.py"
 
 
 rule collect:
     input:
-        lambda w: [f"{folder}/metrics.csv" for folder in all_run_folders()] + elbo_files(),
+        collected_files,
     output:
         metrics=f"{OUT}/metrics.csv",
         summary=f"{OUT}/summary.csv",

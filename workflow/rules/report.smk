@@ -24,13 +24,13 @@ rule report:
             subcategory="{experiment}",
             labels={"experiment": "{experiment}", "figure": "{figure}"},
         ),
-    params:
-        config=CFG,
     log:
         f"reports/{SUITE}/report.log",
     conda:
         "../envs/rpd.yaml"
     resources:
         **job_resources("report"),
+    params:
+        config=CFG,
     script:
         "../scripts/report.py"

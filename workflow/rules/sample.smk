@@ -4,22 +4,22 @@
 
 rule sample_model:
     input:
-        model=RUN + "/model.pt",
+        model=f"{RUN}/model.pt",
         prior=prior_model_file,
     output:
-        samples=directory(RUN + "/samples"),
+        samples=directory(f"{RUN}/samples"),
+    log:
+        f"{RUN}/sample.log",
+    benchmark:
+        f"{RUN}/sample.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
-    params:
-        run=model_run_config,
-    log:
-        RUN + "/sample.log",
-    benchmark:
-        RUN + "/sample.benchmark.tsv"
-    threads: CFG["threads"]
     conda:
         "../envs/rpd.yaml"
+    threads: CFG["threads"]
     resources:
         **job_resources("sample"),
+    params:
+        run=model_run_config,
     script:
         "../scripts/sample_model.py"

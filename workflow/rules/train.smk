@@ -7,24 +7,24 @@ rule train_prior:
     input:
         train=f"{OUT}/{{dataset}}/train.npz",
     output:
-        model=RUN + "/model.pt",
-        samples=directory(RUN + "/samples"),
-        config=RUN + "/config.json",
-        losses=RUN + "/losses.npz",
-        summary=RUN + "/train_summary.json",
+        model=f"{RUN}/model.pt",
+        samples=directory(f"{RUN}/samples"),
+        config=f"{RUN}/config.json",
+        losses=f"{RUN}/losses.npz",
+        summary=f"{RUN}/train_summary.json",
+    log:
+        f"{RUN}/train.log",
+    benchmark:
+        f"{RUN}/train.benchmark.tsv"
     wildcard_constraints:
         name=PRIOR_NAMES,
-    params:
-        run=prior_training_config,
-    log:
-        RUN + "/train.log",
-    benchmark:
-        RUN + "/train.benchmark.tsv"
-    threads: CFG["threads"]
     conda:
         "../envs/rpd.yaml"
+    threads: CFG["threads"]
     resources:
         **job_resources("train_prior"),
+    params:
+        run=prior_training_config,
     script:
         "../scripts/train_prior.py"
 
@@ -34,22 +34,22 @@ rule train_model:
         train=f"{OUT}/{{dataset}}/train.npz",
         prior=prior_model_file,
     output:
-        model=RUN + "/model.pt",
-        config=RUN + "/config.json",
-        losses=RUN + "/losses.npz",
-        summary=RUN + "/train_summary.json",
+        model=f"{RUN}/model.pt",
+        config=f"{RUN}/config.json",
+        losses=f"{RUN}/losses.npz",
+        summary=f"{RUN}/train_summary.json",
+    log:
+        f"{RUN}/train.log",
+    benchmark:
+        f"{RUN}/train.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
-    params:
-        run=model_training_config,
-    log:
-        RUN + "/train.log",
-    benchmark:
-        RUN + "/train.benchmark.tsv"
-    threads: CFG["threads"]
     conda:
         "../envs/rpd.yaml"
+    threads: CFG["threads"]
     resources:
         **job_resources("train_model"),
+    params:
+        run=model_training_config,
     script:
         "../scripts/train_model.py"
