@@ -1,0 +1,24 @@
+"""The workflow passes the checks the snakemake-workflows catalogue runs in its CI: `snakemake --lint` (paths,
+functions kept in common.smk, a log and a conda environment per rule) and `snakefmt --check` (formatting)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from workflow_api import ROOT, snakemake_cli
+
+
+def test_snakemake_lint_finds_nothing():
+    proc = snakemake_cli("--lint", "--configfile", str(ROOT / "benchmarks" / "ci.yaml"), workdir=ROOT)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Lints for" not in out, out
+
+
+def test_snakefmt_would_change_no_workflow_file():
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out + "\n(run `snakefmt Snakefile workflow/` to format)"
+    checked = 1 + len(list((ROOT / "workflow" / "rules").glob("*.smk")))  # the Snakefile and every rule file
+    assert f"All {checked} file(s) would be left unchanged" in out, out
