@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from rpd.config import Run, load_config, run_config
-from rpd.resources import MIN_MINUTES, cluster_resources, needs
+from rpd.resources import MIN_MINUTES, STAGES, TRAIN_STAGES, cluster_resources, needs, wants_gpu
 from suite import snakemake
 
 REPO = Path(__file__).resolve().parent.parent
@@ -155,3 +155,9 @@ def test_estimates_follow_the_work_and_grow_with_the_attempt():
         res = cluster_resources(base, attempt)
         assert res["runtime"] == pytest.approx(attempt * base.minutes, abs=0.5)
         assert res["mem_mb"] == pytest.approx(attempt * base.mem_mb, abs=0.5)
+
+
+def test_only_training_jobs_of_a_cuda_suite_want_a_gpu():
+    assert wants_gpu("train_model", "cuda") and wants_gpu("train_prior", "cuda")
+    assert not any(wants_gpu(stage, "cuda") for stage in STAGES if stage not in TRAIN_STAGES)  # sampling: CPU
+    assert not any(wants_gpu(stage, device) for stage in STAGES for device in ("cpu", "auto"))
