@@ -234,6 +234,12 @@ def ci_raw() -> dict:
         return yaml.safe_load(f)
 
 
+def _rename_suite(cfg: dict, suite: str) -> None:
+    """Rename the ci suite; its synthetic butterflies folder is generated under the suite's own results folder."""
+    cfg["suite"] = suite
+    cfg["datasets"]["butterflies-8"]["folder"] = f"results/{suite}/synthetic-butterflies"
+
+
 def _limit_memory() -> None:
     import resource
 
@@ -243,7 +249,7 @@ def _limit_memory() -> None:
 def test_out_of_memory_job_fails_and_the_dag_keeps_the_rest(ci_raw, tmp_path):
     """One data job runs out of memory: it fails with MemoryError in its log and leaves no file; the other
     data job's outputs are complete and kept (--keep-going)."""
-    ci_raw["suite"] = "oom"
+    _rename_suite(ci_raw, "oom")
     ci_raw["datasets"]["dino-grid-0.4"]["n_train"] = 2_000_000_000  # 32 GB of int64 and float64 draws
     config = write_config(ci_raw, tmp_path / "oom.yaml")
     out = tmp_path / "results" / "oom"
@@ -264,7 +270,7 @@ def test_out_of_memory_job_fails_and_the_dag_keeps_the_rest(ci_raw, tmp_path):
 def test_diverging_training_stops_the_dag(ci_raw, tmp_path):
     """lr = 1e6 through Snakemake: the training job fails with the divergence message; no model file, no
     samples and no metrics exist for the run."""
-    ci_raw["suite"] = "nan"
+    _rename_suite(ci_raw, "nan")
     ci_raw["training"]["lr"] = 1.0e6
     config = write_config(ci_raw, tmp_path / "nan.yaml")
     run = tmp_path / "results" / "nan" / "dino-grid-0.1" / "ddpm-std" / "seed0"
