@@ -137,7 +137,9 @@ def test_image_sampling_memory_bounds_the_paper_network_measured():
         assert MEM_MARGIN * peaks[batch] <= estimate <= MEM_FACTOR * peaks[batch], (batch, peaks[batch], estimate)
     small = needs("sample", {**run, "n_eval": 16, "sample_batch_size": 16}, images=True).mem_mb
     large = needs("sample", {**run, "n_eval": 64, "sample_batch_size": 64}, images=True).mem_mb
-    assert large - small >= peaks[64] - peaks[16] > 0  # the estimate grows at least as fast as the memory
+    # The estimate grows with the batch at least as fast as the memory does (at these batch sizes the peak can
+    # be set by start-up allocations, identical for both, so the measured growth may be zero).
+    assert large > small and large - small >= peaks[64] - peaks[16]
 
 
 def test_estimates_follow_the_work_and_grow_with_the_attempt():
