@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 
+from rpd.batching import NOISE_BLOCK_ELEMENTS
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, extra_inputs, make_frame
 from rpd.schedule import STOCHASTIC_SAMPLERS, make_sampler, make_training_scheduler
@@ -186,10 +187,6 @@ def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y) -> torc
     return frame.to_data(r)
 
 
-# Elements of one sample's noise drawn per generator call: 2D data gets all K steps in one call; a 16×16 image
-# 64 steps per call. The block length depends on the data shape only, so a sample's noise never depends on
-# the batch; the memory is batch × NOISE_BLOCK_ELEMENTS floats (2 MB per 32 samples).
-NOISE_BLOCK_ELEMENTS = 2**14
 
 
 def step_noise(gens: list[torch.Generator], data_shape: tuple[int, ...], steps: int,

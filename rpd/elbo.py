@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, ROWS_PER_CALL
 from rpd.checkpoint import load_state
 from rpd.config import config_hash
 from rpd.diffusion import DiffusionSpec
@@ -44,9 +45,6 @@ from rpd.stages import build_denoiser, load_prior, load_training_data
 
 TERMS = ("latent", "diffusion", "terminal", "decoder")
 BOUND_METRICS = {"elbo": "total", **{f"elbo_{t}": t for t in TERMS}, "j2": "j2"}
-ROWS_PER_CALL = 65536  # (datum, t) pairs per network call (2D); image batches are capped by IMAGE_ROWS_PER_CALL
-IMAGE_ROWS_PER_CALL = 256
-IMAGE_T_DRAWS = 32  # uniformly drawn t per image for the diffusion sum (every t for 2D data)
 IMAGE_LEVELS = (-1.0, 1.0, 256)  # images are 8-bit, seen by the models in [−1, 1] (rpd.stages.images_to_model)
 
 

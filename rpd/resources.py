@@ -12,6 +12,8 @@ profiles) with ``attempt`` times the time and memory, and a training job then co
 from __future__ import annotations
 from typing import NamedTuple
 
+from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, NOISE_BLOCK_ELEMENTS, ROWS_PER_CALL
+
 STAGES = ("dataset", "feature_net", "train_prior", "train_model", "sample", "evaluate", "collect", "report")
 TRAIN_STAGES = ("train_prior", "train_model")
 
@@ -35,10 +37,6 @@ SAMPLE_ACTIVATIONS = 12
 TRAIN_ACTIVATIONS = 100
 DATA_COPIES = 4  # the training set as float32, a batch gather, a prior's cached posterior parameters (μ, σ)
 IMAGE_FOLDER_IMAGES = 10_000  # an image folder's size is not in the config: a generous guess
-# Noise drawn ahead per sample when sampling: rpd.diffusion.NOISE_BLOCK_ELEMENTS (not imported: torch).
-NOISE_BLOCK_ELEMENTS = 2**14
-# The bound's network batches (rpd.elbo: ROWS_PER_CALL, IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS; not imported: torch).
-ELBO_ROWS_POINTS, ELBO_ROWS_IMAGES, ELBO_T_DRAWS_IMAGES = 65536, 256, 32
 
 
 class Needs(NamedTuple):
@@ -116,8 +114,8 @@ def _evaluate_needs(run: dict, images: bool) -> Needs:
 def _elbo_needs(run: dict, images: bool) -> Needs:
     """The bound on the N reference points: every t for 2D points, a few drawn t per image (rpd.elbo)."""
     n = run["n_eval"]
-    t_draws = ELBO_T_DRAWS_IMAGES + 2 if images else run["T"]
-    rows = ELBO_ROWS_IMAGES if images else ELBO_ROWS_POINTS
+    t_draws = IMAGE_T_DRAWS + 2 if images else run["T"]
+    rows = IMAGE_ROWS_PER_CALL if images else ROWS_PER_CALL
     mem = TORCH_PROCESS_MB + _activations_mb(run, rows, SAMPLE_ACTIVATIONS) + _mb(2 * n * _point_size(run))
     return Needs(MIN_MINUTES + n * t_draws / _evaluations_per_minute(run, images), mem)
 
