@@ -16,3 +16,8 @@ from pathlib import Path
 def sample_file(run_dir: str | Path, sampler: str, steps: int) -> Path:
     """Where the samples of one (sampler, K) pair of a run live."""
     return Path(run_dir) / "samples" / f"{sampler}-K{steps}.npz"
+
+
+def reference_file(results: str | Path, dataset: str) -> Path:
+    """A dataset's held-out reference set in a suite's results folder."""
+    return Path(results) / dataset / "reference.npz"

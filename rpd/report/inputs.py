@@ -20,7 +20,7 @@ import pandas as pd
 
 from rpd.config import Run, diffusion_runs, prior_runs
 from rpd.io import load_npz
-from rpd.layout import sample_file
+from rpd.layout import reference_file, sample_file
 from rpd.logs import say
 
 #: Per-job benchmark files of a run (Snakemake ``benchmark:``), by run kind.
@@ -48,7 +48,7 @@ def declared_inputs(cfg: dict, results: str | Path) -> dict[str, list[str]]:
     runs, out = all_runs(cfg), Path(results)
     folders = {r: out / r.folder for r in runs}
     return {
-        "references": [str(out / d / "reference.npz") for d in sorted({r.dataset for r in runs})],
+        "references": [str(reference_file(out, d)) for d in sorted({r.dataset for r in runs})],
         "sample_dirs": [str(folders[r] / "samples") for r in runs],
         "losses": [str(folders[r] / "losses.npz") for r in runs if r.kind == "model"],
         "benchmarks": [str(folders[r] / f"{job}.benchmark.tsv") for r in runs for job in BENCHMARKED_JOBS[r.kind]],
@@ -129,7 +129,7 @@ class ReportInputs:
 
     def reference(self, dataset: str) -> dict | None:
         """Arrays of a dataset's held-out reference set (``x``, and ``y`` for labelled data)."""
-        return self._arrays(self._declared(self.results / dataset / "reference.npz", "references"))
+        return self._arrays(self._declared(reference_file(self.results, dataset), "references"))
 
     def samples_of(self, run: Run, sampler: str, steps: int) -> dict | None:
         """Arrays of one sample file of a run (``x``, ``y`` for conditional data, ``seconds``)."""
