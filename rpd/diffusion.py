@@ -35,7 +35,7 @@ class DiffusionSpec:
     beta_schedule: str
 
     @classmethod
-    def from_run_config(cls, run: dict) -> "DiffusionSpec":
+    def from_run_config(cls, run: dict) -> DiffusionSpec:
         model = run["model"]
         return cls(model["family"], model["aux"], model["target"], run["T"], run["beta_schedule"])
 

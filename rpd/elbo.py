@@ -32,11 +32,11 @@ from torch import nn
 from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, ROWS_PER_CALL
 from rpd.checkpoint import load_state
 from rpd.config import config_hash
+from rpd.data.specs import is_image_dataset
 from rpd.diffusion import DiffusionSpec
 from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, extra_inputs, make_frame
-from rpd.data.specs import is_image_dataset
 from rpd.io import load_json, write_atomic
 from rpd.logs import say
 from rpd.provenance import git_commit, package_versions
@@ -115,7 +115,7 @@ class Schedule:
     betas: torch.Tensor
 
     @classmethod
-    def of(cls, spec: DiffusionSpec) -> "Schedule":
+    def of(cls, spec: DiffusionSpec) -> Schedule:
         sch = make_training_scheduler(spec.num_train_timesteps, spec.beta_schedule, spec.target)
         return cls(sch.alphas_cumprod.double(), sch.betas.double())
 

@@ -10,6 +10,7 @@ profiles) with ``attempt`` times the time and memory, and a training job then co
 """
 
 from __future__ import annotations
+
 from typing import NamedTuple
 
 from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, NOISE_BLOCK_ELEMENTS, ROWS_PER_CALL

@@ -38,7 +38,7 @@ class TrainConfig:
     source: str = "training"  # the suite config key these settings came from (named in error messages)
 
     @classmethod
-    def from_dict(cls, d: dict, source: str = "training") -> "TrainConfig":
+    def from_dict(cls, d: dict, source: str = "training") -> TrainConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "source"}, source=source)
 
 

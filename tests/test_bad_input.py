@@ -28,15 +28,15 @@ import torch
 import yaml
 from snakemake.exceptions import WorkflowError
 from torch import nn
-from workflow_api import ROOT, dry_run, snakemake_cli, write_config
 
-from rpd.checkpoint import CorruptCheckpointError, MissingCheckpointError, load_state
+from rpd.checkpoint import CorruptCheckpointError, MissingCheckpointError
 from rpd.config import ConfigError, Run, load_config, run_config, validate_config
 from rpd.evaluate import SampleError, evaluate_run
 from rpd.io import DataFileError, OutputWriteError, save_npz
 from rpd.layout import sample_file
 from rpd.stages import make_dataset, sample_model_run, sample_prior_run, train_model_run, train_prior_run
 from rpd.training import TrainingDivergedError
+from workflow_api import ROOT, dry_run, snakemake_cli, write_config
 
 CI = ROOT / "benchmarks" / "ci.yaml"
 DATASET = "dino-grid-0.1"

@@ -23,9 +23,9 @@ from rpd.config import (
     Run,
     diffusion_runs,
     load_config,
+    load_schema,
     prior_run_of,
     prior_runs,
-    load_schema,
     run_config,
     sampling_grid,
     typed_overrides,
@@ -477,7 +477,7 @@ def _every_property(schema: dict, where: str = ""):
     for key in ("additionalProperties", "items"):
         if isinstance(schema.get(key), dict):
             yield from _every_property(schema[key], f"{where}<{key}>.")
-    for i, branch in enumerate(schema.get("allOf", [])):
+    for branch in schema.get("allOf", []):
         yield from _every_property(branch.get("then", {}), where)
     for name, sub in schema.get("$defs", {}).items():
         yield from _every_property(sub, f"$defs.{name}.")

@@ -20,9 +20,9 @@ import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from snakemake.exceptions import WorkflowError
-from workflow_api import ROOT, dry_run, write_config
 
 from rpd.config import ConfigError, validate_config
+from workflow_api import ROOT, dry_run, write_config
 
 with open(ROOT / "benchmarks" / "ci.yaml") as f:
     BASE = yaml.safe_load(f)

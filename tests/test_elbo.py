@@ -18,13 +18,12 @@ import pandas as pd
 import pytest
 import torch
 from diffusers.utils.torch_utils import randn_tensor
-from test_forward_process import GaussianOracle
 from torch import nn
 
+from rpd import elbo as elbo_module
 from rpd.analysis import elbo_table
 from rpd.checkpoint import save_model
 from rpd.config import Run, load_config, prior_run_of, run_config
-from rpd import elbo as elbo_module
 from rpd.diffusion import DiffusionSpec
 from rpd.elbo import (
     BOUND_METRICS,
@@ -37,10 +36,11 @@ from rpd.elbo import (
 )
 from rpd.frames import make_frame
 from rpd.io import save_json, save_npz
-from rpd.priors import BetaVAE2D, VQVAE2D
+from rpd.priors import VQVAE2D, BetaVAE2D
 from rpd.priors.conv import ConvBetaVAE
 from rpd.schedule import make_sampler, make_training_scheduler
 from rpd.stages import build_denoiser, build_prior_for
+from test_forward_process import GaussianOracle
 
 T = 1000
 M = torch.tensor([1.5, -0.7], dtype=torch.float64)

@@ -22,11 +22,11 @@ import pytest
 import torch
 import yaml
 from torch import nn
-from workflow_api import ROOT, snakemake_cli, write_config
 
 import rpd.stages as stages
 from rpd.checkpoint import CorruptCheckpointError, load_state
 from rpd.io import DataFileError, load_json, load_npz
+from workflow_api import ROOT, snakemake_cli, write_config
 
 TRAINING_FILES = ["config.json", "losses.npz", "train_summary.json", "model.pt"]
 

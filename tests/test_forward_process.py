@@ -12,11 +12,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy import stats
-from torch import nn
-
 from diffusers import DDPMScheduler
 from diffusers.utils.torch_utils import randn_tensor
+from scipy import stats
+from torch import nn
 
 from rpd.diffusion import DiffusionSpec, sample
 from rpd.families import AUX_INPUTS, FAMILIES

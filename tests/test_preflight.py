@@ -9,13 +9,13 @@ import pytest
 import yaml
 from PIL import Image
 from snakemake.exceptions import WorkflowError
-from test_config import two_d_only
-from workflow_api import ROOT, dry_run, snakemake_cli, write_config
 
 from rpd import preflight
 from rpd.config import validate_config
 from rpd.data import fmnist
 from rpd.preflight import PreflightError, check, data_problems, profile_problems
+from test_config import two_d_only
+from workflow_api import ROOT, dry_run, snakemake_cli, write_config
 
 CI = ROOT / "benchmarks" / "ci.yaml"
 

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from PIL import Image
-
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 

@@ -110,8 +110,8 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict
 
 def test_paired_table_rows_match_the_deciding_tests(synthetic: tuple[Path, str, dict]) -> None:
     """A table row and the verdict resting on the same comparison show the same interval and mean (item 6)."""
-    from rpd.report.render import load_context
     from rpd.report.inputs import ReportInputs
+    from rpd.report.render import load_context
 
     html, text, cfg = synthetic
     ctx = load_context(ReportInputs.for_results(html.parent.parent.parent / "results" / "t", cfg), cfg, html.parent)

@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 import torch
 
-from suite import snakemake, snakemake_cmd
 from rpd.checkpoint import load_state
 from rpd.config import Run, config_hash, load_config, run_config
 from rpd.io import load_npz
 from rpd.stages import make_dataset, train_model_run, train_prior_run
 from rpd.training import Checkpoint
+from suite import snakemake, snakemake_cmd
 
 REPO = Path(__file__).resolve().parent.parent
 

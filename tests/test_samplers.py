@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_forward_process import FixedPrior, GaussianOracle
-from test_sampling import _setup
 
 from rpd.analysis import elbo_methods_markdown, fewest_steps_within
 from rpd.diffusion import DiffusionSpec, sample
 from rpd.schedule import SAMPLERS, alphas_cumprod, make_sampler
+from test_forward_process import FixedPrior, GaussianOracle
+from test_sampling import _setup
 
 T = 1000
 M = torch.tensor([1.5, -0.7], dtype=torch.float64)

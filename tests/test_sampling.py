@@ -11,7 +11,7 @@ import torch
 from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_generators, step_noise, training_loss
 from rpd.frames import num_extra_inputs
 from rpd.nets.mlp import DenoiserMLP
-from rpd.priors import BetaVAE2D, VQVAE2D
+from rpd.priors import VQVAE2D, BetaVAE2D
 
 T = 1000
 D = 2

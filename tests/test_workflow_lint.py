@@ -1,5 +1,6 @@
 """The workflow passes the checks the snakemake-workflows catalogue runs in its CI: `snakemake --lint` (paths,
-functions kept in common.smk, a log and a conda environment per rule) and `snakefmt --check` (formatting)."""
+functions kept in common.smk, a log and a conda environment per rule) and `snakefmt --check` (formatting); the
+Python code passes `ruff check` (rules in pyproject.toml [tool.ruff])."""
 
 from __future__ import annotations
 
@@ -22,3 +23,11 @@ def test_snakefmt_would_change_no_workflow_file():
     assert proc.returncode == 0, out + "\n(run `snakefmt Snakefile workflow/` to format)"
     checked = 1 + len(list((ROOT / "workflow" / "rules").glob("*.smk")))  # the Snakefile and every rule file
     assert f"All {checked} file(s) would be left unchanged" in out, out
+
+
+def test_ruff_finds_nothing():
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out + "\n(run `ruff check --fix .` for import order; other findings by hand)"
+    assert "All checks passed" in out, out

@@ -168,8 +168,7 @@ def bench_kid(n: int, feature_steps: int, subsets: int, repeats: int) -> list[li
     from torch_fidelity.metric_kid import kid_features_to_metric
     from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
-    from rpd.metrics.kid import (FEATURE_NET, UInt8Images, fidelity_kwargs, kid, save_feature_net,
-                                 train_feature_net)
+    from rpd.metrics.kid import FEATURE_NET, UInt8Images, fidelity_kwargs, kid, save_feature_net, train_feature_net
 
     rng = np.random.default_rng(0)
     images = lambda m: rng.integers(0, 256, (m, *SHAPE), dtype=np.uint8)  # noqa: E731

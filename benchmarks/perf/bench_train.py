@@ -14,12 +14,22 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from common import (DATASET, SIZES, build_model, cpu_timed, header, load_quick, matmul_peak_gflops, median, model_run,
-                    table)
+from common import (
+    DATASET,
+    SIZES,
+    build_model,
+    cpu_timed,
+    header,
+    load_quick,
+    matmul_peak_gflops,
+    median,
+    model_run,
+    table,
+)
 from rpd.data.grid import make_grid_dataset
+from rpd.diffusion import denoiser_training
 from rpd.frames import num_extra_inputs
 from rpd.nets.mlp import count_parameters
-from rpd.diffusion import denoiser_training
 from rpd.training import Progress, TrainConfig, fit
 
 MODELS = ("rpd", "ddpm", "diffusevae1", "diffusevae2")

@@ -13,8 +13,7 @@ import pandas as pd
 from rpd.report import figures as F
 from rpd.report.context import Context, ordered_sizes
 from rpd.report.document import STATUS_CLASS, Table
-from rpd.report.stats import (LOG_RATIO, METRIC_NAMES, NOT_SUPPORTED, SUPPORTED, Outcome, paired_outcomes,
-                              summarise)
+from rpd.report.stats import LOG_RATIO, METRIC_NAMES, NOT_SUPPORTED, SUPPORTED, Outcome, paired_outcomes, summarise
 
 #: The families RPD is compared with in the few-step and conditional sections (E2, E6).
 BASELINE_FAMILIES = ("ddpm", "diffusevae1", "diffusevae2")

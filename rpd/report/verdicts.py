@@ -21,17 +21,35 @@ statistics themselves are :mod:`rpd.report.stats` (shared with the report's tabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 # The statistics live in rpd.report.stats (shared with the report's tables); re-exported here for the judges' callers.
-from rpd.report.stats import (CLOSE_TOLERANCE, DIFFERENCE, INCONCLUSIVE, LEVEL, LOG_RATIO, METRIC_NAMES,  # noqa: F401
-                              NOT_RUN, NOT_SUPPORTED, SUPPORTED, Outcome, Side, Test, decide, paired_values, run_test, select, sign_status,
-                              t_interval, where_zero)
+from rpd.report.stats import (  # noqa: F401
+    CLOSE_TOLERANCE,
+    DIFFERENCE,
+    INCONCLUSIVE,
+    LEVEL,
+    LOG_RATIO,
+    METRIC_NAMES,
+    NOT_RUN,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Outcome,
+    Side,
+    Test,
+    decide,
+    paired_values,
+    run_test,
+    select,
+    sign_status,
+    t_interval,
+    where_zero,
+)
 
 #: C3 precondition: the small network has less than this share of the standard network's parameters.
 SMALL_SHARE = 0.5

@@ -10,6 +10,7 @@ from rpd.report.stats import METRIC_NAMES
 from rpd.report.tables import BASELINE_FAMILIES, fmt, paired_tables, verdict_table, wide_table
 from rpd.report.verdicts import primary_metric
 
+
 @section("e2")
 def build_e2(ctx: Context, fid: str, exp: dict) -> Section:
     sec, rows = start_section(ctx, fid, exp)

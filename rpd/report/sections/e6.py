@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from rpd.report.context import Context, start_section
 from rpd.report.document import Section, section
-from rpd.report.plots import (at_best_setting, figure_metrics, headline_and_few, image_gallery, reference_gallery,
-                              steps_figures)
+from rpd.report.plots import (
+    at_best_setting,
+    figure_metrics,
+    headline_and_few,
+    image_gallery,
+    reference_gallery,
+    steps_figures,
+)
 from rpd.report.tables import BASELINE_FAMILIES, paired_tables, wide_table
 from rpd.report.verdicts import first_size
+
 
 @section("e6")
 def build_e6(ctx: Context, fid: str, exp: dict) -> Section:
