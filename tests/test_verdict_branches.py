@@ -1,0 +1,367 @@
+"""Every guard and every decision branch of the claim judges (rpd/report/verdicts.py, rpd/report/stats.py) on a
+hand-made metric table that triggers it (issue 18 item 6).
+
+tests/test_verdicts.py checks the decision rule on clear wins, losses and overlaps; here each judge's guards are
+made to veto, each 'not run' precondition is made to fail, and each choice a judge makes (which sampler, which K,
+which metric, which baseline, which seeds) is pinned by a table where another choice would change the verdict.
+Branch coverage of both modules by this file and test_verdicts.py was measured with
+``coverage run --branch`` (every line and branch of the judges reached).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rpd.report import stats as S
+from rpd.report import verdicts as V
+
+CLEAR_BETTER, BASE, CLEAR_WORSE = [0.10, 0.11, 0.12], [0.50, 0.52, 0.55], [0.90, 0.93, 0.95]
+OVERLAP = [0.30, 0.70, 0.50]  # against BASE: the ratio's interval contains 1
+
+MODELS = {"rpd": {"family": "rpd", "prior": "vq", "prior_size": "std", "aux": "omega"},
+          "rpd_mu": {"family": "rpd", "prior": "vq", "prior_size": "std", "aux": "mu"},
+          "rpd_none": {"family": "rpd", "prior": "vq", "prior_size": "std", "aux": "none"},
+          "rpd_weak": {"family": "rpd", "prior": "vq", "prior_size": "small", "aux": "omega"},
+          "ddpm": {"family": "ddpm"},
+          "dvae1": {"family": "diffusevae1", "prior": "vq", "prior_size": "std"},
+          "dvae2": {"family": "diffusevae2", "prior": "vq", "prior_size": "std"}}
+
+
+def config(family: str, models: list[str], sizes: tuple[str, ...] = ("std",), datasets: tuple[str, ...] = ("d",),
+           samplers: tuple[str, ...] = ("ddpm", "ddim"), steps: tuple[int, ...] = (1, 3, 10), **exp: object) -> dict:
+    experiment = {"datasets": list(datasets), "models": models, "sizes": list(sizes), **exp}
+    return {"seeds": [0, 1, 2], "models": MODELS, "experiments": {family: experiment},
+            "sampling": [{"samplers": list(samplers), "steps": list(steps)}]}
+
+
+def rows(model: str, metric: str, values: list[float], sampler: str = "ddpm", steps: int = 10, size: str = "std",
+         dataset: str = "d", **extra: object) -> list[dict]:
+    return [{"dataset": dataset, "model": model, "size": size, "sampler": sampler, "steps": steps, "metric": metric,
+             "seed": seed, "value": v, **extra} for seed, v in enumerate(values)]
+
+
+def grid(model: str, metric: str, values: list[float], samplers=("ddpm", "ddim"), steps=(1, 3, 10),
+         **extra: object) -> list[dict]:
+    """The same values at every (sampler, K)."""
+    return [r for s in samplers for k in steps for r in rows(model, metric, values, s, k, **extra)]
+
+
+def verdict(cfg: dict, table: list[dict], claim: str) -> V.Verdict:
+    return {v.claim: v for v in V.judge_claims(cfg, pd.DataFrame(table))}[claim]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Guards: each judge's guard vetoes a claim its deciding tests support
+
+
+def test_c1_global_layout_guard_vetoes_a_local_win() -> None:
+    """RPD wins RW-1WD clearly but is clearly worse on 1WD: C1 ('without losing the global layout') fails."""
+    cfg = config("e1", ["rpd", "ddpm"])
+    table = grid("rpd", "rw1wd", CLEAR_BETTER) + grid("ddpm", "rw1wd", BASE)
+    assert verdict(cfg, table, "C1").status == V.SUPPORTED  # no 1WD rows: no guard
+    v = verdict(cfg, table + grid("rpd", "1wd", CLEAR_WORSE) + grid("ddpm", "1wd", BASE), "C1")
+    assert v.status == V.NOT_SUPPORTED and v.reason.startswith("guard rpd − ddpm, 1WD")
+    assert v.deciding[0].status == V.SUPPORTED and v.guards[0].lo > 0
+    assert "challenger clearly worse" in v.reason
+    # an equal 1WD (interval contains 1) does not veto
+    assert verdict(cfg, table + grid("rpd", "1wd", OVERLAP) + grid("ddpm", "1wd", BASE), "C1").status == V.SUPPORTED
+
+
+def test_c2_diffusevae_guard_vetoes_a_win_over_ddpm() -> None:
+    """RPD beats DDPM at K = 1, 3 but DiffuseVAE (either form) is clearly better than RPD: C2 fails."""
+    for dvae in ("dvae1", "dvae2"):
+        cfg = config("e2", ["rpd", "ddpm", dvae])
+        table = grid("rpd", "kid", CLEAR_BETTER) + grid("ddpm", "kid", BASE)
+        v = verdict(cfg, table + grid(dvae, "kid", [0.01, 0.011, 0.012]), "C2")
+        assert v.status == V.NOT_SUPPORTED and "guard rpd − " + dvae in v.reason
+        assert all(o.status == V.SUPPORTED for o in v.deciding)
+        assert [(o.test.baseline.label, o.test.where["steps"]) for o in v.guards] == [(dvae, 1), (dvae, 3)]
+        # DiffuseVAE merely as good (overlapping) leaves C2 supported: "matches or beats"
+        assert verdict(cfg, table + grid(dvae, "kid", [0.09, 0.13, 0.11]), "C2").status == V.SUPPORTED
+
+
+def test_c4_metric_guard_vetoes_a_faster_falling_loss() -> None:
+    """ω lowers the training loss but the samples are clearly worse: C4 ('and the metric is not worse') fails."""
+    cfg = config("e4", ["rpd", "rpd_mu"])
+    table = (rows("rpd", "train_loss_mean", [0.2, 0.21, 0.22], "train", 0)
+             + rows("rpd_mu", "train_loss_mean", [0.5, 0.52, 0.51], "train", 0))
+    v = verdict(cfg, table, "C4")  # only loss rows: no sample metric, no guard
+    assert v.status == V.SUPPORTED and v.guards == []
+    v = verdict(cfg, table + grid("rpd", "rw1wd", CLEAR_WORSE) + grid("rpd_mu", "rw1wd", BASE), "C4")
+    assert v.status == V.NOT_SUPPORTED and "guard rpd − rpd_mu, RW-1WD" in v.reason
+    assert v.guards[0].test.where == {"dataset": "d", "size": "std", "sampler": "ddpm", "steps": 10}
+
+
+def test_a_guard_needs_two_seeds_and_a_finite_interval_to_veto() -> None:
+    win = V.run_test(pd.DataFrame(rows("rpd", "rw1wd", CLEAR_BETTER) + rows("ddpm", "rw1wd", BASE)),
+                     V.Test("rw1wd", V.Side("rpd", {"model": "rpd"}), V.Side("ddpm", {"model": "ddpm"}),
+                            {"dataset": "d"}))
+    one_seed_loss = V.run_test(pd.DataFrame(rows("rpd", "1wd", [9.0]) + rows("ddpm", "1wd", [0.1])),
+                               V.Test("1wd", V.Side("rpd", {"model": "rpd"}), V.Side("ddpm", {"model": "ddpm"}),
+                                      {"dataset": "d"}))
+    assert one_seed_loss.seeds == 1 and one_seed_loss.mean > 0
+    assert V.combine("C1", "e1", "s", [win], [one_seed_loss]).status == V.SUPPORTED
+
+
+def test_a_failed_deciding_test_is_reported_before_a_guard() -> None:
+    t = V.Test("rw1wd", V.Side("rpd", {"model": "rpd"}), V.Side("ddpm", {"model": "ddpm"}), {"dataset": "d"})
+    loss = V.run_test(pd.DataFrame(rows("rpd", "rw1wd", CLEAR_WORSE) + rows("ddpm", "rw1wd", BASE)), t)
+    overlap = V.run_test(pd.DataFrame(rows("rpd", "rw1wd", OVERLAP) + rows("ddpm", "rw1wd", BASE)), t)
+    win = V.run_test(pd.DataFrame(rows("rpd", "rw1wd", CLEAR_BETTER) + rows("ddpm", "rw1wd", BASE)), t)
+    v = V.combine("C1", "e1", "s", [loss], guards=[loss])
+    assert v.status == V.NOT_SUPPORTED and not v.reason.startswith("guard")
+    v = V.combine("C1", "e1", "s", [win, overlap])  # the reason lists only what kept it from support
+    assert v.status == V.INCONCLUSIVE and v.reason.count("rpd − ddpm") == 1 and "contains 1" in v.reason
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 'Not run': each judge's preconditions
+
+
+@pytest.mark.parametrize("claim,family,models,sizes,needs", [
+    ("C1", "e1", ["rpd"], ("std",), "E1 needs an RPD and a DDPM model"),
+    ("C2", "e2", ["ddpm"], ("std",), "E2 needs an RPD and a DDPM model"),
+    ("C3", "e3", ["rpd"], ("std",), "E3 needs an RPD model at sizes std and small"),
+    ("C3", "e3", ["ddpm"], ("std", "small"), "E3 needs an RPD model at sizes std and small"),
+    ("C4", "e4", ["rpd"], ("std",), "E4 needs RPD models with aux omega and aux mu"),
+    ("C4", "e4", ["rpd_mu"], ("std",), "E4 needs RPD models with aux omega and aux mu"),
+    ("C5", "e5", ["rpd"], ("std",), "E5 needs RPD models on the std and the small prior"),
+    ("C6", "e8", ["rpd"], ("std",), "E8 needs RPD and DiffuseVAE models"),
+])
+def test_a_judge_without_its_models_is_not_run(claim, family, models, sizes, needs) -> None:
+    table = [r for m in MODELS for size in sizes for r in grid(m, "rw1wd", BASE, size=size)]
+    table += [r for m in MODELS for r in rows(m, "elbo", BASE, "bound", 1000)]
+    v = verdict(config(family, models, sizes), table, claim)
+    assert v.status == V.NOT_RUN and needs in v.reason and v.key_number == "—"
+
+
+@pytest.mark.parametrize("claim,family,models,sizes", [
+    ("C1", "e1", ["rpd", "ddpm"], ("std",)), ("C2", "e2", ["rpd", "ddpm"], ("std",)),
+    ("C3", "e3", ["rpd"], ("std", "small")), ("C4", "e4", ["rpd", "rpd_mu"], ("std",)),
+    ("C5", "e5", ["rpd", "rpd_weak"], ("std",)),
+])
+def test_a_judge_without_rows_is_not_run(claim, family, models, sizes) -> None:
+    """The models exist, but the table has no rows of the experiment (here: other seeds only)."""
+    cfg = config(family, models, sizes, seeds=[7])
+    table = [r for m in models for size in sizes for r in grid(m, "rw1wd", BASE, size=size)]
+    v = verdict(cfg, table, claim)
+    assert v.status == V.NOT_RUN and "with results" in v.reason
+
+
+@pytest.mark.parametrize("claim,family,models", [("C1", "e1", ["rpd", "ddpm"]), ("C2", "e2", ["rpd", "ddpm"]),
+                                                 ("C5", "e5", ["rpd", "rpd_weak"])])
+def test_a_judge_without_a_quality_metric_is_not_run(claim, family, models) -> None:
+    """Rows exist, but none of a quality metric (only mass error): no test can be formed on the dataset."""
+    table = [r for m in models for r in grid(m, "mass_error", BASE)]
+    v = verdict(config(family, models), table, claim)
+    assert v.status == V.NOT_RUN and v.reason == "no diffusion rows on d"
+
+
+def test_c3_without_rows_of_its_rpd_model_is_not_run() -> None:
+    cfg = config("e3", ["rpd", "ddpm"], ("std", "small"))
+    table = grid("ddpm", "rw1wd", BASE) + grid("ddpm", "rw1wd", BASE, size="small")
+    v = verdict(cfg, table, "C3")
+    assert v.status == V.NOT_RUN and v.reason == "no RPD rows on d"
+
+
+def test_c6_without_bound_rows_is_not_run_and_takes_j2_when_no_elbo() -> None:
+    cfg = config("e8", ["rpd", "dvae1"])
+    assert verdict(cfg, grid("rpd", "rw1wd", BASE) + grid("dvae1", "rw1wd", BASE), "C6").status == V.NOT_RUN
+    table = rows("rpd", "j2", CLEAR_BETTER, "bound", 1000) + rows("dvae1", "j2", BASE, "bound", 1000)
+    v = verdict(cfg, table, "C6")
+    assert v.status == V.SUPPORTED and v.deciding[0].test.metric == "j2" and v.deciding[0].scale == V.LOG_RATIO
+    # with both, the bound itself decides: an elbo loss outweighs a J2 win
+    both = table + rows("rpd", "elbo", [3.3, 3.4, 3.35], "bound", 1000) + rows("dvae1", "elbo", [3.0, 3.1, 3.05],
+                                                                                 "bound", 1000)
+    v = verdict(cfg, both, "C6")
+    assert v.status == V.NOT_SUPPORTED and v.deciding[0].test.metric == "elbo"
+
+
+def test_every_claim_is_not_run_when_its_family_is_absent() -> None:
+    cfg = {"seeds": [0], "models": MODELS, "experiments": {}, "sampling": []}
+    verdicts = V.judge_claims(cfg, pd.DataFrame(rows("rpd", "rw1wd", BASE)))
+    assert [v.claim for v in verdicts] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    for v in verdicts:
+        assert v.status == V.NOT_RUN and v.reason == f"{V.CLAIMS[v.claim][0].upper()} is not in this suite"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The choices a judge makes
+
+
+def test_c1_without_the_ancestral_sampler_judges_the_largest_k_of_another() -> None:
+    """No ddpm sampler: the largest K of what exists (DDIM 10). RPD wins only there."""
+    cfg = config("e1", ["rpd", "ddpm"], samplers=("ddim",))
+    table = grid("ddpm", "rw1wd", BASE, samplers=("ddim",))
+    table += rows("rpd", "rw1wd", CLEAR_BETTER, "ddim", 10)
+    table += rows("rpd", "rw1wd", CLEAR_WORSE, "ddim", 1) + rows("rpd", "rw1wd", CLEAR_WORSE, "ddim", 3)
+    v = verdict(cfg, table, "C1")
+    assert v.status == V.SUPPORTED and v.deciding[0].test.where["sampler"] == "ddim"
+    assert v.deciding[0].test.where["steps"] == 10
+    assert V.headline_pair(pd.DataFrame(rows("rpd", "rw1wd", BASE, "prior", 0))) is None
+
+
+def test_c1_prefers_rw1wd_then_kid_then_cw1wd_then_1wd() -> None:
+    frame = pd.DataFrame(rows("rpd", "1wd", BASE) + rows("rpd", "cw1wd", BASE) + rows("rpd", "kid", BASE)
+                         + rows("rpd", "1wd", BASE, dataset="e"))
+    assert V.primary_metric(frame, "d") == "kid" and V.primary_metric(frame, "e") == "1wd"
+    assert V.primary_metric(frame, "f") is None
+
+
+def test_c2_without_ddim_or_small_k_takes_the_first_sampler_and_its_smallest_k() -> None:
+    """Few-step claims use DDIM; without it the first sampler listed; without K ≤ 3 the smallest K there is."""
+    cfg = config("e2", ["rpd", "ddpm"], samplers=("ddpm",), steps=(5, 10))
+    table = grid("ddpm", "rw1wd", BASE, samplers=("ddpm",), steps=(5, 10))
+    table += rows("rpd", "rw1wd", CLEAR_BETTER, "ddpm", 5) + rows("rpd", "rw1wd", CLEAR_WORSE, "ddpm", 10)
+    v = verdict(cfg, table, "C2")
+    assert v.status == V.SUPPORTED and [(o.test.where["sampler"], o.test.where["steps"]) for o in v.deciding] == [
+        ("ddpm", 5)]
+    assert V.few_step_sampler(pd.DataFrame(rows("rpd", "rw1wd", BASE, "train", 0))) is None
+
+
+def test_c2_needs_every_few_step_k() -> None:
+    """RPD better at K = 1 but not at K = 3: not supported, and the reason names K = 3."""
+    cfg = config("e2", ["rpd", "ddpm"])
+    table = grid("ddpm", "rw1wd", BASE) + rows("rpd", "rw1wd", CLEAR_BETTER, "ddim", 1)
+    table += rows("rpd", "rw1wd", CLEAR_WORSE, "ddim", 3) + rows("rpd", "rw1wd", CLEAR_BETTER, "ddim", 10)
+    v = verdict(cfg, table, "C2")
+    assert v.status == V.NOT_SUPPORTED and "steps 3" in v.reason and "steps 1" not in v.reason
+
+
+def test_an_experiments_own_seeds_select_its_rows() -> None:
+    """E1 lists seeds 0–2; seed 3 (a clear loss) belongs to another experiment and must not count."""
+    cfg = config("e1", ["rpd", "ddpm"])
+    table = grid("rpd", "rw1wd", CLEAR_BETTER + [5.0]) + grid("ddpm", "rw1wd", BASE + [0.1])
+    v = verdict(cfg, table, "C1")
+    assert v.status == V.SUPPORTED and v.deciding[0].seeds == 3
+    cfg_all = {**cfg, "seeds": None}  # no seed list anywhere: every seed counts
+    assert verdict(cfg_all, table, "C1").deciding[0].seeds == 4
+    cfg_exp = config("e1", ["rpd", "ddpm"], seeds=[0, 1, 2, 3])  # the experiment's list overrides the suite's
+    assert verdict(cfg_exp, table, "C1").deciding[0].seeds == 4
+
+
+def test_rows_outside_the_experiments_sampling_pairs_are_ignored() -> None:
+    cfg = config("e1", ["rpd", "ddpm"], steps=(1, 3))
+    table = grid("rpd", "rw1wd", CLEAR_WORSE, steps=(1, 3)) + grid("ddpm", "rw1wd", BASE, steps=(1, 3))
+    table += rows("rpd", "rw1wd", CLEAR_BETTER, "ddpm", 10) + rows("ddpm", "rw1wd", BASE, "ddpm", 10)
+    v = verdict(cfg, table, "C1")  # K = 10 is not one of E1's pairs: judged at ddpm K = 3
+    assert v.status == V.NOT_SUPPORTED and v.deciding[0].test.where["steps"] == 3
+
+
+def test_c3_parameter_share_branches() -> None:
+    cfg = config("e3", ["rpd"], ("std", "small"))
+    close = grid("rpd", "rw1wd", [1.0, 1.02, 0.98]) + grid("rpd", "rw1wd", [1.01, 1.03, 0.99], size="small")
+    v = verdict(cfg, close, "C3")  # no parameters column: decided on the metric alone
+    assert v.status == V.SUPPORTED and "parameters" not in v.reason
+    assert v.deciding[0].test.expect == "close" and v.deciding[0].test.challenger.label == "rpd-small"
+    with_params = [{**r, "parameters": 1000 if r["size"] == "std" else 400} for r in close]
+    v = verdict(cfg, with_params, "C3")
+    assert v.status == V.SUPPORTED and "RPD_s has 40% of RPD's parameters" in v.reason
+    half = [{**r, "parameters": 1000 if r["size"] == "std" else 500} for r in close]
+    v = verdict(cfg, half, "C3")  # exactly half is not "under half"
+    assert v.status == V.INCONCLUSIVE and "50%" in v.reason and "needs < 50%" in v.reason
+    zero = [{**r, "parameters": 0 if r["size"] == "std" else 500} for r in close]
+    assert "parameters" not in verdict(cfg, zero, "C3").reason  # no share from a zero count
+    std_rows = [{**r, "parameters": 1000} for r in close if r["size"] == "std"]
+    v = verdict(cfg, std_rows, "C3")  # no small rows at all: no pair, no share
+    assert v.status == V.INCONCLUSIVE and "no seed-paired rows" in v.reason and "parameters" not in v.reason
+
+
+def test_c4_falls_back_to_the_model_without_aux_input() -> None:
+    cfg = config("e4", ["rpd", "rpd_none"])
+    table = (rows("rpd", "train_loss_mean", [0.2, 0.21, 0.22], "train", 0)
+             + rows("rpd_none", "train_loss_mean", [0.5, 0.52, 0.51], "train", 0))
+    v = verdict(cfg, table, "C4")
+    assert v.status == V.SUPPORTED and v.deciding[0].test.baseline.label == "rpd_none"
+    both = config("e4", ["rpd", "rpd_none", "rpd_mu"])  # μ̂ alone is the baseline when both exist
+    table += (rows("rpd_mu", "train_loss_mean", [0.1, 0.11, 0.12], "train", 0))
+    v = verdict(both, table, "C4")
+    assert v.status == V.NOT_SUPPORTED and v.deciding[0].test.baseline.label == "rpd_mu"
+
+
+def test_c5_weak_prior_judged_at_the_smallest_k_of_the_few_step_sampler() -> None:
+    cfg = config("e5", ["rpd", "rpd_weak"])
+    table = grid("rpd", "rw1wd", BASE)
+    table += rows("rpd_weak", "rw1wd", CLEAR_WORSE, "ddim", 1) + rows("rpd_weak", "rw1wd", BASE, "ddim", 3)
+    table += rows("rpd_weak", "rw1wd", CLEAR_BETTER, "ddpm", 1)
+    v = verdict(cfg, table, "C5")
+    assert v.status == V.SUPPORTED and v.deciding[0].test.where == {"dataset": "d", "size": "std",
+                                                                    "sampler": "ddim", "steps": 1}
+    assert v.deciding[0].test.challenger.label == "rpd_weak" and v.deciding[0].test.expect == "higher"
+    better = grid("rpd", "rw1wd", BASE) + rows("rpd_weak", "rw1wd", CLEAR_BETTER, "ddim", 1)
+    assert verdict(cfg, better, "C5").status == V.NOT_SUPPORTED
+
+
+def test_c6_one_seed_branches() -> None:
+    """One seed: the bounds' standard errors decide an elbo test; a ratio test (J2) or a NaN se stays undecided."""
+    cfg = config("e8", ["rpd", "dvae1"])
+    j2 = rows("rpd", "j2", [0.1], "bound", 1000, se=0.01) + rows("dvae1", "j2", [0.5], "bound", 1000, se=0.01)
+    v = verdict(cfg, j2, "C6")
+    assert v.status == V.INCONCLUSIVE and "one paired seed" in v.reason
+    elbo = rows("rpd", "elbo", [2.0], "bound", 1000, se=np.nan) + rows("dvae1", "elbo", [2.3], "bound", 1000, se=0.05)
+    v = verdict(cfg, elbo, "C6")
+    assert v.status == V.INCONCLUSIVE and "one paired seed" in v.reason
+    worse = rows("rpd", "elbo", [2.6], "bound", 1000, se=0.01) + rows("dvae1", "elbo", [2.3], "bound", 1000, se=0.01)
+    v = verdict(cfg, worse, "C6")
+    assert v.status == V.NOT_SUPPORTED and "entirely above 0" in v.reason
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Key numbers and the statistics' own guards
+
+
+def test_key_number_forms() -> None:
+    t = V.Test("elbo", V.Side("rpd", {"model": "rpd"}), V.Side("ddpm", {"model": "ddpm"}), {"dataset": "d"})
+    none = V.run_test(pd.DataFrame(rows("rpd", "elbo", BASE)), t)
+    assert V.combine("C6", "e8", "s", [none]).key_number == "no paired rows"
+    one = V.run_test(pd.DataFrame(rows("rpd", "elbo", [1.0]) + rows("ddpm", "elbo", [1.5])), t)
+    assert V.combine("C6", "e8", "s", [one]).key_number == "Δ −ELBO = -0.5 (1 seed; rpd 1 vs ddpm 1.5)"
+    loss = V.run_test(pd.DataFrame(rows("rpd", "elbo", [3.0, 3.1, 3.2]) + rows("ddpm", "elbo", [1.0, 1.1, 1.2])), t)
+    win = V.run_test(pd.DataFrame(rows("rpd", "elbo", [1.0, 1.1, 1.2]) + rows("ddpm", "elbo", [3.0, 3.1, 3.2])), t)
+    key = V.combine("C6", "e8", "s", [win, loss]).key_number  # not supported: the losing test is the key
+    assert key.startswith("Δ −ELBO = 2 [") and "(3 seeds; rpd 3.1 vs ddpm 1.1)" in key
+
+
+def test_statistics_guards() -> None:
+    t = V.Test("elbo", V.Side("a", {}), V.Side("b", {}), {}, expect="sideways")
+    with pytest.raises(ValueError, match="unknown expectation 'sideways'; allowed: lower, higher, close"):
+        S.decide(t, 3, -1.0, 1.0, 1.0)
+    assert S.sign_status(np.nan, -1.0) == S.INCONCLUSIVE and S.sign_status(-2.0, np.inf) == S.INCONCLUSIVE
+    assert S.sign_status(-2.0, -1.0) == S.SUPPORTED and S.sign_status(1.0, 2.0, "higher") == S.SUPPORTED
+    assert S.sign_status(-2.0, -1.0, "higher") == S.NOT_SUPPORTED
+    mean, sd, n, lo, hi = S.t_interval([1.0, np.nan, 3.0, np.inf])  # non-finite values are not seeds
+    assert (mean, n) == (2.0, 2) and hi - lo == pytest.approx(2 * 12.706204736174703 * np.sqrt(2) / np.sqrt(2))
+    assert S.t_interval([])[2] == 0 and np.isnan(S.t_interval([5.0])[3])
+
+
+def test_close_on_a_difference_uses_ten_percent_of_the_baseline_mean() -> None:
+    """−ELBO (not a ratio metric): margin = 0.1 × |baseline mean| = 0.3 for a baseline of −3."""
+    t = V.Test("elbo", V.Side("s", {"model": "s"}), V.Side("b", {"model": "b"}), {"dataset": "d"}, expect="close")
+    base = [-3.0, -3.0, -3.0, -3.0]
+    o = V.run_test(pd.DataFrame(rows("s", "elbo", [-2.8, -2.79, -2.81, -2.8]) + rows("b", "elbo", base)), t)
+    assert o.status == V.SUPPORTED and "margin +0.3" in o.reason  # Δ ≈ 0.2 < 0.3
+    o = V.run_test(pd.DataFrame(rows("s", "elbo", [-2.6, -2.59, -2.61, -2.6]) + rows("b", "elbo", base)), t)
+    assert o.status == V.NOT_SUPPORTED  # Δ ≈ 0.4 > 0.3
+
+
+def test_summarise_keeps_kid_extractors_apart() -> None:
+    frame = pd.DataFrame(rows("rpd", "kid", [0.1, 0.2, 0.3], extractor="net") + rows("rpd", "kid", [1.0, 1.0, 1.0],
+                                                                                      extractor="inception"))
+    out = S.summarise(frame, ["model"])
+    assert sorted(zip(out["extractor"], out["mean"].round(6))) == [("inception", 1.0), ("net", 0.2)]
+    no_extractor = S.summarise(frame.assign(extractor=None), ["model"])
+    assert len(no_extractor) == 1 and no_extractor["seeds"].iloc[0] == 6  # one group when no extractor is named
+    assert "extractor" not in S.summarise(frame.drop(columns="extractor"), ["model"])
+    assert list(S.summarise(frame.iloc[:0], ["model"]).columns) == ["model", "metric", "mean", "sd", "seeds", "lo",
+                                                                    "hi"]
+
+
+def test_paired_outcomes_form_one_test_per_setting_both_models_ran() -> None:
+    table = grid("rpd", "rw1wd", CLEAR_BETTER, samplers=("ddim",)) + grid("ddpm", "rw1wd", BASE, samplers=("ddim",))
+    table += rows("rpd", "rw1wd", CLEAR_BETTER, "ddpm", 10)  # no ddpm-model row here: no test
+    outs = S.paired_outcomes(pd.DataFrame(table), ["rpd"], ["ddpm"], "rw1wd")
+    assert [(o.test.where["sampler"], o.test.where["steps"]) for o in outs] == [("ddim", 1), ("ddim", 3),
+                                                                                ("ddim", 10)]
+    assert all(o.status == V.SUPPORTED and isinstance(o.test.where["steps"], int) for o in outs)
