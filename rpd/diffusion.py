@@ -20,7 +20,7 @@ from torch import nn
 
 from rpd.batching import NOISE_BLOCK_ELEMENTS
 from rpd.families import FAMILIES_WITH_PRIOR
-from rpd.frames import Frame, extra_inputs, make_frame
+from rpd.frames import Frame, make_frame, network_inputs
 from rpd.schedule import STOCHASTIC_SAMPLERS, make_sampler, make_training_scheduler
 
 
@@ -52,6 +52,19 @@ def prior_frame(
     return make_frame(spec.family, like, mu, sigma), mu
 
 
+def predict(
+    spec: DiffusionSpec, net: nn.Module, frame: Frame, r_t: torch.Tensor, t: torch.Tensor, abar_t: torch.Tensor,
+    mu: torch.Tensor | None, y: torch.Tensor | None,
+) -> torch.Tensor:
+    """The network's ε or v prediction for the diffusion variable r_t at time steps t (diffusers' 0-based index).
+
+    The one place the network is called (training, sampling and the bound): it sees x_t = c + s·r_t in data
+    space and the family's extra inputs (:func:`rpd.frames.network_inputs`); its prediction is in r-space.
+    """
+    x_t, extra = network_inputs(spec.family, spec.aux, spec.target, frame, r_t, abar_t, mu)
+    return net(x_t, t, extra, y)
+
+
 def training_loss(
     spec: DiffusionSpec, net: nn.Module, prior: nn.Module | None, x0: torch.Tensor, scheduler=None,
     y: torch.Tensor | None = None, posterior: torch.Tensor | None = None,
@@ -74,7 +87,7 @@ def training_loss(
     r_t = scheduler.add_noise(r0, eps, t)
     target = eps if spec.target == "eps" else scheduler.get_velocity(r0, eps, t)
     abar_t = scheduler.alphas_cumprod.to(x0.device)[t]
-    pred = net(r_t, t, extra_inputs(spec.family, spec.aux, spec.target, r_t, abar_t, mu), y)
+    pred = predict(spec, net, frame, r_t, t, abar_t, mu, y)
     return F.mse_loss(pred, target)
 
 
@@ -182,7 +195,7 @@ def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y) -> torc
     alphas_cumprod = scheduler.alphas_cumprod
     for t in scheduler.timesteps:
         t_batch = t.expand(b)
-        pred = net(r, t_batch, extra_inputs(spec.family, spec.aux, spec.target, r, alphas_cumprod[t_batch], mu), y)
+        pred = predict(spec, net, frame, r, t_batch, alphas_cumprod[t_batch], mu, y)
         r = scheduler.step(pred, t, r, **({"variance_noise": next(noise)} if stochastic else {})).prev_sample
     return frame.to_data(r)
 

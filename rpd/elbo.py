@@ -33,10 +33,10 @@ from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, ROWS_PER_CALL
 from rpd.checkpoint import load_state
 from rpd.config import config_hash
 from rpd.data.specs import is_image_dataset
-from rpd.diffusion import DiffusionSpec
+from rpd.diffusion import DiffusionSpec, predict
 from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS
 from rpd.families import FAMILIES_WITH_PRIOR
-from rpd.frames import Frame, extra_inputs, make_frame
+from rpd.frames import Frame, make_frame
 from rpd.io import load_json, write_atomic
 from rpd.logs import say
 from rpd.provenance import git_commit, package_versions
@@ -136,12 +136,12 @@ class Schedule:
         return self.betas[0]
 
 
-def _predict_r0(spec, net, r0, i, eps, mu, abar32, labels) -> torch.Tensor:
-    """r̂₀(r_t) from the network at diffusers index i, with r_t = √ᾱ r₀ + √(1 − ᾱ) ε as in training."""
+def _predict_r0(spec, net, frame: Frame, r0, i, eps, mu, abar32, labels) -> torch.Tensor:
+    """r̂₀(r_t) from the network at diffusers index i, with r_t = √ᾱ r₀ + √(1 − ᾱ) ε as in training
+    (the network sees x_t = c + s·r_t: :func:`rpd.diffusion.predict`)."""
     a = _bcast(abar32[i], r0)
     r_t = a.sqrt() * r0 + (1 - a).sqrt() * eps
-    extra = extra_inputs(spec.family, spec.aux, spec.target, r_t, abar32[i], mu)
-    pred = net(r_t, i, extra, labels)
+    pred = predict(spec, net, frame, r_t, i, abar32[i], mu, labels)
     convert = x0_from_eps if spec.target == "eps" else x0_from_v
     return convert(pred.double(), r_t.double(), abar32[i].double())
 
@@ -154,7 +154,7 @@ def _latent(spec, prior, x0, labels, generator):
     return z, kl.double()
 
 
-def _diffusion_terms(spec, net, sched, abar32, r0, mu, labels, t_draws, generator) -> torch.Tensor:
+def _diffusion_terms(spec, net, sched, abar32, frame: Frame, r0, mu, labels, t_draws, generator) -> torch.Tensor:
     """Σ_{i=1}^{T−1} KL per datum: every i (t_draws = T − 1) or t_draws uniform draws scaled by (T − 1)/t_draws."""
     n, T = len(r0), spec.num_train_timesteps
     every_t = t_draws == T - 1
@@ -168,8 +168,8 @@ def _diffusion_terms(spec, net, sched, abar32, r0, mu, labels, t_draws, generato
         else:
             i = torch.randint(1, T, (len(rows),), generator=generator)
         eps = torch.randn(r0[rows].shape, generator=generator, dtype=r0.dtype)
-        r0_hat = _predict_r0(spec, net, r0[rows], i, eps, None if mu is None else mu[rows], abar32,
-                             None if labels is None else labels[rows])
+        r0_hat = _predict_r0(spec, net, frame.rows(rows), r0[rows], i, eps, None if mu is None else mu[rows],
+                             abar32, None if labels is None else labels[rows])
         err = _sum_dims((r0[rows].double() - r0_hat) ** 2)
         kl = sched.posterior_coef_r0(i) ** 2 * err / (2 * sched.posterior_var(i))
         total.index_add_(0, rows, kl)
@@ -201,7 +201,7 @@ def variational_bound(spec: DiffusionSpec, net: nn.Module, prior: nn.Module | No
     frame = make_frame(spec.family, x0, mu, sigma)
     r0 = frame.to_residual(x0)
     terms = {"latent": latent}
-    terms["diffusion"] = _diffusion_terms(spec, net, sched, abar32, r0, mu, labels, t_draws, g)
+    terms["diffusion"] = _diffusion_terms(spec, net, sched, abar32, frame, r0, mu, labels, t_draws, g)
     aT = sched.abar[T - 1]
     # q(r_T|r₀) = N(√ᾱ_T r₀, 1 − ᾱ_T) against p(r_T) = N(0, I), the start of every family's sampler
     terms["terminal"] = gaussian_kl(aT.sqrt() * r0.double(), (1 - aT).expand_as(r0), torch.zeros_like(r0.double()),
@@ -215,7 +215,7 @@ def _decoder_term(spec, net, sched, abar32, x0, r0, frame: Frame, mu, labels, g,
     """−log p(x₀|x₁,z) in x: N(c + s r̂₀(r₁), s² β₁) — the density in x includes Σ log s."""
     i = torch.zeros(len(x0), dtype=torch.long)
     eps = torch.randn(r0.shape, generator=g, dtype=r0.dtype)
-    r0_hat = _predict_r0(spec, net, r0, i, eps, mu, abar32, labels)
+    r0_hat = _predict_r0(spec, net, frame, r0, i, eps, mu, abar32, labels)
     mean_x = frame.centre.double() + frame.scale.double() * r0_hat
     sd_x = frame.scale.double() * sched.decoder_var.sqrt()
     if discrete is None:

@@ -3,7 +3,7 @@
 Every family is a standard DDPM on r = (x − c(z)) / s(z) (SPEC §2):
 
 ========== ============ ============ ==========================================
-family     centre c(z)  scale s(z)   network's extra inputs
+family     centre c(z)  scale s(z)   network's extra inputs (beside x_t)
 ========== ============ ============ ==========================================
 rpd        μ̂(z)         σ̂(z)         aux = omega: (ω, μ̂); mu: (μ̂); none: ()
 ddpm       0            1            ()
@@ -13,6 +13,11 @@ diffusevae2 x̂ = μ̂(z)    1            (x̂)         — DiffuseVAE form 2
 
 so x_t = √ᾱ_t x₀ + (1 − √ᾱ_t) c + √(1 − ᾱ_t) s ε, and x_T → N(c, s²) is where sampling starts.
 The auxiliary variables are ω_ε = r_t / √(1 − ᾱ_t) and ω_v = √ᾱ_t ω_ε (the targets implied by x₀ = μ̂).
+
+The network's main input is x_t = c + s·r_t in data space for every family (SPEC §2, as in the paper): r_t is
+the variable the schedulers step, not what the network sees. ω is then what brings the prior's normalised
+residual to the network; with r_t as the main input, ω would only rescale an input every variant already has.
+:func:`network_inputs` builds what the network sees, for training, sampling and the bound alike.
 """
 
 from __future__ import annotations
@@ -36,6 +41,13 @@ class Frame:
 
     def to_data(self, r: torch.Tensor) -> torch.Tensor:
         return self.centre + self.scale * r
+
+    def to(self, device: torch.device | str) -> Frame:
+        return Frame(self.centre.to(device), self.scale.to(device))
+
+    def rows(self, index: torch.Tensor) -> Frame:
+        """The frame of the data rows ``index`` (the bound evaluates repeated rows of a batch)."""
+        return Frame(self.centre[index], self.scale[index])
 
 
 def make_frame(family: str, like: torch.Tensor, mu: torch.Tensor | None, sigma: torch.Tensor | None) -> Frame:
@@ -77,6 +89,18 @@ def extra_inputs(
     if aux == "none":
         return []
     raise ValueError(f"aux={aux!r}; allowed: {list(AUX_INPUTS)}")
+
+
+def network_inputs(
+    family: str, aux: str, target: str, frame: Frame, r_t: torch.Tensor, abar_t: torch.Tensor,
+    mu: torch.Tensor | None,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(x_t, extra inputs): what the denoiser sees beside the time step and the class (SPEC §2).
+
+    The main input is x_t = c + s·r_t in data space; the extra inputs are :func:`extra_inputs` (for RPD the
+    auxiliary variable ω, computed from r_t, and μ̂; or μ̂ alone; or nothing).
+    """
+    return frame.to_data(r_t), extra_inputs(family, aux, target, r_t, abar_t, mu)
 
 
 def num_extra_inputs(family: str, aux: str) -> int:

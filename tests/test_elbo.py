@@ -186,8 +186,8 @@ def rpd_exact():
     prior = ExactMixturePrior()
     x, k = prior.data(1500, seed=6)
     # with an exact prior r₀ = (x − μ̂)/σ̂ ~ N(0, I): the exact denoiser is the oracle for N(0, I)
-    est = variational_bound(_spec("rpd"), GaussianOracle(torch.zeros(2).double(), torch.ones(2).double()), prior,
-                            x, seed=7)
+    oracle = GaussianOracle(torch.zeros(2).double(), torch.ones(2).double(), family="rpd")
+    est = variational_bound(_spec("rpd"), oracle, prior, x, seed=7)
     return prior, x, k, est
 
 
@@ -227,7 +227,7 @@ def test_change_of_variables():
             return c.expand(len(z), -1), s.expand(len(z), -1)
 
     ddpm = variational_bound(_spec("ddpm"), GaussianOracle(M, S), None, y, seed=9)
-    rpd = variational_bound(_spec("rpd"), GaussianOracle(M, S), Fixed(), c + s * y, seed=9)
+    rpd = variational_bound(_spec("rpd"), GaussianOracle(M, S, family="rpd"), Fixed(), c + s * y, seed=9)
     for term in ("latent", "diffusion", "terminal"):
         torch.testing.assert_close(rpd.terms[term], ddpm.terms[term], rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(rpd.terms["decoder"], ddpm.terms["decoder"] + s.log().sum(), rtol=1e-9, atol=1e-9)
@@ -274,8 +274,8 @@ def test_diffusevae_j2_far_from_zero_while_terminal_small(family):
     """DiffuseVAE's own terminal term is small (it starts where its forward process ends), J₂ is not."""
     prior = ExactMixturePrior()
     x, _ = prior.data(200, seed=10)
-    est = variational_bound(_spec(family), GaussianOracle(torch.zeros(2).double(), torch.ones(2).double()), prior,
-                            x, seed=11)
+    oracle = GaussianOracle(torch.zeros(2).double(), torch.ones(2).double(), family=family)
+    est = variational_bound(_spec(family), oracle, prior, x, seed=11)
     assert est.extra["j2"].mean() > 1.0
     assert est.terms["terminal"].mean() < 0.01
 

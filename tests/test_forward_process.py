@@ -357,17 +357,31 @@ S = torch.tensor([0.5, 2.0])
 
 
 class GaussianOracle(nn.Module):
-    """The exact ε (or v) predictor for r₀ ~ N(m, diag s²): E[ε | r_t] = √(1−ᾱ)(r_t − √ᾱ m)/(ᾱ s² + 1 − ᾱ)."""
+    """The exact ε (or v) predictor for r₀ ~ N(m, diag s²): E[ε | r_t] = √(1−ᾱ)(r_t − √ᾱ m)/(ᾱ s² + 1 − ᾱ).
 
-    def __init__(self, m, s, target="eps"):
+    The network sees x_t in data space (SPEC §2), so the oracle first recovers r_t from its inputs as the
+    ``family`` defines them (RPD with aux ``omega``: from ω, whose target is the oracle's).
+    """
+
+    def __init__(self, m, s, target="eps", family="ddpm"):
         super().__init__()
-        self.m, self.s, self.target = m, s, target
+        self.m, self.s, self.target, self.family = m, s, target, family
         self.abar = alphas_cumprod(T, "linear")
         self.calls = 0
 
-    def forward(self, r_t, t, extra, class_labels=None):
+    def residual(self, x_t, extra, a):
+        """r_t from x_t = c + s·r_t and the extra inputs of :func:`rpd.frames.extra_inputs`."""
+        if self.family in ("ddpm", "diffusevae1"):  # c = 0, s = 1
+            return x_t
+        if self.family == "diffusevae2":  # c = x̂ (the extra input), s = 1
+            return x_t - extra[0]
+        omega_eps = extra[0] / a.sqrt() if self.target == "v" else extra[0]  # ω_v = √ᾱ ω_ε
+        return omega_eps * (1 - a).sqrt()  # ω_ε = r_t / √(1 − ᾱ)
+
+    def forward(self, x_t, t, extra, class_labels=None):
         self.calls += 1
-        a = self.abar[t][:, None].to(r_t.dtype)
+        a = self.abar[t][:, None].to(x_t.dtype)
+        r_t = self.residual(x_t, extra, a)
         var_t = a * self.s**2 + 1 - a
         eps = (1 - a).sqrt() * (r_t - a.sqrt() * self.m) / var_t
         if self.target == "eps":
@@ -397,6 +411,47 @@ def _check_gaussian(x: np.ndarray, mean, sd, slack=0.0):
     assert np.all(np.abs(x.std(0) - sd) <= 5 * sd / math.sqrt(2 * n) + slack * sd), (x.std(0), sd)
 
 
+class InputRecorder(nn.Module):
+    """Records what the network is given; predicts zeros."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(()))  # a parameter, so callers find the network's device
+        self.seen = []
+
+    def forward(self, x_t, t, extra, class_labels=None):
+        self.seen.append((x_t.detach().clone(), t.clone(), [e.detach().clone() for e in extra]))
+        return torch.zeros_like(x_t) + 0 * self.weight
+
+
+@pytest.mark.parametrize("target", ["eps", "v"])
+def test_network_main_input_is_x_t_in_data_space(target):
+    """Training, sampling and the bound all give the network x_t = μ̂ + σ̂ r_t (SPEC §2), not r_t; RPD's ω
+    carries r_t / √(1 − ᾱ_t) (times √ᾱ_t for v)."""
+    from rpd.diffusion import training_loss
+    from rpd.elbo import variational_bound
+
+    mu, sigma = torch.tensor([3.0, -2.0]), torch.tensor([0.25, 4.0])
+    prior = FixedPrior(mu, sigma)
+    prior.posterior_sample = lambda x, y=None: torch.zeros(len(x), 1)
+    prior.posterior_and_kl = lambda x, y=None, generator=None: (torch.zeros(len(x), 1), torch.zeros(len(x)))
+    spec = DiffusionSpec("rpd", "omega", target, T, "linear")
+    abar = alphas_cumprod(T, "linear")
+    x0 = mu + sigma * torch.randn(64, 2, generator=torch.Generator().manual_seed(3))
+    net = InputRecorder()
+    training_loss(spec, net, prior, x0)
+    sample(spec, net, prior, n=16, data_shape=(2,), sampler="ddim", steps=3, seed=0, batch_size=16)
+    variational_bound(spec, net, prior, x0[:8], seed=0, t_draws=2)
+    assert len(net.seen) == 1 + 3 + 2  # one training call, three sampling steps, the bound's two calls
+    for x_in, t, (w, mu_in) in net.seen:
+        a = abar[t][:, None].to(x_in.dtype)
+        r_t = (w / a.sqrt() if target == "v" else w) * (1 - a).sqrt()
+        torch.testing.assert_close(mu_in, mu.expand_as(mu_in).to(mu_in.dtype))
+        torch.testing.assert_close(x_in, (mu + sigma * r_t).to(x_in.dtype), rtol=1e-4, atol=1e-4)
+        # not r_t itself: the data-space input differs from the residual by far more than rounding
+        assert (x_in - r_t).abs().max() > 1.0
+
+
 @pytest.mark.parametrize("sampler,steps,target", [("ddpm", 1000, "eps"), ("ddim", 50, "eps"), ("ddim", 50, "v")])
 def test_oracle_sampling_recovers_gaussian(sampler, steps, target):
     # DDPM draws fresh noise from one generator per sample at each of the 1000 steps: keep n small
@@ -415,7 +470,8 @@ def test_oracle_sampling_rpd_maps_back_to_data():
     n = 4000
     mu, sigma = torch.tensor([3.0, -2.0]), torch.tensor([0.25, 4.0])
     spec = DiffusionSpec("rpd", "omega", "eps", T, "linear")
-    x = sample(spec, GaussianOracle(M, S), FixedPrior(mu, sigma), n=n, data_shape=(2,), sampler="ddim", steps=50,
+    x = sample(spec, GaussianOracle(M, S, family="rpd"), FixedPrior(mu, sigma), n=n, data_shape=(2,), sampler="ddim",
+               steps=50,
                seed=1, batch_size=1000)
     _check_gaussian(x, (mu + sigma * M).numpy(), (sigma * S).numpy(), slack=0.02 * sigma.max().item())
     # a wrong prior would be detected: the sample is nowhere near N(m, s²)

@@ -128,7 +128,7 @@ def test_sample_through_frames(family, name, target, steps):
     mu, sigma = torch.tensor([3.0, -2.0]), torch.tensor([0.25, 4.0])
     spec = DiffusionSpec(family, "omega", target, T, "linear")
     prior = None if family == "ddpm" else FixedPrior(mu, sigma)
-    net = GaussianOracle(M.float(), S.float(), target)
+    net = GaussianOracle(M.float(), S.float(), target, family)
     x = sample(spec, net, prior, n=n, data_shape=(2,), sampler=name, steps=steps, seed=3, batch_size=1000)
     assert x.shape == (n, 2) and np.isfinite(x).all()
     assert net.calls == 3 * steps  # three batches, one network call per step
