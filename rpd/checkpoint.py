@@ -86,13 +86,16 @@ def load_payload(path: str | os.PathLike) -> dict:
     return torch.load(io.BytesIO(inner), map_location="cpu", weights_only=True)
 
 
-def save_model(path: str | os.PathLike, module: nn.Module, run_config: dict) -> None:
-    """Save ``module``'s state dict with the run config that built it."""
-    save_payload(path, {"state_dict": module.state_dict(), "run_config": run_config})
+def save_model(path: str | os.PathLike, module: nn.Module, run_config: dict, provenance: dict | None = None) -> None:
+    """Save ``module``'s state dict with the run config that built it and, for trained models, the
+    ``provenance`` of its training (commit, versions, device: :func:`rpd.provenance.training_record`)."""
+    extra = {} if provenance is None else {"provenance": dict(provenance)}
+    save_payload(path, {"state_dict": module.state_dict(), "run_config": run_config, **extra})
 
 
 def load_state(path: str | os.PathLike) -> dict:
-    """Load a file written by :func:`save_model`: ``{"state_dict", "run_config"}``, digest verified."""
+    """Load a file written by :func:`save_model`: ``{"state_dict", "run_config"}`` (and ``provenance`` when
+    recorded), digest verified."""
     state = load_payload(path)
     if not {"state_dict", "run_config"} <= set(state):
         raise _corrupt(Path(path), f"it holds {sorted(state)}, not a model's state_dict and run_config")

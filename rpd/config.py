@@ -381,6 +381,8 @@ def run_config(cfg: dict, run: Run) -> dict:
         "device": cfg["device"],
         "sample_batch_size": cfg["sample_batch_size"],
     }
+    if cfg.get("precision", "fp32") != "fp32":  # only then: fp32 runs keep their config hashes (trained models)
+        common["precision"] = cfg["precision"]
     if is_image_dataset(dataset):
         common["kid"] = cfg["kid"]
     if run.kind == "prior":

@@ -13,6 +13,7 @@ Rules (README, "Running on a cluster"):
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
@@ -24,6 +25,9 @@ from pathlib import Path
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+# fp32, or bf16 autocast of the network's forward pass (training and sampling; optimiser state, EMA, the
+# scheduler's update and the losses stay float32). bf16 has float32's range, so no loss scaling is needed.
+PRECISION_CHOICES = ("fp32", "bf16")
 
 # Lock files held by this process, by path: kept open (and so locked) until the process exits.
 _HELD: dict[str, int] = {}
@@ -93,9 +97,10 @@ def select_device(requested: str, env: Mapping[str, str] = os.environ) -> torch.
                 "per training job when device is cuda) or set device: auto"
             )
         return torch.device("cpu")
-    if "SLURM_JOB_ID" in env:
-        return torch.device("cuda", 0)
-    return torch.device("cuda", claim_gpu(torch.cuda.device_count(), env))
+    index = 0 if "SLURM_JOB_ID" in env else claim_gpu(torch.cuda.device_count(), env)
+    # The default CUDA device too: libraries that take only "cuda" (torch-fidelity) then use this GPU.
+    torch.cuda.set_device(index)
+    return torch.device("cuda", index)
 
 
 def describe(device: torch.device) -> str:
@@ -103,3 +108,21 @@ def describe(device: torch.device) -> str:
     if device.type != "cuda":
         return device.type
     return f"cuda:{device.index or 0} ({torch.cuda.get_device_name(device)})"
+
+
+def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
+    """The context a network's forward pass runs in: bf16 autocast on ``device`` for ``bf16``, else a no-op.
+
+    The same call on every device (``torch.autocast`` supports bf16 on the CPU and on CUDA), so a CPU test
+    covers the code path a GPU job takes.
+    """
+    if precision not in PRECISION_CHOICES:
+        raise DeviceError(f"config key 'precision': {precision!r} is not allowed; allowed values: "
+                          f"{list(PRECISION_CHOICES)}")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def precision_of(run: Mapping) -> str:
+    """A run config's ``precision``: absent means fp32 (the key is written only when it is not fp32, so that
+    fp32 runs keep the config hashes, and so the trained models, they had before the option existed)."""
+    return run.get("precision", "fp32")

@@ -19,6 +19,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 
 from rpd.batching import NOISE_BLOCK_ELEMENTS
+from rpd.devices import autocast
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, make_frame, network_inputs
 from rpd.schedule import STOCHASTIC_SAMPLERS, make_sampler, make_training_scheduler
@@ -168,10 +169,17 @@ def sample(
     seed: int,
     batch_size: int,
     num_classes: int = 0,
+    device: torch.device | str = "cpu",
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Draw n samples: z ~ p̂(z), r_T ~ N(0, I), ``steps`` denoising steps in r-space, x₀ = c + s·r₀.
 
     With ``num_classes`` > 0, sample i is drawn for class i mod C (:func:`sample_labels`).
+    The denoising loop runs on ``device`` (where ``net`` must be); every random number is drawn on the CPU
+    from the per-sample generators and moved there, so the noise, and on the CPU the samples bit for bit, do
+    not depend on the device. The prior stays on the CPU: its one pass per batch draws z from those generators.
+    ``precision="bf16"`` runs the network under bf16 autocast (:func:`rpd.devices.autocast`); the scheduler's
+    update stays in float32.
     """
     net.eval()
     labels = sample_labels(n, num_classes)
@@ -179,25 +187,32 @@ def sample(
     for start in range(0, n, batch_size):
         idx = range(start, min(n, start + batch_size))
         y = None if labels is None else torch.from_numpy(labels[start: idx.stop])
-        out.append(_sample_batch(spec, net, prior, sample_generators(seed, idx), tuple(data_shape), sampler, steps, y))
+        out.append(_sample_batch(spec, net, prior, sample_generators(seed, idx), tuple(data_shape), sampler, steps, y,
+                                 torch.device(device), precision))
     return torch.cat(out).numpy()
 
 
-def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y) -> torch.Tensor:
+def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y, device: torch.device,
+                  precision: str) -> torch.Tensor:
     scheduler = make_sampler(sampler, spec.num_train_timesteps, spec.beta_schedule, spec.target, steps)
     b = len(gens)
     like = torch.zeros(b, *data_shape)
     z = prior.sample_latent(gens) if spec.family in FAMILIES_WITH_PRIOR else None
     frame, mu = prior_frame(spec, prior, z, like, y)
+    frame, mu = Frame(frame.centre.to(device), frame.scale.to(device)), None if mu is None else mu.to(device)
+    y = None if y is None else y.to(device)
     stochastic = sampler in STOCHASTIC_SAMPLERS
     noise = step_noise(gens, data_shape, 1 + steps if stochastic else 1)  # r_T, then each step's noise
-    r = next(noise)
-    alphas_cumprod = scheduler.alphas_cumprod
-    for t in scheduler.timesteps:
-        t_batch = t.expand(b)
-        pred = predict(spec, net, frame, r, t_batch, alphas_cumprod[t_batch], mu, y)
-        r = scheduler.step(pred, t, r, **({"variance_noise": next(noise)} if stochastic else {})).prev_sample
-    return frame.to_data(r)
+    r = next(noise).to(device)
+    alphas_cumprod = scheduler.alphas_cumprod.to(device)
+    for t in scheduler.timesteps:  # on the CPU: the schedulers index their CPU tables with it
+        t_batch = t.expand(b).to(device)
+        with autocast(device, precision):
+            pred = predict(spec, net, frame, r, t_batch, alphas_cumprod[t_batch], mu, y)
+        pred = pred.float()  # a no-op in fp32
+        step_kwargs = {"variance_noise": next(noise).to(device)} if stochastic else {}
+        r = scheduler.step(pred, t, r, **step_kwargs).prev_sample
+    return frame.to_data(r).cpu()
 
 
 

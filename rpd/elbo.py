@@ -39,7 +39,8 @@ from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, make_frame
 from rpd.io import load_json, write_atomic
 from rpd.logs import say
-from rpd.provenance import git_commit, package_versions
+from rpd.devices import describe, select_device
+from rpd.provenance import training_provenance
 from rpd.schedule import make_training_scheduler, x0_from_eps, x0_from_v
 from rpd.stages import build_denoiser, load_prior, load_training_data
 
@@ -141,7 +142,10 @@ def _predict_r0(spec, net, frame: Frame, r0, i, eps, mu, abar32, labels) -> torc
     (the network sees x_t = c + s·r_t: :func:`rpd.diffusion.predict`)."""
     a = _bcast(abar32[i], r0)
     r_t = a.sqrt() * r0 + (1 - a).sqrt() * eps
-    pred = predict(spec, net, frame, r_t, i, abar32[i], mu, labels)
+    # The network runs on its own device (the job's); the bound's bookkeeping and random draws stay on the CPU.
+    device = next((w.device for w in net.parameters()), torch.device("cpu"))  # a parameter-free net: CPU
+    pred = predict(spec, net, frame.to(device), r_t.to(device), i.to(device), abar32[i].to(device),
+                   None if mu is None else mu.to(device), None if labels is None else labels.to(device)).to(r_t.device)
     convert = x0_from_eps if spec.target == "eps" else x0_from_v
     return convert(pred.double(), r_t.double(), abar32[i].double())
 
@@ -259,8 +263,11 @@ def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | 
     run = load_json(run_dir / "config.json")
     summary = load_json(run_dir / "train_summary.json")
     torch.set_num_threads(run["threads"])
+    device = select_device(run["device"])
     net = build_denoiser(run)
     net.load_state_dict(load_state(run_dir / "model.pt")["state_dict"])
+    net.to(device)
+    say(f"bound of {run_dir} on {describe(device)}")
     spec = DiffusionSpec.from_run_config(run)
     prior = load_prior(prior_path) if spec.family in FAMILIES_WITH_PRIOR else None
     reference = load_training_data(reference_path, run["dataset"])
@@ -277,8 +284,8 @@ def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | 
     base = {
         "suite": run["suite"], "dataset": run["dataset"]["name"], "model": run["model"]["name"],
         "family": spec.family, "size": run["size"], "seed": run["seed"], "sampler": "bound",
-        "steps": spec.num_train_timesteps, "parameters": summary["parameters"], "commit": git_commit(),
-        "config_hash": config_hash(run), "versions": package_versions(), "device": "cpu",
+        "steps": spec.num_train_timesteps, "parameters": summary["parameters"], **training_provenance(summary),
+        "config_hash": config_hash(run),
         "train_seconds": summary["train_seconds"], "sample_seconds": float("nan"), "eval_seconds": seconds,
         "unit": unit, "t_draws": estimate.t_draws,
     }

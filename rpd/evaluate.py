@@ -16,7 +16,7 @@ from rpd.data.grid import grid_centres
 from rpd.data.specs import is_image_dataset, num_classes
 from rpd.io import load_json, load_npz, write_atomic
 from rpd.layout import sample_file
-from rpd.provenance import git_commit, package_versions
+from rpd.provenance import training_provenance
 
 METRIC_COLUMNS = ["suite", "dataset", "model", "family", "size", "seed", "sampler", "steps", "metric", "value"]
 PROVENANCE_COLUMNS = ["n", "parameters", "commit", "config_hash", "versions", "device", "train_seconds",
@@ -73,9 +73,11 @@ def kid_extractor_label(kid_cfg: dict, feature_net_summary: dict | None) -> str:
 
 
 def image_metrics(
-    samples: dict, reference: dict, dataset: dict, kid_cfg: dict, feature_net: str | None, seed: int
+    samples: dict, reference: dict, dataset: dict, kid_cfg: dict, feature_net: str | None, seed: int,
+    device: object = "cpu",
 ) -> dict[str, float]:
-    """1WD on pixels in [0, 1], CW-1WD for class-conditional data, and KID through torch-fidelity."""
+    """1WD on pixels in [0, 1], CW-1WD for class-conditional data, and KID through torch-fidelity (its feature
+    extractor on ``device``, a torch.device or name)."""
     from rpd.metrics.images import classwise_w1, image_w1
     from rpd.metrics.kid import kid  # torch-fidelity (and torch) only for image runs
 
@@ -86,7 +88,8 @@ def image_metrics(
     if num_classes(dataset):
         values["cw1wd"] = classwise_w1(x, samples["y"], ref, reference["y"])
     weights = feature_net if kid_cfg["extractor"] == "feature-net" else kid_cfg["inception_weights"]
-    values["kid"], _ = kid(x, ref, kid_cfg["extractor"], weights, kid_cfg["subset_size"], kid_cfg["subsets"], seed)
+    values["kid"], _ = kid(x, ref, kid_cfg["extractor"], weights, kid_cfg["subset_size"], kid_cfg["subsets"], seed,
+                           device)
     return values
 
 
@@ -112,13 +115,17 @@ def evaluate_run(
     base = {
         "suite": run["suite"], "dataset": run["dataset"]["name"], "model": name, "family": family,
         "size": run["size"], "seed": run["seed"], "n": len(reference["x"]), "parameters": summary["parameters"],
-        "commit": git_commit(), "config_hash": config_hash(trained), "versions": package_versions(),
-        "device": summary.get("device", "cpu"), "train_seconds": summary["train_seconds"],
+        **training_provenance(summary), "config_hash": config_hash(trained), "train_seconds": summary["train_seconds"],
     }
     extractor = ""
     if images:
         net_summary = load_json(Path(feature_net).parent / "summary.json") if feature_net else None
         extractor = kid_extractor_label(run["kid"], net_summary)
+    device = "cpu"
+    if images:  # KID's feature extractor is a network: it runs where the config's `device` says
+        from rpd.devices import select_device
+
+        device = select_device(run["device"])
     rows = []
     for sampler, steps in sample_pairs(run):
         samples = load_npz(sample_file(run_dir, sampler, steps))
@@ -126,7 +133,7 @@ def evaluate_run(
         start = time.perf_counter()
         if images:
             values = image_metrics(samples, reference, run["dataset"], run["kid"],
-                                   None if feature_net is None else str(feature_net), run["seed"])
+                                   None if feature_net is None else str(feature_net), run["seed"], device)
         else:
             values = grid_metrics(samples["x"], reference["x"], run["dataset"])
         seconds = time.perf_counter() - start

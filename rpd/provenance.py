@@ -1,4 +1,9 @@
-"""Provenance columns carried by every result row: commit, config hash, package versions, device."""
+"""Provenance columns carried by every result row: commit, config hash, package versions, device.
+
+Commit, versions and device are recorded when a model is trained (:func:`training_record`, written into
+``train_summary.json`` and ``model.pt``) and copied into the rows that score it (:func:`training_provenance`),
+so a row names the code that trained the model, not the code that evaluated it.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +39,15 @@ def package_versions() -> str:
         except metadata.PackageNotFoundError:
             out.append(f"{name}=missing")
     return ";".join(out)
+
+
+def training_record(device: str) -> dict[str, str]:
+    """What a training job records about itself: commit, package versions and the device it trained on."""
+    return {"commit": git_commit(), "versions": package_versions(), "device": device}
+
+
+def training_provenance(summary: dict) -> dict[str, str]:
+    """The provenance columns of a trained run's rows, from its ``train_summary.json``; a summary written before
+    training recorded them falls back to the current commit and versions (and the CPU)."""
+    return {"commit": summary.get("commit") or git_commit(), "versions": summary.get("versions") or package_versions(),
+            "device": summary.get("device", "cpu")}

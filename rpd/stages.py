@@ -19,7 +19,7 @@ from rpd.checkpoint import load_state, save_model
 from rpd.config import config_hash, training_key
 from rpd.data.grid import make_grid_dataset
 from rpd.data.specs import data_shape, is_image_dataset, num_classes
-from rpd.devices import describe, select_device
+from rpd.devices import describe, precision_of, select_device
 from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_labels, sample_prior
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import num_extra_inputs
@@ -27,6 +27,7 @@ from rpd.io import load_npz, save_json, save_npz
 from rpd.layout import sample_file
 from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
+from rpd.provenance import training_record
 from rpd.priors import build_prior
 from rpd.training import Checkpoint, Progress, TrainConfig, fit
 
@@ -126,13 +127,18 @@ def _label(run: dict) -> str:
 def _write_training_outputs(
     run: dict, module: nn.Module, history, seconds: float, run_dir: str | Path, device: str = "cpu"
 ) -> None:
-    """The run folder's training files: model.pt, config.json (resolved config), losses.npz, train_summary.json."""
+    """The run folder's training files: model.pt, config.json (resolved config), losses.npz, train_summary.json.
+
+    ``seconds`` counts every process that trained the model (a resumed run adds the earlier ones'); commit,
+    package versions and device are recorded here, at training time, in the summary and in the model file.
+    """
     run_dir = Path(run_dir)
+    record = training_record(device)
     save_json(run_dir / "config.json", run)
     save_npz(run_dir / "losses.npz", step=np.array([s for s, _ in history]), loss=np.array([v for _, v in history]))
     save_json(run_dir / "train_summary.json",
-              {"parameters": count_parameters(module), "train_seconds": seconds, "device": device})
-    save_model(run_dir / "model.pt", module, run)  # last: its presence marks a finished training
+              {"parameters": count_parameters(module), "train_seconds": seconds, **record})
+    save_model(run_dir / "model.pt", module, run, record)  # last: its presence marks a finished training
 
 
 def _checkpoint(run: dict, run_dir: str | Path, cfg: TrainConfig) -> Checkpoint:
@@ -158,12 +164,12 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
         if restart is not None and step < cfg.steps:
             restart(batch)
 
-    start = time.perf_counter()
+    progress = Progress(_label(run), cfg.steps)
     checkpoint = _checkpoint(run, run_dir, cfg)
-    history = fit(prior, lambda b: prior.loss(*_split(b))[0], data, cfg, Progress(_label(run), cfg.steps),
-                  torch.Generator().manual_seed(run["seed"]), every_100, checkpoint, device)
+    history = fit(prior, lambda b: prior.loss(*_split(b))[0], data, cfg, progress,
+                  torch.Generator().manual_seed(run["seed"]), every_100, checkpoint, device, precision_of(run))
     prior.fit_latent_prior(x_all)
-    _write_training_outputs(run, prior, history, time.perf_counter() - start, run_dir, describe(device))
+    _write_training_outputs(run, prior, history, progress.seconds(), run_dir, describe(device))
     checkpoint.discard()
 
 
@@ -179,28 +185,32 @@ def train_model_run(
     prior = load_prior(prior_path).to(device) if spec.family in FAMILIES_WITH_PRIOR else None
     net = build_denoiser(run)
     cfg = TrainConfig.from_dict(run["training"], source=training_key(run))
-    start = time.perf_counter()
+    progress = Progress(_label(run), cfg.steps)
     loss, data = denoiser_training(spec, net, prior, data, cfg.steps * cfg.batch_size)
     checkpoint = _checkpoint(run, run_dir, cfg)
-    history = fit(net, loss, data, cfg, Progress(_label(run), cfg.steps), torch.Generator().manual_seed(run["seed"]),
-                  checkpoint=checkpoint, device=device)
-    _write_training_outputs(run, net, history, time.perf_counter() - start, run_dir, describe(device))
+    history = fit(net, loss, data, cfg, progress, torch.Generator().manual_seed(run["seed"]),
+                  checkpoint=checkpoint, device=device, precision=precision_of(run))
+    _write_training_outputs(run, net, history, progress.seconds(), run_dir, describe(device))
     checkpoint.discard()
 
 
 def sample_model_run(run: dict, run_dir: str | Path, prior_path: str | Path | None) -> None:
     """Draw N samples for every (sampler, K) of the run into ``samples/`` (see :func:`_save_samples`)."""
     torch.set_num_threads(run["threads"])
+    device = select_device(run["device"])
     state = load_state(Path(run_dir) / "model.pt")
     net = build_denoiser(run)
     net.load_state_dict(state["state_dict"])
+    net.to(device)
     spec = DiffusionSpec.from_run_config(run)
     prior = load_prior(prior_path) if spec.family in FAMILIES_WITH_PRIOR else None
     dataset = run["dataset"]
+    say(f"[{_label(run)}] sampling on {describe(device)} in {precision_of(run)}")
     for sampler, steps in run["sampling"]:
         start = time.perf_counter()
         x = sample(spec, net, prior, run["n_eval"], data_shape(dataset), sampler, steps, seed=run["seed"],
-                   batch_size=run["sample_batch_size"], num_classes=num_classes(dataset))
+                   batch_size=run["sample_batch_size"], num_classes=num_classes(dataset), device=device,
+                   precision=precision_of(run))
         _save_samples(run, sampler, steps, run_dir, x, time.perf_counter() - start)
         say(f"[{_label(run)}] sampled {sampler} K={steps} in {time.perf_counter() - start:.1f}s")
 
@@ -216,14 +226,15 @@ def sample_prior_run(run: dict, run_dir: str | Path) -> None:
 
 
 def train_feature_net_run(dataset: dict, kid_cfg: dict, train_path: str | Path, reference_path: str | Path,
-                          out_dir: str | Path, threads: int = 1) -> None:
+                          out_dir: str | Path, threads: int = 1, device: str = "cpu") -> None:
     """The KID feature net of an image dataset (:mod:`rpd.metrics.kid`): ``model.pt`` and ``summary.json``."""
     from rpd.metrics.kid import save_feature_net, train_feature_net
 
     torch.set_num_threads(threads)
+    device = select_device(device)
     train, reference = load_npz(train_path), load_npz(reference_path)
     net, summary = train_feature_net(train["x"], train.get("y"), reference["x"], reference.get("y"),
-                                     kid_cfg["feature_net_steps"], seed=dataset["data_seed"])
+                                     kid_cfg["feature_net_steps"], seed=dataset["data_seed"], device=device)
     held_out = dataset["kind"] == "fmnist"  # fmnist's reference is the test split; butterflies' is training images
     summary["accuracy_on"] = (f"{len(reference['x'])} reference images "
                               f"({'held out: test split' if held_out else 'also in the training set'})")

@@ -18,6 +18,7 @@ import torch
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from torch import nn
 
+from rpd.devices import autocast
 from rpd.io import write_atomic
 
 
@@ -50,6 +51,11 @@ class Progress:
     total: int
     start: float = field(default_factory=time.perf_counter)
     first_step: int = 0  # steps done before this process started (a resumed run)
+    earlier_seconds: float = 0.0  # training seconds of the processes that trained before this one (a resumed run)
+
+    def seconds(self) -> float:
+        """Training seconds of every process so far: the earlier ones' (from the checkpoint) plus this one's."""
+        return self.earlier_seconds + time.perf_counter() - self.start
 
     def __call__(self, step: int, loss: float) -> None:
         elapsed = time.perf_counter() - self.start
@@ -115,6 +121,7 @@ def fit(
     every_100: Callable[[torch.Tensor, int], None] | None = None,
     checkpoint: Checkpoint | None = None,
     device: torch.device | str = "cpu",
+    precision: str = "fp32",
 ) -> list[tuple[int, float]]:
     """Train ``module`` on minibatches of ``data`` drawn with ``generator``; returns the (step, mean loss) history.
 
@@ -125,7 +132,8 @@ def fit(
     ``every_100(batch, step)`` is called every 100 steps (e.g. to restart dead VQ codes). With ``checkpoint``,
     the state is saved every ``checkpoint.every`` steps and training resumes from a matching saved state.
     The module is trained on ``device`` (batches are moved there; ``loss_fn`` must work on that device) and
-    handed back on the CPU.
+    handed back on the CPU. ``precision="bf16"`` computes the loss under bf16 autocast
+    (:func:`rpd.devices.autocast`); weights, gradients and optimiser state stay float32.
     """
     device = torch.device(device)
     module.to(device)
@@ -157,6 +165,7 @@ def fit(
         _set_rng_state(saved["rng"], generator)
         first = int(saved["step"]) + 1
         progress.first_step = first - 1
+        progress.earlier_seconds = float(saved.get("train_seconds", 0.0))
         print(f"[{progress.label}] resumed from {checkpoint.path} at step {first - 1}/{cfg.steps}",
               file=sys.stderr, flush=True)
     module.train()
@@ -164,7 +173,8 @@ def fit(
         idx = torch.randint(0, len(data[0]) if isinstance(data, tuple) else len(data), (cfg.batch_size,),
                             generator=generator)
         batch = tuple(d[idx].to(device) for d in data) if isinstance(data, tuple) else data[idx].to(device)
-        loss = loss_fn(batch)
+        with autocast(device, precision):
+            loss = loss_fn(batch).float()
         value = loss.item()
         if not math.isfinite(value):
             # the last logged means, or (before the first log line) the raw losses of this window
@@ -193,6 +203,7 @@ def fit(
                 "step": step, "module": module.state_dict(), "optimizer": optimizer.state_dict(),
                 "lr_schedule": lr_schedule.state_dict(), "ema": ema.state_dict() if ema is not None else {},
                 "history": [list(h) for h in history], "window": list(window), "rng": _rng_state(generator, device),
+                "train_seconds": progress.seconds(),
             })
     if ema is not None:
         ema.copy_to(params)

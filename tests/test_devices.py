@@ -20,6 +20,7 @@ def gpus(monkeypatch, tmp_path):
     def set_count(n: int) -> dict:
         monkeypatch.setattr(torch.cuda, "is_available", lambda: n > 0)
         monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
+        monkeypatch.setattr(torch.cuda, "set_device", lambda index: None)
         return {"RPD_GPU_LOCK_DIR": str(tmp_path)}
 
     monkeypatch.setattr(devices, "_HELD", {})
@@ -57,6 +58,7 @@ def test_local_jobs_take_different_gpus(gpus, tmp_path):
         from rpd import devices
         torch.cuda.is_available = lambda: True
         torch.cuda.device_count = lambda: 2
+        torch.cuda.set_device = lambda index: None
         env = {{"RPD_GPU_LOCK_DIR": {str(tmp_path)!r}}}
         print(devices.select_device("cuda", env))
         try:

@@ -72,22 +72,23 @@ def _task_batch(x: torch.Tensor, y: torch.Tensor | None, gen: torch.Generator) -
 
 def train_feature_net(
     train_x: np.ndarray, train_y: np.ndarray | None, test_x: np.ndarray, test_y: np.ndarray | None,
-    steps: int, seed: int, batch_size: int = 128, lr: float = 2e-3,
+    steps: int, seed: int, batch_size: int = 128, lr: float = 2e-3, device: torch.device | str = "cpu",
 ) -> tuple[FeatureNet, dict]:
-    """Train a :class:`FeatureNet` on uint8 images; returns it and a summary with its accuracy on the test images."""
+    """Train a :class:`FeatureNet` on uint8 images; returns it (on the CPU) and a summary with its accuracy on
+    the test images. Batches are drawn on the CPU and trained on ``device``."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     x = _to_input(torch.from_numpy(train_x), train_x.shape[1])
     y = None if train_y is None else torch.from_numpy(train_y)
     task = "classification" if y is not None else "rotation"
-    net = FeatureNet(train_x.shape[1], int(y.max()) + 1 if y is not None else 4)
+    net = FeatureNet(train_x.shape[1], int(y.max()) + 1 if y is not None else 4).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     start = time.perf_counter()
     for step in range(1, steps + 1):
         idx = torch.randint(0, len(x), (batch_size,), generator=gen)
         inputs, targets = _task_batch(x[idx], None if y is None else y[idx], gen)
-        loss = F.cross_entropy(net(inputs), targets)
+        loss = F.cross_entropy(net(inputs.to(device)), targets.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -95,7 +96,8 @@ def train_feature_net(
         if step % max(1, steps // 5) == 0 or step == steps:
             print(f"[feature-net] step {step}/{steps} loss {loss.item():.4f}", file=sys.stderr, flush=True)
     net.eval()
-    accuracy = _accuracy(net, test_x, test_y, seed)
+    accuracy = _accuracy(net, test_x, test_y, seed, device)
+    net.to("cpu")
     summary = {"task": task, "accuracy": accuracy, "accuracy_on": f"{len(test_x)} reference images",
                "steps": steps, "batch_size": batch_size, "parameters": sum(p.numel() for p in net.parameters()),
                "train_seconds": time.perf_counter() - start, "in_channels": train_x.shape[1],
@@ -104,11 +106,12 @@ def train_feature_net(
 
 
 @torch.no_grad()
-def _accuracy(net: FeatureNet, x: np.ndarray, y: np.ndarray | None, seed: int) -> float:
+def _accuracy(net: FeatureNet, x: np.ndarray, y: np.ndarray | None, seed: int,
+              device: torch.device | str = "cpu") -> float:
     """Accuracy of the net's own task on (x, y) (class, or rotation with one random rotation per image)."""
     inputs, targets = _task_batch(_to_input(torch.from_numpy(x), x.shape[1]), None if y is None else torch.from_numpy(y),
                                   torch.Generator().manual_seed(seed + 1))
-    return float((net(inputs).argmax(1) == targets).float().mean())
+    return float((net(inputs.to(device)).argmax(1).cpu() == targets).float().mean())
 
 
 def save_feature_net(path: str | os.PathLike, net: FeatureNet, summary: dict) -> None:
@@ -174,20 +177,25 @@ class UInt8Images(Dataset):
 
 
 def fidelity_kwargs(extractor: str, weights: str | None, n: int, subset_size: int | None, subsets: int,
-                    seed: int) -> dict:
-    """The torch-fidelity arguments for KID with the configured extractor (subset size min(1000, N) by default)."""
+                    seed: int, device: torch.device | str = "cpu") -> dict:
+    """The torch-fidelity arguments for KID with the configured extractor (subset size min(1000, N) by default).
+
+    torch-fidelity runs the extractor on the default CUDA device when ``cuda`` is true
+    (:func:`rpd.devices.select_device` makes the job's GPU the default one).
+    """
     name = FEATURE_NET if extractor == "feature-net" else extractor
     if name == FEATURE_NET:
         register_feature_net()
-    return dict(kid=True, feature_extractor=name, feature_extractor_weights_path=weights, cuda=False,
+    cuda = torch.device(device).type == "cuda"
+    return dict(kid=True, feature_extractor=name, feature_extractor_weights_path=weights, cuda=cuda,
                 kid_subset_size=min(1000, n) if subset_size is None else subset_size, kid_subsets=subsets,
                 rng_seed=seed, verbose=False, cache=False, save_cpu_ram=True, batch_size=250)
 
 
 def kid(samples: np.ndarray, reference: np.ndarray, extractor: str, weights: str | None,
-        subset_size: int | None, subsets: int, seed: int = 0) -> tuple[float, float]:
-    """(KID mean, KID std over subsets) between two uint8 image sets, through torch-fidelity."""
-    kwargs = fidelity_kwargs(extractor, weights, len(reference), subset_size, subsets, seed)
+        subset_size: int | None, subsets: int, seed: int = 0, device: torch.device | str = "cpu") -> tuple[float, float]:
+    """(KID mean, KID std over subsets) between two uint8 image sets, through torch-fidelity, features on ``device``."""
+    kwargs = fidelity_kwargs(extractor, weights, len(reference), subset_size, subsets, seed, device)
     out = torch_fidelity.calculate_metrics(input1=UInt8Images(samples), input2=UInt8Images(reference), **kwargs)
     mean, std = out["kernel_inception_distance_mean"], out["kernel_inception_distance_std"]
     if not (math.isfinite(mean) and math.isfinite(std)):
