@@ -1,0 +1,184 @@
+"""Every stage that runs a network computes on the config's `device`, through the one code path a GPU job takes
+(there is no GPU here: the device is the CPU, the calls are the same); bf16 autocast; provenance and
+train_seconds recorded at training time (issue 16 items 1, 7, 8)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rpd import devices, elbo, evaluate, stages
+from rpd.checkpoint import load_state
+from rpd.config import Run, load_config, run_config
+from rpd.devices import DeviceError, autocast
+from rpd.io import load_json, save_json
+from rpd.metrics.kid import fidelity_kwargs
+from rpd.provenance import git_commit, package_versions
+from rpd.training import Checkpoint
+
+REPO = Path(__file__).resolve().parent.parent
+DATASET = "dino-grid-0.1"
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> tuple[dict, Path, Path]:
+    """The ci suite at a few hundred steps on a 2D data set: (config, train.npz, reference.npz)."""
+    cfg = load_config(REPO / "benchmarks" / "ci.yaml")
+    cfg["datasets"][DATASET]["n_train"] = 1000
+    data = tmp_path_factory.mktemp("data")
+    stages.make_dataset(cfg["datasets"][DATASET], 256, str(data / "train.npz"), str(data / "reference.npz"))
+    return cfg, data / "train.npz", data / "reference.npz"
+
+
+@pytest.fixture
+def device_requests(monkeypatch) -> list[str]:
+    """Records the `device` value each stage asks for (select_device itself is tested in test_devices.py)."""
+    asked: list[str] = []
+
+    def spy(requested: str, env=None) -> torch.device:
+        asked.append(requested)
+        return torch.device("cpu")
+
+    for module in (stages, elbo, devices):
+        monkeypatch.setattr(module, "select_device", spy)
+    return asked
+
+
+def _train_rpd(cfg: dict, train: Path, folder: Path) -> tuple[dict, Path]:
+    prior_run = run_config(cfg, Run("prior", DATASET, "vqvae", "std", 0))
+    stages.train_prior_run(prior_run, train, folder / "prior")
+    run = run_config(cfg, Run("model", DATASET, "rpd", "std", 0))
+    stages.train_model_run(run, train, folder / "prior" / "model.pt", folder / "rpd")
+    return run, folder / "prior" / "model.pt"
+
+
+def test_every_network_stage_computes_on_the_config_device(suite, tmp_path, device_requests, monkeypatch):
+    cfg, train, reference = copy.deepcopy(suite[0]), suite[1], suite[2]
+    cfg["device"] = "cpu"
+    for block in ("prior_training", "training"):
+        cfg[block]["steps"] = 20
+    run, prior = _train_rpd(cfg, train, tmp_path)
+    assert device_requests == ["cpu", "cpu"]  # the prior's and the denoiser's training
+
+    seen: list[tuple[torch.device, torch.device | str]] = []
+    real_sample = stages.sample
+
+    def sample(spec, net, *args, **kwargs):
+        seen.append((next(net.parameters()).device, kwargs["device"]))
+        return real_sample(spec, net, *args, **kwargs)
+
+    monkeypatch.setattr(stages, "sample", sample)
+    stages.sample_model_run({**run, "n_eval": 16}, tmp_path / "rpd", prior)
+    elbo.elbo_run(tmp_path / "rpd", reference, prior, tmp_path / "elbo.csv", t_draws=3)
+    assert device_requests == ["cpu"] * 4
+    assert len(seen) == len(run["sampling"]) and set(seen) == {(torch.device("cpu"), torch.device("cpu"))}
+    # KID's feature extractor: torch-fidelity's `cuda` flag follows the device
+    assert fidelity_kwargs("feature-net", "w.pt", 10, None, 2, 0, torch.device("cuda", 0))["cuda"] is True
+    assert fidelity_kwargs("feature-net", "w.pt", 10, None, 2, 0, "cpu")["cuda"] is False
+
+
+def test_feature_net_trains_on_the_requested_device(device_requests, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 1, 8, 8), dtype=np.uint8)
+    y = np.arange(64) % 4
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    np.savez(tmp_path / "reference.npz", x=x[:16], y=y[:16])
+    stages.train_feature_net_run({"name": "toy", "kind": "fmnist", "data_seed": 0}, {"feature_net_steps": 3},
+                                 tmp_path / "train.npz", tmp_path / "reference.npz", tmp_path / "net", device="auto")
+    assert device_requests == ["auto"] and (tmp_path / "net" / "model.pt").exists()
+
+
+def test_sampling_device_argument_leaves_cpu_samples_unchanged(suite):
+    """The device-parametrised loop on the CPU gives what the loop gave before it existed (the default
+    argument), and the samples come back as a CPU array whatever the device."""
+    from rpd.diffusion import DiffusionSpec, sample
+
+    cfg = suite[0]
+    run = run_config(cfg, Run("model", DATASET, "ddpm", "std", 0))
+    torch.manual_seed(0)
+    net = stages.build_denoiser(run)
+    spec = DiffusionSpec.from_run_config(run)
+    args = (spec, net, None, 9, (2,), "ddpm", 4)
+    default = sample(*args, seed=3, batch_size=4)
+    explicit = sample(*args, seed=3, batch_size=9, device=torch.device("cpu"), precision="fp32")
+    assert isinstance(explicit, np.ndarray) and np.array_equal(default, explicit)
+
+
+def test_autocast_is_bf16_only_when_asked():
+    layer = torch.nn.Linear(4, 4)
+    with autocast("cpu", "bf16"):
+        assert layer(torch.ones(2, 4)).dtype == torch.bfloat16
+    with autocast("cpu", "fp32"):
+        assert layer(torch.ones(2, 4)).dtype == torch.float32
+    with pytest.raises(DeviceError, match="config key 'precision'"):
+        autocast("cpu", "fp16")
+
+
+# The stated tolerance: bf16 keeps 8 bits of mantissa (relative rounding 2⁻⁸ ≈ 0.4%) in the network only; the
+# sampled distribution's 1WD to the reference moves by less than this share of fp32's value.
+BF16_1WD_TOLERANCE = 0.25
+
+
+def test_bf16_trains_and_samples_within_tolerance_of_fp32(suite, tmp_path):
+    cfg, train, reference = copy.deepcopy(suite[0]), suite[1], suite[2]
+    cfg["training"].update(steps=400, checkpoint_every=0)
+    cfg["sampling"] = [{"samplers": ["ddim"], "steps": [20]}]
+    values = {}
+    for precision in ("fp32", "bf16"):
+        run = {**run_config({**cfg, "precision": precision}, Run("model", DATASET, "ddpm", "std", 0)), "n_eval": 256}
+        assert ("precision" in run) == (precision == "bf16")  # fp32 runs keep their config hash
+        folder = tmp_path / precision
+        stages.train_model_run(run, train, None, folder)
+        stages.sample_model_run(run, folder, None)
+        frame = evaluate.evaluate_run(folder, reference, folder / "metrics.csv", run=run)
+        values[precision] = float(frame.loc[frame["metric"] == "1wd", "value"].iloc[0])
+    fp32, bf16 = values["fp32"], values["bf16"]
+    assert np.isfinite(bf16) and abs(bf16 - fp32) <= BF16_1WD_TOLERANCE * fp32, values
+    assert not np.array_equal(np.load(tmp_path / "fp32" / "samples" / "ddim-K20.npz")["x"],
+                              np.load(tmp_path / "bf16" / "samples" / "ddim-K20.npz")["x"]), "bf16 had no effect"
+
+
+def test_provenance_is_recorded_at_training_and_carried_into_rows(suite, tmp_path):
+    cfg, train, reference = copy.deepcopy(suite[0]), suite[1], suite[2]
+    for block in ("prior_training", "training"):
+        cfg[block]["steps"] = 20
+    cfg["sampling"] = [{"samplers": ["ddim"], "steps": [2]}]
+    run, prior = _train_rpd(cfg, train, tmp_path)
+    summary = load_json(tmp_path / "rpd" / "train_summary.json")
+    assert summary["commit"] == git_commit() and summary["versions"] == package_versions()
+    assert summary["device"] == "cpu"
+    assert load_state(tmp_path / "rpd" / "model.pt")["provenance"] == {k: summary[k] for k in ("commit", "versions",
+                                                                                                "device")}
+    # Rows name the code that trained the model, not the code that scores it.
+    save_json(tmp_path / "rpd" / "train_summary.json", {**summary, "commit": "abc123", "versions": "torch=0"})
+    stages.sample_model_run({**run, "n_eval": 256}, tmp_path / "rpd", prior)
+    rows = evaluate.evaluate_run(tmp_path / "rpd", reference, tmp_path / "m.csv", run={**run, "n_eval": 256})
+    bound = elbo.elbo_run(tmp_path / "rpd", reference, prior, tmp_path / "elbo.csv", t_draws=2)
+    for frame in (rows, bound):
+        assert set(frame["commit"]) == {"abc123"} and set(frame["versions"]) == {"torch=0"}
+
+
+def test_train_seconds_after_a_resume_count_every_process(suite, tmp_path, monkeypatch):
+    cfg, train = copy.deepcopy(suite[0]), suite[1]
+    cfg["prior_training"].update(steps=100, checkpoint_every=50)
+    run = run_config(cfg, Run("prior", DATASET, "vqvae", "std", 0))
+    real_save = Checkpoint.save
+
+    class Killed(Exception):
+        pass
+
+    def save_then_die(self, state):
+        real_save(self, {**state, "train_seconds": state["train_seconds"] + 1000.0})  # a long first process
+        raise Killed
+
+    monkeypatch.setattr(Checkpoint, "save", save_then_die)
+    with pytest.raises(Killed):
+        stages.train_prior_run(run, train, tmp_path / "run")
+    monkeypatch.undo()
+    stages.train_prior_run(run, train, tmp_path / "run")
+    seconds = load_json(tmp_path / "run" / "train_summary.json")["train_seconds"]
+    assert 1000 < seconds < 1000 + 600, seconds  # the first process's 1000 s plus this one's few
