@@ -82,16 +82,53 @@ def test_c2_diffusevae_guard_vetoes_a_win_over_ddpm() -> None:
         assert verdict(cfg, table + grid(dvae, "kid", [0.09, 0.13, 0.11]), "C2").status == V.SUPPORTED
 
 
+def progress(model: str, curve: list[list[float]], iterations=(200, 400, 600, 800, 1000), metric="rw1wd",
+             dataset: str = "d") -> list[dict]:
+    """Snapshot scores (sampler 'progress', K = iteration): ``curve[i]`` holds the three seeds' values at i."""
+    return [r for it, values in zip(iterations, curve) for r in rows(model, metric, values, "progress", it,
+                                                                        dataset=dataset)]
+
+
+FAST = [[0.4, 0.42, 0.41], [0.2, 0.21, 0.2], [0.15, 0.16, 0.15], [0.13, 0.13, 0.14], [0.12, 0.12, 0.125]]
+SLOW = [[2.0, 2.1, 2.2], [1.0, 1.1, 0.9], [0.5, 0.52, 0.51], [0.2, 0.22, 0.21], [0.12, 0.125, 0.12]]
+
+
+def test_c4_is_decided_on_the_area_under_the_log_metric_curve() -> None:
+    """ω falls faster (same end point): supported on the log area; the final snapshot alone would not decide."""
+    cfg = config("e4", ["rpd", "rpd_mu"])
+    v = verdict(cfg, progress("rpd", FAST) + progress("rpd_mu", SLOW), "C4")
+    assert v.status == V.SUPPORTED and v.deciding[0].test.where == {"dataset": "d", "size": "std",
+                                                                    "sampler": "progress-area"}
+    assert v.deciding[0].scale == V.LOG_RATIO and v.deciding[0].hi < 0
+    assert v.guards[0].test.where["steps"] == 1000 and v.guards[0].status != V.SUPPORTED  # equal end points
+    # the geometric mean over the curve, by the trapezoid rule: FAST seed 0
+    from rpd.report.judges.aux_input import log_area
+
+    x, y = np.array([200, 400, 600, 800, 1000]), np.array([c[0] for c in FAST])
+    assert log_area(x, y) == pytest.approx(np.exp(np.trapezoid(np.log(y), x) / 800))
+    assert verdict(cfg, progress("rpd", SLOW) + progress("rpd_mu", FAST), "C4").status == V.NOT_SUPPORTED
+
+
 def test_c4_metric_guard_vetoes_a_faster_falling_loss() -> None:
-    """ω lowers the training loss but the samples are clearly worse: C4 ('and the metric is not worse') fails."""
+    """ω lowers the loss and the curve's area, but the final model is clearly worse: C4 fails."""
     cfg = config("e4", ["rpd", "rpd_mu"])
     table = (rows("rpd", "train_loss_mean", [0.2, 0.21, 0.22], "train", 0)
              + rows("rpd_mu", "train_loss_mean", [0.5, 0.52, 0.51], "train", 0))
-    v = verdict(cfg, table, "C4")  # only loss rows: no sample metric, no guard
+    v = verdict(cfg, table, "C4")  # only loss rows: no snapshot metric, no guard
     assert v.status == V.SUPPORTED and v.guards == []
-    v = verdict(cfg, table + grid("rpd", "rw1wd", CLEAR_WORSE) + grid("rpd_mu", "rw1wd", BASE), "C4")
+    late_worse = FAST[:-1] + [[0.9, 0.93, 0.95]]
+    v = verdict(cfg, table + progress("rpd", late_worse) + progress("rpd_mu", SLOW[:-1] + [BASE]), "C4")
     assert v.status == V.NOT_SUPPORTED and "guard rpd − rpd_mu, RW-1WD" in v.reason
-    assert v.guards[0].test.where == {"dataset": "d", "size": "std", "sampler": "ddpm", "steps": 10}
+    assert v.guards[0].test.where == {"dataset": "d", "size": "std", "sampler": "progress", "steps": 1000}
+
+
+def test_c4_a_non_finite_snapshot_decides_against_its_model() -> None:
+    cfg = config("e4", ["rpd", "rpd_mu"])
+    broken = [row if i else [float("nan"), 0.42, 0.41] for i, row in enumerate(FAST)]
+    v = verdict(cfg, progress("rpd", broken) + progress("rpd_mu", SLOW), "C4")
+    area = v.deciding[0]
+    assert v.status != V.SUPPORTED and area.status != V.SUPPORTED  # the other two seeds would have supported it
+    assert "seed 0: rpd value inf (seed decided against rpd)" in area.reason
 
 
 def test_a_guard_needs_two_seeds_and_a_finite_interval_to_veto() -> None:
@@ -128,7 +165,7 @@ def test_a_failed_deciding_test_is_reported_before_a_guard() -> None:
     ("C4", "e4", ["rpd"], ("std",), "E4 needs RPD models with aux omega and aux mu"),
     ("C4", "e4", ["rpd_mu"], ("std",), "E4 needs RPD models with aux omega and aux mu"),
     ("C5", "e5", ["rpd"], ("std",), "E5 needs RPD models on the std and the small prior"),
-    ("C6", "e8", ["rpd"], ("std",), "E8 needs RPD and DiffuseVAE models"),
+    ("C6", "e8", ["rpd"], ("std",), "E8 needs RPD and DiffuseVAE models on the same prior"),
 ])
 def test_a_judge_without_its_models_is_not_run(claim, family, models, sizes, needs) -> None:
     table = [r for m in MODELS for size in sizes for r in grid(m, "rw1wd", BASE, size=size)]
@@ -166,17 +203,21 @@ def test_c3_without_rows_of_its_rpd_model_is_not_run() -> None:
     assert v.status == V.NOT_RUN and v.reason == "no RPD rows on d"
 
 
-def test_c6_without_bound_rows_is_not_run_and_takes_j2_when_no_elbo() -> None:
+def test_c6_is_decided_on_j2_of_same_prior_pairs_with_the_bound_beside() -> None:
     cfg = config("e8", ["rpd", "dvae1"])
     assert verdict(cfg, grid("rpd", "rw1wd", BASE) + grid("dvae1", "rw1wd", BASE), "C6").status == V.NOT_RUN
     table = rows("rpd", "j2", CLEAR_BETTER, "bound", 1000) + rows("dvae1", "j2", BASE, "bound", 1000)
     v = verdict(cfg, table, "C6")
     assert v.status == V.SUPPORTED and v.deciding[0].test.metric == "j2" and v.deciding[0].scale == V.LOG_RATIO
-    # with both, the bound itself decides: an elbo loss outweighs a J2 win
+    # the whole bound is shown beside it, not deciding: an elbo loss leaves the J₂ verdict
     both = table + rows("rpd", "elbo", [3.3, 3.4, 3.35], "bound", 1000) + rows("dvae1", "elbo", [3.0, 3.1, 3.05],
                                                                                  "bound", 1000)
     v = verdict(cfg, both, "C6")
-    assert v.status == V.NOT_SUPPORTED and v.deciding[0].test.metric == "elbo"
+    assert v.status == V.SUPPORTED and [o.test.metric for o in v.deciding] == ["j2"]
+    # a DiffuseVAE on another prior than RPD's is no pair: nothing to decide
+    other = {**MODELS, "dvae1": {**MODELS["dvae1"], "prior": "beta"}}
+    v = verdict({**cfg, "models": other}, both, "C6")
+    assert v.status == V.NOT_RUN and "same prior" in v.reason
 
 
 def test_every_claim_is_not_run_when_its_family_is_absent() -> None:
@@ -281,31 +322,40 @@ def test_c4_falls_back_to_the_model_without_aux_input() -> None:
     assert v.status == V.NOT_SUPPORTED and v.deciding[0].test.baseline.label == "rpd_mu"
 
 
-def test_c5_weak_prior_judged_at_the_smallest_k_of_the_few_step_sampler() -> None:
+def test_c5_weak_prior_judged_at_k_1_and_3_of_the_few_step_sampler() -> None:
     cfg = config("e5", ["rpd", "rpd_weak"])
     table = grid("rpd", "rw1wd", BASE)
     table += rows("rpd_weak", "rw1wd", CLEAR_WORSE, "ddim", 1) + rows("rpd_weak", "rw1wd", BASE, "ddim", 3)
     table += rows("rpd_weak", "rw1wd", CLEAR_BETTER, "ddpm", 1)
     v = verdict(cfg, table, "C5")
-    assert v.status == V.SUPPORTED and v.deciding[0].test.where == {"dataset": "d", "size": "std",
-                                                                    "sampler": "ddim", "steps": 1}
+    assert [o.test.where for o in v.deciding] == [{"dataset": "d", "size": "std", "sampler": "ddim", "steps": k}
+                                                  for k in (1, 3)]
+    assert v.status == V.INCONCLUSIVE  # worse at K = 1, no different at K = 3
     assert v.deciding[0].test.challenger.label == "rpd_weak" and v.deciding[0].test.expect == "higher"
+    worse = table + rows("rpd_weak", "rw1wd", CLEAR_WORSE, "ddim", 3)
+    worse = [r for r in worse if not (r["model"] == "rpd_weak" and r["steps"] == 3 and r["value"] in BASE)]
+    assert verdict(cfg, worse, "C5").status == V.SUPPORTED
     better = grid("rpd", "rw1wd", BASE) + rows("rpd_weak", "rw1wd", CLEAR_BETTER, "ddim", 1)
     assert verdict(cfg, better, "C5").status == V.NOT_SUPPORTED
 
 
-def test_c6_one_seed_branches() -> None:
-    """One seed: the bounds' standard errors decide an elbo test; a ratio test (J2) or a NaN se stays undecided."""
+def test_c5_prefers_v_prediction_models() -> None:
+    """Few-step claims are judged on a target well-posed at K = 1 (SPEC §2): v models when the experiment has them."""
+    models = {**MODELS, "rpd_v": {**MODELS["rpd"], "target": "v"}, "rpd_weak_v": {**MODELS["rpd_weak"], "target": "v"}}
+    cfg = {**config("e5", ["rpd", "rpd_weak", "rpd_v", "rpd_weak_v"]), "models": models}
+    table = grid("rpd", "rw1wd", BASE) + grid("rpd_weak", "rw1wd", CLEAR_BETTER)
+    table += grid("rpd_v", "rw1wd", BASE) + grid("rpd_weak_v", "rw1wd", CLEAR_WORSE)
+    v = verdict(cfg, table, "C5")
+    assert v.status == V.SUPPORTED and v.deciding[0].test.challenger.label == "rpd_weak_v"
+    assert v.deciding[0].test.baseline.label == "rpd_v"
+
+
+def test_c6_one_seed_is_inconclusive() -> None:
+    """One seed: no seed-paired interval; the bounds' standard errors do not stand in for seeds (SPEC §7)."""
     cfg = config("e8", ["rpd", "dvae1"])
     j2 = rows("rpd", "j2", [0.1], "bound", 1000, se=0.01) + rows("dvae1", "j2", [0.5], "bound", 1000, se=0.01)
     v = verdict(cfg, j2, "C6")
-    assert v.status == V.INCONCLUSIVE and "one paired seed" in v.reason
-    elbo = rows("rpd", "elbo", [2.0], "bound", 1000, se=np.nan) + rows("dvae1", "elbo", [2.3], "bound", 1000, se=0.05)
-    v = verdict(cfg, elbo, "C6")
-    assert v.status == V.INCONCLUSIVE and "one paired seed" in v.reason
-    worse = rows("rpd", "elbo", [2.6], "bound", 1000, se=0.01) + rows("dvae1", "elbo", [2.3], "bound", 1000, se=0.01)
-    v = verdict(cfg, worse, "C6")
-    assert v.status == V.NOT_SUPPORTED and "entirely above 0" in v.reason
+    assert v.status == V.INCONCLUSIVE and v.deciding[0].seeds == 1
 
 
 # ---------------------------------------------------------------------------------------------------------

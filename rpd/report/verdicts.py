@@ -155,10 +155,14 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C1": ("e1", "On fine local structure RPD beats DDPM on RW-1WD without losing the global layout (1WD)."),
     "C2": ("e2", "With few steps (K = 1, 3) RPD beats DDPM, and matches or beats DiffuseVAE."),
     "C3": ("e3", "RPD with a network of under half the parameters (RPD_s) stays within 10% of RPD."),
-    "C4": ("e4", "The auxiliary input ω makes the training loss fall faster than μ̂ alone (and the metric is "
-                 "not worse)."),
-    "C5": ("e5", "A weaker prior (β-VAE_s) gives worse few-step samples than the standard β-VAE."),
-    "C6": ("e8", "RPD has a better variational bound than DiffuseVAE (terminal distributions match)."),
+    "C4": ("e4", "Given x_t, the auxiliary input ω makes the metric and the training loss fall faster over training "
+                 "than μ̂ alone (geometric mean of the metric over the training snapshots, and mean loss, lower on "
+                 "every E4 dataset; the final metric not clearly worse)."),
+    "C5": ("e5", "A weaker prior (β-VAE_s) gives worse few-step samples (K = 1 and 3) than the standard β-VAE "
+                 "(RPD on each, v-prediction where the experiment has it)."),
+    "C6": ("e8", "On the same β-VAE prior, RPD's forward process ends at the prior's N(μ̂, σ̂²) and DiffuseVAE's "
+                 "does not: the terminal mismatch J₂ = KL(q(x_T|x₀,z) ‖ N(μ̂, σ̂²)) is lower for RPD (decided on "
+                 "J₂; the whole bound is shown beside it, not deciding)."),
 }
 SIZE_ORDER = ("std", "small")
 
@@ -286,76 +290,24 @@ def judge_c3(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
 
 
 def judge_c4(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
-    rows = experiment_frame(cfg, metrics, exp, extra_samplers=("train",))
-    omega = _family_models(cfg, exp, "rpd", aux=("omega", "omega"))
-    base = (_family_models(cfg, exp, "rpd", aux=("mu", "omega"))
-            or _family_models(cfg, exp, "rpd", aux=("none", "omega")))
-    if not (omega and base) or rows.empty:
-        return _not_run("C4", "E4 needs RPD models with aux omega and aux mu (or none) with results")
-    dataset, size = exp["datasets"][0], first_size(exp)
-    sides = Side(omega[0], {"model": omega[0]}), Side(base[0], {"model": base[0]})
-    deciding = [run_test(rows, Test("train_loss_mean", *sides, {"dataset": dataset, "size": size, "sampler": "train"}))]
-    sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
-    pair, metric = headline_pair(sub), primary_metric(sub, dataset)
-    guards = []
-    if pair is not None and metric is not None:
-        guards.append(run_test(rows, Test(metric, *sides, {"dataset": dataset, "size": size, "sampler": pair[0],
-                                                           "steps": pair[1]})))
-    return combine("C4", "e4", CLAIMS["C4"][1], deciding, guards)
+    """C4 from the metric against training iteration and the loss (rule: :mod:`rpd.report.judges.aux_input`)."""
+    from rpd.report.judges.aux_input import judge_c4 as judge  # imports this module: no cycle at import time
+
+    return judge(cfg, metrics, exp)
 
 
 def judge_c5(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
-    rows = experiment_frame(cfg, metrics, exp)
-    strong = _family_models(cfg, exp, "rpd", prior_size=("std", "std"))
-    weak = _family_models(cfg, exp, "rpd", prior_size=("small", "std"))
-    if not (strong and weak) or rows.empty:
-        return _not_run("C5", "E5 needs RPD models on the std and the small prior with results")
-    dataset, size, sub = _first_setting(rows, exp)
-    sampler, metric = few_step_sampler(sub), primary_metric(sub, dataset)
-    if sampler is None or metric is None:
-        return _not_run("C5", f"no diffusion rows on {dataset}")
-    k = int(sub.loc[sub["sampler"] == sampler, "steps"].min())
-    test = Test(metric, Side(weak[0], {"model": weak[0]}), Side(strong[0], {"model": strong[0]}),
-                {"dataset": dataset, "size": size, "sampler": sampler, "steps": k}, expect="higher")
-    return combine("C5", "e5", CLAIMS["C5"][1], [run_test(rows, test)])
+    """C5 at K ∈ {1, 3} on images (rule: :mod:`rpd.report.judges.prior_capacity`)."""
+    from rpd.report.judges.prior_capacity import judge_c5 as judge
+
+    return judge(cfg, metrics, exp)
 
 
 def judge_c6(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
-    m = metrics
-    rows = m[m["dataset"].isin(exp["datasets"]) & m["model"].isin(exp["models"]) & m["size"].isin(exp["sizes"])]
-    rpd = _family_models(cfg, exp, "rpd")
-    dvae = [x for f in ("diffusevae1", "diffusevae2") for x in _family_models(cfg, exp, f)]
-    metric = next((x for x in ("elbo", "j2") if x in set(rows["metric"])), None)
-    if not (rpd and dvae) or metric is None:
-        return _not_run("C6", "E8 needs RPD and DiffuseVAE models with elbo or j2 rows")
-    # the claim is about the models, not one data set: every dataset of E8 with bound rows must agree
-    size = first_size(exp)
-    datasets = [d for d in exp["datasets"] if metric in set(rows.loc[rows["dataset"] == d, "metric"])]
-    deciding = [run_test(rows, Test(metric, Side(rpd[0], {"model": rpd[0]}), Side(b, {"model": b}),
-                                    {"dataset": d, "size": size})) for d in datasets for b in dvae]
-    return combine("C6", "e8", CLAIMS["C6"][1], [_one_seed_from_se(rows, o) for o in deciding])
+    """C6 on J₂ for RPD and DiffuseVAE on the same prior (rule: :mod:`rpd.report.judges.bound`)."""
+    from rpd.report.judges.bound import judge_c6 as judge
 
-
-def _one_seed_from_se(frame: pd.DataFrame, outcome: Outcome) -> Outcome:
-    """A one-seed bound comparison decided by the bounds' own standard errors (over the N held-out points).
-
-    With one training seed there is no seed-paired interval; the bound's estimation error still gives one,
-    Δ ± 1.96·√(se_c² + se_b²). It covers the Monte Carlo error of the two bounds, not seed-to-seed variation,
-    and the reason says so. Outcomes with several seeds, or rows without ``se``, are returned unchanged.
-    """
-    if outcome.seeds != 1 or "se" not in frame or outcome.scale == LOG_RATIO:
-        return outcome
-    test = outcome.test
-    rows = select(frame[frame["metric"] == test.metric], test.where)
-    se = [pd.to_numeric(select(rows, side.filters)["se"], errors="coerce").mean()
-          for side in (test.challenger, test.baseline)]
-    if not all(np.isfinite(se)):
-        return outcome
-    half = 1.96 * float(np.hypot(*se))
-    lo, hi = outcome.mean - half, outcome.mean + half
-    reason = (f"one seed: 95% interval of Δ from the bounds' standard errors over the held-out points "
-              f"[{lo:.3g}, {hi:.3g}] {where_zero(lo, hi)} (Monte Carlo error only, not seed-to-seed variation)")
-    return dataclasses.replace(outcome, status=sign_status(lo, hi, test.expect), reason=reason, lo=lo, hi=hi)
+    return judge(cfg, metrics, exp)
 
 
 JUDGES = {"C1": judge_c1, "C2": judge_c2, "C3": judge_c3, "C4": judge_c4, "C5": judge_c5, "C6": judge_c6}
