@@ -25,7 +25,8 @@ from rpd.families import FAMILIES_WITH_PRIOR
 #: The schema ships inside the package (so ``pip install .`` can validate suites anywhere);
 #: workflow/schemas/config.schema.yaml is a link to this one file.
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
-SIZES = ("std", "small")
+#: Experiment ids with a section of their own in the report (README, Experiments); a suite may add others.
+BENCHMARK_EXPERIMENTS = ("e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8")
 #: The keys that configure networks and training, per modality (2D points or images).
 MODALITY_KEYS = {
     "points": {"networks": "networks", "prior_sizes": "prior_sizes", "training": "training",
@@ -171,13 +172,14 @@ def _semantic_problems(cfg: dict) -> list[str]:
         if missing:
             kinds = sorted({d["kind"] for d in datasets.values() if modality(d) == mod})
             out.append(f"config keys {missing}: required because the suite has {kinds} datasets")
-    for key in ("networks", "prior_sizes"):
-        if key in cfg:
+    out += _size_problems(cfg)
+    for key in ("networks", "prior_sizes"):  # C3 compares the sizes named small and std: small must be smaller
+        if key in cfg and {"std", "small"} <= set(cfg[key]):
             std, small = cfg[key]["std"], cfg[key]["small"]
             if small["hidden"] > std["hidden"] or small["depth"] > std["depth"] or small == std:
                 out.append(f"config key '{key}.small': {small} is not smaller than '{key}.std' {std}")
     for key in ("image_networks", "image_prior_sizes"):
-        if key in cfg:
+        if key in cfg and {"std", "small"} <= set(cfg[key]):
             std, small = cfg[key]["std"], cfg[key]["small"]
             if len(small["channels"]) > len(std["channels"]) or sum(small["channels"]) >= sum(std["channels"]):
                 out.append(f"config key '{key}.small': channels {small['channels']} are not fewer than "
@@ -228,6 +230,26 @@ def _semantic_problems(cfg: dict) -> list[str]:
         out.append(f"config key 'datasets.{name}': names starting with 'synthetic-' are reserved for generated "
                    "image folders in results/<suite>/; choose another dataset name")
     return out
+
+
+def _size_problems(cfg: dict) -> list[str]:
+    """Every size an experiment or a model names exists for the modalities of the datasets it is used on."""
+    out = []
+    datasets, models = cfg["datasets"], cfg["models"]
+    for e, x in cfg["experiments"].items():
+        for mod in sorted({modality(datasets[d]) for d in x["datasets"] if d in datasets}):
+            key = MODALITY_KEYS[mod]["networks"]
+            unknown = [s for s in x["sizes"] if key in cfg and s not in cfg[key]]
+            if unknown:
+                out.append(f"config key 'experiments.{e}.sizes': {unknown} not defined in '{key}'; "
+                           f"allowed values: {sorted(cfg[key])}")
+            key = MODALITY_KEYS[mod]["prior_sizes"]
+            for m in x["models"]:
+                size = models.get(m, {}).get("prior_size", "std")
+                if models.get(m, {}).get("family") in FAMILIES_WITH_PRIOR and key in cfg and size not in cfg[key]:
+                    out.append(f"config key 'models.{m}.prior_size': {size!r} not defined in '{key}' (experiment "
+                               f"{e}); allowed values: {sorted(cfg[key])}")
+    return list(dict.fromkeys(out))
 
 
 def typed_overrides(overrides: Mapping) -> dict:

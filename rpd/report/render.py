@@ -74,6 +74,8 @@ def render_report(inputs: ReportInputs, config: dict, out_dir: str | Path) -> Pa
         sections=list(built.values()),
         not_run=[(fid.upper(), fam.title) for fid, fam in EXPERIMENT_FAMILIES.items()
                  if fid not in config["experiments"]],
+        # experiments a suite declares beyond e1–e8: listed with the claim they test (their rows are in metrics.csv)
+        others=[(fid, x.get("claim")) for fid, x in config["experiments"].items() if fid not in EXPERIMENT_FAMILIES],
         methods=build_methods(ctx),
         jobs=job_table(ctx),
     )

@@ -87,9 +87,17 @@ def _alternatives(names):
     return "|".join(sorted(names, key=len, reverse=True))
 
 
+# Size names are free (the suite's networks / prior sizes, 2D and images).
+SIZE_NAMES = {
+    s
+    for key in ("networks", "prior_sizes", "image_networks", "image_prior_sizes")
+    for s in CFG.get(key, {})
+}
+
+
 wildcard_constraints:
     dataset=_alternatives(CFG["datasets"]).replace(".", r"\."),
-    size="std|small",
+    size=_alternatives(SIZE_NAMES),
     seed=r"\d+",
 
 

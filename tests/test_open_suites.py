@@ -1,0 +1,137 @@
+"""Open suites (issue 17 item 5): free size names, new experiment ids with the claim they test, and a schema that
+documents every key it accepts."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from rpd.config import ConfigError, diffusion_runs, prior_runs, validate_config
+from workflow_api import ROOT, dry_run, write_config
+
+
+@pytest.fixture
+def raw() -> dict:
+    return yaml.safe_load((ROOT / "benchmarks" / "ci.yaml").read_text())
+
+
+def two_d_only(raw: dict) -> dict:
+    """ci.yaml without its image datasets, image keys and image-only experiments."""
+    for d in ("fmnist-8", "butterflies-8"):
+        del raw["datasets"][d]
+    for key in ("image_prior_sizes", "image_prior_training", "image_networks", "image_training", "kid"):
+        del raw[key]
+    raw["experiments"] = {e: x for e, x in raw["experiments"].items() if e in ("e1", "e7", "e8")}
+    for m in raw["models"].values():
+        m.pop("image_prior", None)
+    del raw["models"]["rpd_ps"]
+    return raw
+
+
+def test_size_names_are_free(raw):
+    raw = two_d_only(raw)
+    raw["networks"] = {"base": {"hidden": 32, "depth": 2}, "xl": {"hidden": 64, "depth": 3}}
+    raw["prior_sizes"] = {"base": {"hidden": 32, "depth": 2}}
+    for m in raw["models"].values():
+        m["prior_size"] = "base"
+    for x in raw["experiments"].values():
+        x["sizes"] = ["base", "xl"]
+    cfg = validate_config(raw)
+    assert {r.size for r in diffusion_runs(cfg)} == {"base", "xl"}
+    assert {r.size for r in prior_runs(cfg)} == {"base"}
+
+
+def test_one_size_is_enough(raw):
+    raw = two_d_only(raw)
+    del raw["networks"]["small"], raw["prior_sizes"]["small"]
+    assert {r.size for r in diffusion_runs(validate_config(raw))} == {"std"}
+
+
+@pytest.mark.parametrize("where,culprits", [
+    (("experiments", "e1", "sizes"), ["experiments.e1.sizes", "'xl'", "allowed values: ['small', 'std']"]),
+    (("models", "rpd", "prior_size"), ["models.rpd.prior_size", "'xl'", "prior_sizes"]),
+])
+def test_an_undefined_size_names_the_key(raw, where, culprits):
+    raw = two_d_only(raw)
+    *path, key = where
+    target = raw
+    for p in path:
+        target = target[p]
+    target[key] = ["std", "xl"] if key == "sizes" else "xl"
+    with pytest.raises(ConfigError) as err:
+        validate_config(raw)
+    for c in culprits:
+        assert c in str(err.value), (c, str(err.value))
+
+
+def test_image_sizes_are_checked_against_image_networks(raw):
+    raw["image_networks"]["tiny"] = {"channels": [8]}
+    raw["experiments"]["e2"]["sizes"] = ["tiny"]
+    validate_config(copy.deepcopy(raw))  # defined for images: fine
+    raw["experiments"]["e1"]["sizes"] = ["tiny"]  # e1 is 2D: `networks` has no tiny
+    with pytest.raises(ConfigError, match=r"experiments\.e1\.sizes.*'tiny'.*not defined in 'networks'"):
+        validate_config(raw)
+
+
+def test_a_new_experiment_id_with_its_claim(raw):
+    raw["experiments"]["scale_probe"] = {"datasets": ["dino-grid-0.4"], "models": ["rpd", "ddpm"], "sizes": ["std"],
+                                         "claim": "C1"}
+    raw["experiments"]["explore"] = {"datasets": ["dino-grid-0.1"], "models": ["rpd_v"], "sizes": ["small"]}
+    cfg = validate_config(raw)
+    assert cfg["experiments"]["scale_probe"]["claim"] == "C1"
+    assert cfg["experiments"]["explore"]["claim"] is None and cfg["experiments"]["e1"]["claim"] is None
+    assert any(r.name == "rpd_v" and r.size == "small" for r in diffusion_runs(cfg))  # its runs join the DAG
+
+
+def test_the_workflow_builds_a_suite_with_free_names(raw, tmp_path):
+    raw = two_d_only(raw)
+    raw["networks"] = {"base": {"hidden": 16, "depth": 1}}
+    raw["prior_sizes"] = {"base": {"hidden": 16, "depth": 1}}
+    for m in raw["models"].values():
+        m["prior_size"] = "base"
+    raw["experiments"] = {"probe": {"datasets": ["dino-grid-0.1"], "models": ["rpd", "ddpm"], "sizes": ["base"],
+                                    "claim": "C1"}}
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    dry_run(write_config(raw, tmp_path / "open.yaml"), workdir)  # raises on any error
+
+
+def test_report_lists_an_experiment_without_a_section(tmp_path):
+    from test_report import _config, _render
+
+    cfg = _config()
+    cfg["experiments"]["probe"] = {**cfg["experiments"]["e1"], "claim": "C1"}
+    cfg["experiments"]["explore"] = dict(cfg["experiments"]["e3"])
+    _, text = _render(tmp_path, cfg)  # rendered as given (the fixture holds names the schema refuses on purpose)
+    listed = text.split('id="other-experiments"')[1].split("</p>")[0]
+    assert "probe (tests C1)" in listed and "explore (tests no claim)" in listed, listed
+    assert 'id="e1"' in text  # the benchmark's sections are still built
+
+
+def _properties(schema: dict, where: str = ""):
+    """(path, property schema) of every key the schema accepts, through $defs, items and additionalProperties."""
+    for name, sub in schema.get("properties", {}).items():
+        yield f"{where}{name}", sub
+        yield from _properties(sub, f"{where}{name}.")
+    for key in ("additionalProperties", "items"):
+        if isinstance(schema.get(key), dict):
+            yield from _properties(schema[key], f"{where}<{key}>.")
+    for branch in schema.get("allOf", []):
+        yield from _properties(branch.get("then", {}), where)
+    for name, sub in schema.get("$defs", {}).items():
+        yield from _properties(sub, f"$defs.{name}.")
+
+
+def test_schema_describes_every_key_with_its_default():
+    schema = yaml.safe_load((ROOT / "rpd" / "schemas" / "config.schema.yaml").read_text())
+    required = {k for s in [schema, *schema["$defs"].values()] for k in s.get("required", [])}
+    missing = []
+    for path, sub in _properties(schema):
+        name = path.rsplit(".", 1)[-1]
+        described = "description" in sub
+        defaulted = "default" in sub or "Default" in sub.get("description", "") or name in required
+        if not (described and defaulted):
+            missing.append(path)
+    assert not missing, f"keys without a description and a default (or 'Default: …', or required): {missing}"
