@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -25,11 +26,38 @@ class _Tee:
             s.flush()
 
 
+#: First line of every job log: the job's start-up (benchmarks/perf/suite_time.py sums these over a suite).
+STARTUP_PREFIX = "job start-up:"
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since this process started, from the kernel's clock ticks (None off Linux).
+
+    /proc/uptime and the process's start tick share one clock with 10 ms resolution (psutil's create_time adds
+    the boot time, rounded to the second, which would blur a start-up of a few seconds).
+    """
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def log_to(path: str | Path) -> Iterator[None]:
-    """Tee stderr into ``path`` for the duration; an exception's traceback is logged before it propagates."""
+    """Tee stderr into ``path`` for the duration; an exception's traceback is logged before it propagates.
+
+    A job script enters this right after its imports, so the log's first line is the job's start-up: seconds
+    from process start (Snakemake's script wrapper, the interpreter, the imports) to its first operation.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    startup = seconds_since_process_start()
     with open(path, "w") as f:
+        if startup is not None:
+            f.write(f"{STARTUP_PREFIX} {startup:.2f} s from process start to the job's first operation\n")
         original = sys.stderr
         sys.stderr = _Tee(original, f)
         try:

@@ -17,7 +17,7 @@ from torch import nn
 
 from rpd.checkpoint import load_state, save_model
 from rpd.config import config_hash, training_key
-from rpd.data.grid import make_grid_dataset
+from rpd.data.build import make_dataset  # noqa: F401  (the dataset job imports rpd.data.build: no torch)
 from rpd.data.specs import data_shape, is_image_dataset, num_classes
 from rpd.devices import describe, precision_of, select_device
 from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_labels, sample_prior
@@ -30,26 +30,6 @@ from rpd.nets.mlp import DenoiserMLP, count_parameters
 from rpd.provenance import training_record
 from rpd.priors import build_prior
 from rpd.training import Checkpoint, Progress, TrainConfig, fit
-
-
-def make_dataset(spec: dict, n_eval: int, train_path: str, reference_path: str) -> None:
-    """Write the training set and a held-out reference set of size N (SPEC §3).
-
-    Grid data: training set from ``data_seed``, reference from ``data_seed + 1``. Images: see
-    :mod:`rpd.data.images` (uint8 images, plus labels ``y`` for class-conditional data).
-    """
-    if is_image_dataset(spec):
-        from rpd.data.images import IMAGE_DATASETS
-
-        train, reference = IMAGE_DATASETS[spec["kind"]](spec, n_eval)
-        save_npz(train_path, **train)
-        save_npz(reference_path, **reference)
-        say(f"{spec['kind']}: {len(train['x'])} training images, {len(reference['x'])} reference, "
-            f"shape {train['x'].shape[1:]}")
-        return
-    args = dict(shape=spec["shape"], grid=spec["grid"], scale=spec["scale"], jitter=spec["jitter"])
-    save_npz(train_path, x=make_grid_dataset(n=spec["n_train"], seed=spec["data_seed"], **args))
-    save_npz(reference_path, x=make_grid_dataset(n=n_eval, seed=spec["data_seed"] + 1, **args))
 
 
 # Images live in [0, 1] (uint8 on disk); models see them in [−1, 1], the usual range for image diffusion.

@@ -4,11 +4,17 @@ runs; the timings are not checked (targets live in the benchmarks' own output, n
 from __future__ import annotations
 
 import importlib
+import math
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
+
+from rpd.logs import STARTUP_PREFIX, log_to
+
+START_OF_TESTS = time.time()
 
 PERF = Path(__file__).resolve().parents[1] / "benchmarks" / "perf"
 sys.path.insert(0, str(PERF))
@@ -48,11 +54,33 @@ def test_suite_time_sums_benchmark_files(tmp_path, capsys):
         if "feature-net" not in job and job.endswith("train"):
             kind = "prior" if "vqvae" in job else "model"
             (path.parent / "config.json").write_text(f'{{"kind": "{kind}"}}')
+        if job != "d2/feature-net/train":  # its log has no start-up line (a run from before rpd.logs wrote one)
+            log = path.with_name(path.name.replace(".benchmark.tsv", ".log"))
+            log.write_text(f"{STARTUP_PREFIX} {seconds / 10} s from process start\nstep 1/1\n")
     jobs = suite_time.read_jobs(tmp_path)
     by_rule = {r[0]: (r[1], r[2]) for r in suite_time.summarise(jobs, lambda j: (j.rule,))}
     assert by_rule == {"train_model": (2, 50.0), "train_prior": (1, 10.0), "sample_model": (1, 5.0),
                        "feature_net": (1, 7.0)}
     by_dataset = {tuple(r[:2]): r[3] for r in suite_time.summarise(jobs, lambda j: (j.rule, j.dataset))}
     assert by_dataset[("train_model", "d1")] == 30.0 and by_dataset[("train_model", "d2")] == 20.0
+    startup = {r[0]: r[-1] for r in suite_time.summarise(jobs, lambda j: (j.rule,))}
+    assert startup["train_model"] == pytest.approx(5.0) and math.isnan(startup["feature_net"])
     suite_time.main([str(tmp_path)])
-    assert "72 job-seconds" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "72 job-seconds" in out
+    assert "6.5 s over 4 jobs, 10% of their 65 job-seconds" in out, out
+
+
+def test_job_logs_open_with_the_start_up_that_suite_time_reads(tmp_path):
+    """rpd.logs.log_to writes the start-up line suite_time.py parses: seconds since this process started."""
+    psutil = pytest.importorskip("psutil")  # a Snakemake dependency
+    log = tmp_path / "train.log"
+    entered = time.time()
+    with log_to(log):
+        print("working", file=sys.stderr)
+    assert log.read_text().splitlines()[0].startswith(STARTUP_PREFIX)
+    assert _bench("suite_time").STARTUP_PREFIX == STARTUP_PREFIX
+    startup = _bench("suite_time").startup_of(tmp_path / "train.benchmark.tsv")
+    assert startup >= entered - START_OF_TESTS - 0.05  # the process started before this module was imported
+    age = time.time() - psutil.Process().create_time()  # boot time rounded to the second: within ~1 s
+    assert abs(startup - age) < 1.5, (startup, age)

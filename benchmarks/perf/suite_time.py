@@ -5,6 +5,11 @@ seconds, max RSS); this script sums the latest record of each file by rule and b
 a benchmark file (dataset, synthetic_image_folder, collect, report) are not counted; the pipeline's wall time is
 in Snakemake's log, not here.
 
+Start-up: the job's log beside its benchmark file (``<job>.log``) opens with ``job start-up: <s> s``, the
+seconds from the job process's start (Snakemake's script wrapper, the interpreter, the imports) to its first
+operation (rpd.logs.log_to). The ``start-up s`` column sums them; the first line gives their share of the
+job-seconds (issue 14's target: at most 10% over the quick suite's DAG).
+
 Run: python benchmarks/perf/suite_time.py results/<suite>      (e.g. results/quick, /tmp/ci0/results/ci)
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +26,7 @@ from pathlib import Path
 from common import table
 
 FILE_RULES = {"sample": "sample_model", "evaluate": "evaluate", "elbo": "elbo"}
+STARTUP_PREFIX = "job start-up:"  # rpd.logs.STARTUP_PREFIX (not imported: this script stays rpd-free)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Job:
     seconds: float
     cpu_seconds: float
     max_rss_mb: float
+    startup_seconds: float  # NaN when the job's log has no start-up line (older runs)
 
 
 def rule_of(path: Path) -> str:
@@ -54,8 +62,18 @@ def read_jobs(results: Path) -> list[Job]:
         rec = records[-1]
         dataset = path.relative_to(results).parts[0]
         jobs.append(Job(rule_of(path), dataset, float(rec["s"]), _float(rec.get("cpu_time")),
-                        _float(rec.get("max_rss"))))
+                        _float(rec.get("max_rss")), startup_of(path)))
     return jobs
+
+
+def startup_of(benchmark: Path) -> float:
+    """The start-up seconds logged by the job that wrote ``benchmark`` (the first line of its log), or NaN."""
+    log = benchmark.with_name(benchmark.name.removesuffix(".benchmark.tsv") + ".log")
+    if not log.exists():
+        return math.nan
+    with log.open() as f:
+        first = f.readline()
+    return _float(first.removeprefix(STARTUP_PREFIX).split()[0]) if first.startswith(STARTUP_PREFIX) else math.nan
 
 
 def _float(value: str | None) -> float:
@@ -66,7 +84,8 @@ def _float(value: str | None) -> float:
 
 
 def summarise(jobs: list[Job], key) -> list[list]:
-    """Rows [*key, jobs, job-seconds, share, mean s, max s, CPU s, max RSS MB], largest job-seconds first."""
+    """Rows [*key, jobs, job-seconds, share, mean s, max s, CPU s, max RSS MB, start-up s], largest job-seconds
+    first (start-up s sums the jobs that logged one)."""
     groups: dict[tuple, list[Job]] = defaultdict(list)
     for job in jobs:
         groups[key(job)].append(job)
@@ -75,8 +94,29 @@ def summarise(jobs: list[Job], key) -> list[list]:
     for k, js in groups.items():
         secs = sum(j.seconds for j in js)
         rows.append([*k, len(js), secs, f"{secs / total:.0%}", secs / len(js), max(j.seconds for j in js),
-                     sum(j.cpu_seconds for j in js), max(j.max_rss_mb for j in js)])
+                     sum(j.cpu_seconds for j in js), max(j.max_rss_mb for j in js), _startup_sum(js)])
     return sorted(rows, key=lambda r: -r[len(k) + 1])
+
+
+def _startup_sum(jobs: list[Job]) -> float:
+    logged = [j.startup_seconds for j in jobs if not math.isnan(j.startup_seconds)]
+    return sum(logged) if logged else math.nan
+
+
+def startup_line(jobs: list[Job]) -> str:
+    """The summed start-up of the jobs that logged one, and its share of those jobs' job-seconds."""
+    logged = [j for j in jobs if not math.isnan(j.startup_seconds)]
+    if not logged:
+        return "start-up: no job log has a start-up line (runs from before rpd.logs wrote one)"
+    startup, seconds = sum(j.startup_seconds for j in logged), sum(j.seconds for j in logged)
+    return (f"start-up (process start to first operation, from the job logs): {startup:.1f} s over {len(logged)} "
+            f"jobs, {startup / seconds:.0%} of their {seconds:.0f} job-seconds (median {_median(logged):.2f} s a job)")
+
+
+def _median(jobs: list[Job]) -> float:
+    values = sorted(j.startup_seconds for j in jobs)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,8 +128,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no *.benchmark.tsv files under {args.results}: run the suite first")
     total = sum(j.seconds for j in jobs)
     print(f"{args.results}: {len(jobs)} jobs with benchmark files, {total:.0f} job-seconds "
-          f"({total / 60:.1f} job-minutes), {sum(j.cpu_seconds for j in jobs):.0f} CPU seconds\n")
-    stats = ["jobs", "job-s", "share", "mean s", "max s", "CPU s", "max RSS MB"]
+          f"({total / 60:.1f} job-minutes), {sum(j.cpu_seconds for j in jobs):.0f} CPU seconds")
+    print(startup_line(jobs) + "\n")
+    stats = ["jobs", "job-s", "share", "mean s", "max s", "CPU s", "max RSS MB", "start-up s"]
     table(["rule", *stats], summarise(jobs, lambda j: (j.rule,)))
     table(["rule", "dataset", *stats], summarise(jobs, lambda j: (j.rule, j.dataset)))
 

@@ -1,5 +1,5 @@
+from rpd.data.build import make_dataset
 from rpd.logs import log_to
-from rpd.stages import make_dataset
 
 with log_to(snakemake.log[0]):
     make_dataset(snakemake.params.spec, snakemake.params.n_eval, snakemake.output.train, snakemake.output.reference)
