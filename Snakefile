@@ -14,6 +14,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/elbo.smk"
+include: "workflow/rules/progress.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -6,6 +6,9 @@ image dataset) and, per run, ``results/<suite>/<dataset>/<model>-<size>/seed<k>/
 (resolved config), ``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters,
 train_seconds), ``train.log``, ``samples/<sampler>-K<K>.npz`` (``x`` as the data, ``y`` for conditional
 data, ``seconds``) and ``metrics.csv``. Priors are runs too, with sampler ``prior`` and K = 0.
+A diffusion run also keeps ``snapshots.pt`` (its EMA weights at a few training iterations, the last being the
+final model) and, when it is in E4, ``progress.csv`` (the metric of each snapshot: rows with sampler
+``progress`` and K = the training iteration).
 """
 
 from __future__ import annotations
@@ -21,3 +24,13 @@ def sample_file(run_dir: str | Path, sampler: str, steps: int) -> Path:
 def reference_file(results: str | Path, dataset: str) -> Path:
     """A dataset's held-out reference set in a suite's results folder."""
     return Path(results) / dataset / "reference.npz"
+
+
+def snapshots_file(run_dir: str | Path) -> Path:
+    """The EMA weights a diffusion run kept during training ({iteration: state dict})."""
+    return Path(run_dir) / "snapshots.pt"
+
+
+def progress_file(run_dir: str | Path) -> Path:
+    """The metric of each training snapshot of a run (E4): metrics.csv rows, sampler ``progress``."""
+    return Path(run_dir) / "progress.csv"

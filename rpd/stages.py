@@ -23,13 +23,14 @@ from rpd.devices import describe, precision_of, select_device
 from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_labels, sample_prior
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import num_extra_inputs
-from rpd.io import load_npz, save_json, save_npz
-from rpd.layout import sample_file
+from rpd.io import load_npz, save_json, save_npz, write_atomic
+from rpd.layout import sample_file, snapshots_file
 from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
 from rpd.provenance import training_record
 from rpd.priors import build_prior
-from rpd.training import Checkpoint, Progress, TrainConfig, fit
+from rpd.progress import SNAPSHOTS_PER_RUN
+from rpd.training import Checkpoint, Progress, Snapshots, TrainConfig, fit, snapshot_steps
 
 
 # Images live in [0, 1] (uint8 on disk); models see them in [−1, 1], the usual range for image diffusion.
@@ -168,8 +169,10 @@ def train_model_run(
     progress = Progress(_label(run), cfg.steps)
     loss, data = denoiser_training(spec, net, prior, data, cfg.steps * cfg.batch_size)
     checkpoint = _checkpoint(run, run_dir, cfg)
+    snapshots = Snapshots(snapshot_steps(cfg.steps, SNAPSHOTS_PER_RUN))
     history = fit(net, loss, data, cfg, progress, torch.Generator().manual_seed(run["seed"]),
-                  checkpoint=checkpoint, device=device, precision=precision_of(run))
+                  checkpoint=checkpoint, device=device, precision=precision_of(run), snapshots=snapshots)
+    write_atomic(snapshots_file(run_dir), lambda p: torch.save(snapshots.states, p))
     _write_training_outputs(run, net, history, progress.seconds(), run_dir, describe(device))
     checkpoint.discard()
 

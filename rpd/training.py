@@ -96,6 +96,33 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
+@dataclass
+class Snapshots:
+    """EMA weights taken during training at ``steps`` (E4 evaluates the metric against iteration from them).
+
+    ``states`` maps a step to the module's state dict with the EMA weights in place (the weights that get
+    sampled); they travel in the resumable checkpoint, so a resumed run keeps the snapshots taken before.
+    """
+
+    steps: tuple[int, ...]
+    states: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
+
+    def take(self, step: int, module: nn.Module, params: list[nn.Parameter], ema) -> None:
+        if ema is not None:
+            ema.store(params)
+            ema.copy_to(params)
+        self.states[step] = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+        if ema is not None:
+            ema.restore(params)
+
+
+def snapshot_steps(total: int, count: int) -> tuple[int, ...]:
+    """``count`` evenly spaced steps ending at ``total`` (the last one is the final model)."""
+    if count < 1:
+        raise ValueError(f"count={count}; allowed: >= 1")
+    return tuple(sorted({max(1, round(total * k / count)) for k in range(1, count + 1)}))
+
+
 def _rng_state(generator: torch.Generator, device: torch.device) -> dict:
     """Every generator a training step draws from: the batch generator, torch's global CPU and CUDA ones."""
     state = {"batch": generator.get_state(), "torch_cpu": torch.get_rng_state()}
@@ -122,6 +149,7 @@ def fit(
     checkpoint: Checkpoint | None = None,
     device: torch.device | str = "cpu",
     precision: str = "fp32",
+    snapshots: Snapshots | None = None,
 ) -> list[tuple[int, float]]:
     """Train ``module`` on minibatches of ``data`` drawn with ``generator``; returns the (step, mean loss) history.
 
@@ -129,6 +157,7 @@ def fit(
     receives the batch in the same form.
 
     With EMA on, the EMA weights are copied into ``module`` at the end (they are what gets sampled).
+    With ``snapshots``, the EMA weights are also kept at each of ``snapshots.steps`` (:class:`Snapshots`).
     ``every_100(batch, step)`` is called every 100 steps (e.g. to restart dead VQ codes). With ``checkpoint``,
     the state is saved every ``checkpoint.every`` steps and training resumes from a matching saved state.
     The module is trained on ``device`` (batches are moved there; ``loss_fn`` must work on that device) and
@@ -163,6 +192,8 @@ def fit(
         history = [(int(s), float(v)) for s, v in saved["history"]]
         window = [float(v) for v in saved["window"]]
         _set_rng_state(saved["rng"], generator)
+        if snapshots is not None:
+            snapshots.states.update({int(k): v for k, v in saved.get("snapshots", {}).items()})
         first = int(saved["step"]) + 1
         progress.first_step = first - 1
         progress.earlier_seconds = float(saved.get("train_seconds", 0.0))
@@ -191,6 +222,8 @@ def fit(
         lr_schedule.step()
         if ema is not None:
             ema.step(params)
+        if snapshots is not None and step in snapshots.steps:
+            snapshots.take(step, module, params, ema)
         if every_100 is not None and step % 100 == 0:
             every_100(batch, step)
         window.append(value)
@@ -200,6 +233,7 @@ def fit(
             progress(step, history[-1][1])
         if checkpoint is not None and checkpoint.every > 0 and step % checkpoint.every == 0 and step < cfg.steps:
             checkpoint.save({
+                "snapshots": snapshots.states if snapshots is not None else {},
                 "step": step, "module": module.state_dict(), "optimizer": optimizer.state_dict(),
                 "lr_schedule": lr_schedule.state_dict(), "ema": ema.state_dict() if ema is not None else {},
                 "history": [list(h) for h in history], "window": list(window), "rng": _rng_state(generator, device),

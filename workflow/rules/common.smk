@@ -152,9 +152,23 @@ def elbo_files():
     )
 
 
+def progress_files():
+    """The progress.csv of every run of experiment e4 (none when the suite has no e4)."""
+    x = CFG["experiments"].get("e4")
+    return (
+        []
+        if x is None
+        else [f"{OUT}/{r.folder}/progress.csv" for r in experiment_runs(CFG, x)]
+    )
+
+
 def collected_files(w):
-    """Every run's metrics.csv, then the E8 bounds: what collect concatenates into metrics.csv."""
-    return [f"{folder}/metrics.csv" for folder in all_run_folders()] + elbo_files()
+    """Every run's metrics.csv, then the E8 bounds and the E4 snapshot scores: what collect concatenates."""
+    return (
+        [f"{folder}/metrics.csv" for folder in all_run_folders()]
+        + elbo_files()
+        + progress_files()
+    )
 
 
 def generated_image_folder(w):

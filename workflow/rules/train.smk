@@ -36,6 +36,7 @@ rule train_model:
     output:
         model=f"{RUN}/model.pt",
         config=f"{RUN}/config.json",
+        snapshots=f"{RUN}/snapshots.pt",
         losses=f"{RUN}/losses.npz",
         summary=f"{RUN}/train_summary.json",
     log:
