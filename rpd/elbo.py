@@ -33,13 +33,13 @@ from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, ROWS_PER_CALL
 from rpd.checkpoint import load_state
 from rpd.config import config_hash
 from rpd.data.specs import is_image_dataset
+from rpd.devices import describe, select_device
 from rpd.diffusion import DiffusionSpec, predict
 from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, make_frame
 from rpd.io import load_json, write_atomic
 from rpd.logs import say
-from rpd.devices import describe, select_device
 from rpd.provenance import training_provenance
 from rpd.schedule import make_training_scheduler, x0_from_eps, x0_from_v
 from rpd.stages import build_denoiser, load_prior, load_training_data

@@ -3,9 +3,10 @@
 The estimates are upper bounds with a margin, calibrated on measurements (tests/test_resources.py compares them
 with the `ci` suite's benchmark files and states the factor): memory is the resident size of a Python process
 that imports torch, plus the job's data and the activations of its largest network batch; minutes are a floor
-(start-up and scheduling on a slow node) plus the job's work at a conservative throughput. Sampling and the
-bound run on the CPU (only training takes a GPU, with ``device: cuda``), so image work there is priced per CPU
-thread and per pixel. A job that still outlives its time limit is resubmitted by Snakemake (``retries`` in the
+(start-up and scheduling on a slow node) plus the job's work at a conservative throughput. With ``device:
+cuda`` every job that runs a network (training, sampling, the bound, the KID feature net, an image run's
+evaluation: KID features) holds one GPU and its network work is priced at a GPU's rate; otherwise image work
+is priced per CPU thread and per pixel. A job that still outlives its time limit is resubmitted by Snakemake (``retries`` in the
 profiles) with ``attempt`` times the time and memory, and a training job then continues from its checkpoint.
 """
 
@@ -15,8 +16,10 @@ from typing import NamedTuple
 
 from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, NOISE_BLOCK_ELEMENTS, ROWS_PER_CALL
 
-STAGES = ("dataset", "feature_net", "train_prior", "train_model", "sample", "evaluate", "collect", "report")
+STAGES = ("dataset", "feature_net", "train_prior", "train_model", "sample", "evaluate", "elbo", "collect", "report")
 TRAIN_STAGES = ("train_prior", "train_model")
+# Stages whose every job runs a network; an evaluation does only for images (KID's feature extractor).
+NETWORK_STAGES = ("feature_net", "train_prior", "train_model", "sample", "elbo")
 
 MIN_MINUTES = 10  # every job: imports, reading its inputs, a busy node
 # Resident memory (MB) of a job process. With torch (every job but a 2D evaluation): 0.73–1.26 GB measured in ci.
@@ -32,6 +35,8 @@ TRAIN_RATE_GPU_IMAGES = 3e4  # training images on one GPU
 # ≈ 1.1e6 (forward, no gradient) and ≈ 3e5 (forward and backward); a slow node does half or less.
 SAMPLE_PIXEL_RATE_CPU = 5e5
 TRAIN_PIXEL_RATE_CPU = 1e5
+# On one GPU (no gradient): a conservative 100× one CPU thread; rpd/cost.py derives its estimate from FLOPs.
+SAMPLE_PIXEL_RATE_GPU = 5e7
 # Peak activation memory per image of a batch, in float32 copies of (widest channel count × H × W): ≈ 8.5
 # measured without gradient and 46–75 with backward (UNets of 2 and 3 levels).
 SAMPLE_ACTIVATIONS = 12
@@ -76,16 +81,28 @@ def _train_needs(run: dict, images: bool) -> Needs:
     n_train = run["dataset"].get("n_train", IMAGE_FOLDER_IMAGES)
     mem = TORCH_PROCESS_MB + _mb(n_train * _point_size(run) * DATA_COPIES)
     if not images:
-        return Needs(MIN_MINUTES + seen / TRAIN_RATE_POINTS, mem)
+        return Needs(MIN_MINUTES + seen / TRAIN_RATE_POINTS, mem + _gpu_host_mb(run))
     if run.get("device") == "cuda":  # activations live on the GPU
         return Needs(MIN_MINUTES + seen / TRAIN_RATE_GPU_IMAGES, mem + CUDA_CONTEXT_MB)
     rate = TRAIN_PIXEL_RATE_CPU * run["threads"] / _pixels(run)
     return Needs(MIN_MINUTES + seen / rate, mem + _activations_mb(run, training["batch_size"], TRAIN_ACTIVATIONS))
 
 
+def _on_gpu(run: dict) -> bool:
+    return run.get("device") == "cuda"
+
+
 def _evaluations_per_minute(run: dict, images: bool) -> float:
-    """Network evaluations (one sample, one step) per minute on the CPU."""
-    return SAMPLE_PIXEL_RATE_CPU * run["threads"] / _pixels(run) if images else SAMPLE_RATE_POINTS
+    """Network evaluations (one sample, one step) per minute, on the run's GPU or its CPU threads."""
+    if not images:
+        return SAMPLE_RATE_POINTS
+    rate = SAMPLE_PIXEL_RATE_GPU if _on_gpu(run) else SAMPLE_PIXEL_RATE_CPU * run["threads"]
+    return rate / _pixels(run)
+
+
+def _gpu_host_mb(run: dict) -> float:
+    """Host memory the CUDA libraries add to a job holding a GPU."""
+    return CUDA_CONTEXT_MB if _on_gpu(run) else 0.0
 
 
 def _sample_needs(run: dict, images: bool) -> Needs:
@@ -95,21 +112,16 @@ def _sample_needs(run: dict, images: bool) -> Needs:
     mem = TORCH_PROCESS_MB + _mb(2 * batch * NOISE_BLOCK_ELEMENTS + 2 * n * _point_size(run))
     if images:
         mem += _activations_mb(run, batch, SAMPLE_ACTIVATIONS)
-    return Needs(MIN_MINUTES + work / _evaluations_per_minute(run, images), mem)
+    return Needs(MIN_MINUTES + work / _evaluations_per_minute(run, images), mem + _gpu_host_mb(run))
 
 
 def _evaluate_needs(run: dict, images: bool) -> Needs:
-    """The evaluation (exact OT on N×N costs per (sampler, K); KID features for images) or the bound of the
-    same run, whichever costs more: the workflow's elbo rule asks for the evaluate stage's resources."""
+    """The evaluation: exact OT on N×N costs per (sampler, K); KID features for images."""
     n = run["n_eval"]
     pairs = 1 if run["kind"] == "prior" else len(run["sampling"])
     ot_minutes = 10 * (n / 1e4) ** 2 * (3 if images else 1)
-    base = TORCH_PROCESS_MB if images else NUMPY_PROCESS_MB
-    scoring = Needs(MIN_MINUTES + pairs * ot_minutes, base + 3 * 8 * n**2 / 1e6)  # a few float64 N×N matrices
-    if run["kind"] == "prior":
-        return scoring
-    bound = _elbo_needs(run, images)
-    return Needs(max(scoring.minutes, bound.minutes), max(scoring.mem_mb, bound.mem_mb))
+    base = TORCH_PROCESS_MB + _gpu_host_mb(run) if images else NUMPY_PROCESS_MB
+    return Needs(MIN_MINUTES + pairs * ot_minutes, base + 3 * 8 * n**2 / 1e6)  # a few float64 N×N matrices
 
 
 def _elbo_needs(run: dict, images: bool) -> Needs:
@@ -118,12 +130,12 @@ def _elbo_needs(run: dict, images: bool) -> Needs:
     t_draws = IMAGE_T_DRAWS + 2 if images else run["T"]
     rows = IMAGE_ROWS_PER_CALL if images else ROWS_PER_CALL
     mem = TORCH_PROCESS_MB + _activations_mb(run, rows, SAMPLE_ACTIVATIONS) + _mb(2 * n * _point_size(run))
-    return Needs(MIN_MINUTES + n * t_draws / _evaluations_per_minute(run, images), mem)
+    return Needs(MIN_MINUTES + n * t_draws / _evaluations_per_minute(run, images), mem + _gpu_host_mb(run))
 
 
 def needs(stage: str, run: dict | None, images: bool) -> Needs:
     """Minutes and MB for one attempt of a job of ``stage`` on ``run`` (its resolved config; None for
-    dataset, feature_net, collect and report)."""
+    dataset, feature_net, collect and report; the feature net's work is small enough for a CPU or a GPU)."""
     if stage == "dataset":
         return Needs(30, TORCH_PROCESS_MB + 2000) if images else Needs(MIN_MINUTES, TORCH_PROCESS_MB)
     if stage in ("collect", "report"):
@@ -131,7 +143,7 @@ def needs(stage: str, run: dict | None, images: bool) -> Needs:
     if stage == "feature_net":  # the KID feature net: a small CNN, a few thousand steps at most
         return Needs(30, TORCH_PROCESS_MB + 2000)
     stage_needs = {"train_prior": _train_needs, "train_model": _train_needs, "sample": _sample_needs,
-                   "evaluate": _evaluate_needs}.get(stage)
+                   "evaluate": _evaluate_needs, "elbo": _elbo_needs}.get(stage)
     if stage_needs is None:
         raise ValueError(f"stage {stage!r}; allowed: {list(STAGES)}")
     return stage_needs(run, images)
@@ -142,6 +154,7 @@ def cluster_resources(need: Needs, attempt: int) -> dict[str, int]:
     return {"runtime": int(round(need.minutes * attempt)), "mem_mb": int(round(need.mem_mb * attempt))}
 
 
-def wants_gpu(stage: str, device: str) -> bool:
-    """Training jobs hold one GPU when the suite asks for ``device: cuda`` (sampling runs on the CPU)."""
-    return stage in TRAIN_STAGES and device == "cuda"
+def wants_gpu(stage: str, device: str, images: bool) -> bool:
+    """Whether a job holds one GPU: with ``device: cuda``, every job that runs a network (an evaluation only for
+    images: its KID feature extractor; a 2D evaluation is NumPy and POT)."""
+    return device == "cuda" and (stage in NETWORK_STAGES or (stage == "evaluate" and images))

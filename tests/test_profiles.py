@@ -11,19 +11,27 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from PIL import Image
+from snakemake.resources import GroupResources, Resources
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 
-from rpd.config import Run, diffusion_runs, load_config, prior_runs, run_config
+from rpd.config import Run, load_config, run_config
 from rpd.data.specs import is_image_dataset
-from rpd.resources import STAGES, cluster_resources, needs
+from rpd.resources import STAGES, cluster_resources, needs, wants_gpu
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = REPO / "workflow" / "profiles"
 # Rule name → stage of rpd.resources (the rule that samples diffusion models is the `sample` stage).
 RULE_STAGE = {"dataset": "dataset", "synthetic_image_folder": "dataset", "feature_net": "feature_net",
               "train_prior": "train_prior", "train_model": "train_model", "sample_model": "sample",
-              "evaluate": "evaluate", "elbo": "evaluate", "collect": "collect", "report": "report"}
+              "evaluate": "evaluate", "elbo": "elbo", "collect": "collect", "report": "report", "progress": "sample"}
+# Rules whose 2D jobs form the group `points` (job_group in workflow/rules/common.smk).
+GROUPED_RULES = ("train_prior", "train_model", "sample_model", "evaluate", "elbo")
+# The workflow's localrules (a dry run prints them as any rule): run by Snakemake itself, never submitted.
+LOCAL_RULES = re.search(r"^localrules:\n((?:\s+\w+,\n)+)", (REPO / "Snakefile").read_text(), re.M).group(1).split()
+LOCAL_RULES = [r.rstrip(",") for r in LOCAL_RULES]
+# Rules whose jobs the Slurm profile sends to the GPU partition (all that run a network, and evaluate).
+GPU_RULES = ("train_prior", "train_model", "sample_model", "elbo", "feature_net", "evaluate", "progress")
 
 
 def dry_run(workdir: Path, profile: str | Path | None, configfile: Path) -> str:
@@ -40,14 +48,22 @@ def dry_run(workdir: Path, profile: str | Path | None, configfile: Path) -> str:
 
 
 def jobs(output: str) -> list[dict]:
-    """One dict per job of a dry run: rule, wildcards (text) and resources (name → value text)."""
-    out = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", output)[1:]:
-        rule = re.match(r"(?:local)?rule (\w+):", block).group(1)
+    """One dict per job of a dry run: rule, wildcards (text), resources (name → value text), whether it runs
+    locally (localrules), and the number of the group job it belongs to (None: submitted on its own)."""
+    out, group = [], 0
+    for block in re.split(r"\n(?=\[[^\]]+\] Group job |\s*(?:local)?rule \w+:\n)", output)[1:]:
+        if re.match(r"\[[^\]]+\] Group job ", block):
+            group += 1
+            block = block.split("\n", 1)[1]
+        head = re.match(r"\s*(local)?rule (\w+):", block)
+        if head is None:
+            continue
+        indented = block.startswith(" ")  # the jobs of a group job are listed indented under its header
         res = re.search(r"^\s+resources: (.*)$", block, re.M)
         wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
         pairs = [p.split("=", 1) for p in res.group(1).split(", ")] if res else []
-        out.append({"rule": rule, "wildcards": wildcards.group(1) if wildcards else "", "resources": dict(pairs)})
+        out.append({"rule": head.group(2), "local": bool(head.group(1)), "group": group if indented else None,
+                    "wildcards": wildcards.group(1) if wildcards else "", "resources": dict(pairs)})
     return out
 
 
@@ -57,7 +73,7 @@ def job_total(output: str) -> int:
 
 # The shipped paper suite and Slurm profile stop at preflight on purpose (no Butterflies folder, no Inception
 # weights, placeholder account: tests/test_preflight.py). Here they are filled in as a site would.
-SITE = {"slurm_account": "rpd_lab", "slurm_partition": "cpu"}
+SITE = {"slurm_account": "rpd_lab", "slurm_partition": "cpu", "gpu_partition": "gpu"}
 
 
 def site_ready_paper(folder: Path, **changes: object) -> Path:
@@ -65,7 +81,7 @@ def site_ready_paper(folder: Path, **changes: object) -> Path:
     config = yaml.safe_load((REPO / "benchmarks" / "paper.yaml").read_text())
     images = folder / "butterflies"
     images.mkdir(exist_ok=True)
-    for i in range(config["datasets"]["butterflies-64"]["n_eval"]):
+    for i in range(2 * config["datasets"]["butterflies-64"]["n_eval"]):  # a reference set, as many to train on
         Image.new("RGB", (4, 4), (i % 256, 0, 0)).save(images / f"{i:04d}.png")
     (folder / "inception.pth").write_bytes(b"weights")  # preflight and validation check that it is a file
     config["datasets"]["butterflies-64"]["folder"] = str(images)
@@ -79,6 +95,7 @@ def site_ready_slurm_profile(folder: Path) -> Path:
     """The Slurm profile with its EDIT placeholders filled in."""
     text = (PROFILES / "slurm" / "profile.yaml").read_text()
     text = text.replace("your_account", SITE["slurm_account"]).replace("your_cpu_partition", SITE["slurm_partition"])
+    text = text.replace("your_gpu_partition", SITE["gpu_partition"])
     (folder / "slurm").mkdir()
     (folder / "slurm" / "profile.yaml").write_text(text)
     return folder / "slurm"
@@ -105,47 +122,95 @@ def paper_cuda(site) -> Path:
     return site_ready_paper(site, device="cuda")
 
 
-def test_slurm_dry_run_lists_every_paper_job_with_its_resources(paper_slurm):
+def _job_run(job: dict, cfg: dict) -> tuple[dict | None, bool]:
+    """(resolved run config or None, whether the job's dataset is an image set) of a dry-run job."""
+    if not job["wildcards"]:
+        return None, False
+    w = dict(p.split("=", 1) for p in job["wildcards"].split(", "))
+    images = "dataset" in w and is_image_dataset(cfg["datasets"][w["dataset"]])
+    if "name" not in w:
+        return None, images
+    kind = "prior" if w["name"] in cfg["priors"] else "model"
+    return run_config(cfg, Run(kind, w["dataset"], w["name"], w["size"], int(w["seed"]))), images
+
+
+def sbatch(resources: dict[str, str]) -> str:
+    """The sbatch options snakemake-executor-plugin-slurm builds for a job with these resources (its own
+    functions: get_submit_command and set_gres_string, as its executor calls them; no Slurm needed)."""
+    res = {k: int(v) if v.isdigit() else v for k, v in resources.items()}
+    job = SimpleNamespace(resources=_Resources(res), threads=res["cpus_per_task"])
+    params = dict(run_uuid="id", slurm_logfile="log", comment_str="c", account=f"-A '{res['slurm_account']}'",
+                  partition=f"-p '{res['slurm_partition']}'", workdir="")
+    return get_submit_command(job, params) + set_gres_string(job)
+
+
+def test_slurm_dry_run_gives_every_network_job_of_paper_a_gpu(paper_slurm):
+    """paper (device: cuda) under the Slurm profile: the sbatch options of every job, rule by rule."""
     found = jobs(paper_slurm)
     assert len(found) == job_total(paper_slurm) > 300  # every job of the suite is listed
     cfg = load_config(REPO / "benchmarks" / "paper.yaml")
+    assert cfg["device"] == "cuda"
     # paper has no generated image folder, and its KID uses InceptionV3 (no feature net to train)
-    assert {j["rule"] for j in found} == set(RULE_STAGE) - {"synthetic_image_folder", "feature_net"} | {"all"}
+    assert {j["rule"] for j in found} >= set(RULE_STAGE) - {"synthetic_image_folder", "feature_net", "progress"}
+    gpus_by_rule: dict[str, set[bool]] = {}
     for job in found:
         if job["rule"] == "all":  # the target rule runs no code
             continue
         res = job["resources"]
-        assert res["slurm_account"] == SITE["slurm_account"] and res["slurm_partition"] == SITE["slurm_partition"]
-        assert int(res["cpus_per_task"]) >= 1 and "gpu" not in res  # paper (device: auto) asks for no GPU
-        # The values are the workflow's own estimates (not Snakemake's defaults):
-        run = None
-        if job["wildcards"]:
-            w = dict(p.split("=", 1) for p in job["wildcards"].split(", "))
-            if "name" in w:
-                kind = "prior" if w["name"] in cfg["priors"] else "model"
-                run = run_config(cfg, Run(kind, w["dataset"], w["name"], w["size"], int(w["seed"])))
-        images = "dataset" in w and is_image_dataset(cfg["datasets"][w["dataset"]]) if job["wildcards"] else False
-        expected = cluster_resources(needs(RULE_STAGE[job["rule"]], run, images=images), attempt=1)
-        assert int(res["mem_mb"]) == expected["mem_mb"] and int(res["runtime"]) == expected["runtime"], job
+        if job["rule"] in ("collect", "report"):  # seconds of work: run by Snakemake itself, never submitted
+            assert job["rule"] in LOCAL_RULES and res.get("gpu", "0") == "0", job
+            continue
+        assert job["rule"] not in LOCAL_RULES, job
+        run, images = _job_run(job, cfg)
+        stage = RULE_STAGE[job["rule"]]
+        gpu = wants_gpu(stage, "cuda", images)
+        gpus_by_rule.setdefault(job["rule"], set()).add(gpu)
+        options = sbatch(res)
+        expected = cluster_resources(needs(stage, run, images=images), attempt=1)  # the workflow's own estimates
+        for flag in (f"-t {expected['runtime']}", f"--mem {expected['mem_mb']}", f"-A '{SITE['slurm_account']}'",
+                     f"--cpus-per-task={res['cpus_per_task']}"):
+            assert flag in options, (flag, options, job)
+        assert ("--gpus=1" in options) == gpu and "--gpus=0" not in options, (options, job)
+        partition = SITE["gpu_partition"] if job["rule"] in GPU_RULES else SITE["slurm_partition"]
+        assert f"-p '{partition}'" in options, (options, job)
+    # every job that runs a network holds a GPU; a 2D evaluation (NumPy and POT) none, an image one (KID)
+    assert gpus_by_rule == {"dataset": {False}, "train_prior": {True}, "train_model": {True}, "sample_model": {True},
+                            "elbo": {True}, "evaluate": {False, True}, **({"progress": {True}} if "progress"
+                                                                           in gpus_by_rule else {})}
 
 
-def test_training_jobs_ask_for_a_gpu_when_the_suite_says_cuda(tmp_path, paper_cuda, slurm_profile):
-    found = jobs(dry_run(tmp_path, slurm_profile, paper_cuda))
-    train = [j for j in found if j["rule"] in ("train_model", "train_prior")]
+def test_2d_jobs_reach_slurm_in_a_handful_of_group_submissions(paper_slurm):
+    found = [j for j in jobs(paper_slurm) if j["rule"] not in LOCAL_RULES]
     cfg = load_config(REPO / "benchmarks" / "paper.yaml")
-    assert len(train) == len(diffusion_runs(cfg)) + len(prior_runs(cfg))
-    assert all(j["resources"].get("gpu") == "1" for j in train)
-    assert not any("gpu" in j["resources"] for j in found if j not in train)
-    # What the Slurm plugin makes of one training job's resources (its own functions, no Slurm needed):
-    res = {k: int(v) if v.isdigit() else v for k, v in train[0]["resources"].items()}
-    job = SimpleNamespace(resources=_Resources(res), threads=res["cpus_per_task"])
-    params = dict(run_uuid="id", slurm_logfile="log", comment_str="c", account="-A 'a'", partition="-p 'p'", workdir="")
-    sbatch = get_submit_command(job, params) + set_gres_string(job)
-    for flag in (f"-t {res['runtime']}", f"--mem {res['mem_mb']}", f"--cpus-per-task={res['cpus_per_task']}",
-                 "--gpus=1"):
-        assert flag in sbatch, (flag, sbatch)
-    job.resources["gpu_model"] = "a100"  # what the profile's commented gpu_model line adds
-    assert set_gres_string(job).strip() == "--gpus=a100:1"
+    points = [j for j in found if j["rule"] in GROUPED_RULES and not _job_run(j, cfg)[1]]
+    assert len(points) > 300  # the 2D runs' training, sampling, evaluation and bound jobs
+    assert all(j["group"] is not None for j in points)
+    images = [j for j in found if j["rule"] in GROUPED_RULES and _job_run(j, cfg)[1]]
+    assert images and not any(j["group"] is not None for j in images)  # image jobs: one submission each
+    groups = {j["group"] for j in points}
+    assert 1 <= len(groups) <= 25, len(groups)  # group-components: 3 connected parts per submission
+    # A group job runs its jobs one after another (the profile's `cores` caps its width at one job), so it
+    # holds one GPU and asks for the sum of their times: what Snakemake computes for the submission.
+    profile = yaml.safe_load((PROFILES / "slurm" / "profile.yaml").read_text())
+    for group in groups:
+        members = [j for j in points if j["group"] == group]
+        layered = GroupResources.basic_layered(
+            toposorted_jobs=[[_LayerJob(j) for j in members]], constraints=Resources.from_mapping({"_cores": profile["cores"]}),
+            run_local=False, additive_resources=["runtime"], sortby=["runtime"])
+        assert layered["gpu"] == 1 and layered["_cores"] == profile["cores"] == cfg["threads"]
+        one_at_a_time = [int(j["resources"]["runtime"]) for j in members if j["resources"]["cpus_per_task"] == "4"]
+        assert sum(one_at_a_time) <= layered["runtime"] <= sum(int(j["resources"]["runtime"]) for j in members)
+        assert layered["runtime"] <= 24 * 60, layered  # within a common Slurm time limit
+
+
+class _LayerJob:
+    """A dry-run job as GroupResources.basic_layered reads it."""
+
+    def __init__(self, job: dict) -> None:
+        res = {k: int(v) for k, v in job["resources"].items() if k in ("mem_mb", "runtime", "gpu", "cpus_per_task")}
+        self.resources = _Resources({**res, "_cores": res["cpus_per_task"]})
+        self.is_local = False
+        self.pipe_group = None
 
 
 class _Resources(dict):
@@ -157,27 +222,29 @@ class _Resources(dict):
 def test_generic_profile_submit_command_fills_in_for_every_job(tmp_path, paper_cuda):
     profile = yaml.safe_load((PROFILES / "generic" / "profile.yaml").read_text())
     template = profile["cluster-generic-submit-cmd"]
-    found = [j for j in jobs(dry_run(tmp_path, "generic", paper_cuda)) if j["rule"] != "all"]
+    cfg = load_config(REPO / "benchmarks" / "paper.yaml")
+    found = [j for j in jobs(dry_run(tmp_path, "generic", paper_cuda)) if j["rule"] not in LOCAL_RULES]
     assert found
     for job in found:
         resources = SimpleNamespace(**job["resources"])
         cmd = template.format(rule=job["rule"], threads=job["resources"]["cpus_per_task"], resources=resources)
-        gpus = "1" if job["rule"].startswith("train") else "0"
+        gpus = int(wants_gpu(RULE_STAGE[job["rule"]], "cuda", _job_run(job, cfg)[1]))
         assert f"ngpus={gpus}" in cmd and f"mem={job['resources']['mem_mb']}mb" in cmd, cmd
 
 
 def test_local_profile_runs_the_ci_suite_dag(tmp_path):
     found = jobs(dry_run(tmp_path, "local", REPO / "benchmarks" / "ci.yaml"))
-    assert {j["rule"] for j in found} == set(RULE_STAGE) | {"all"}
+    rules = {j["rule"] for j in found}
+    assert set(RULE_STAGE) - {"progress"} | {"all"} <= rules <= set(RULE_STAGE) | {"all"}
 
 
 def test_estimates_grow_with_work_images_and_attempts():
-    cfg = load_config(REPO / "benchmarks" / "paper.yaml")
+    cfg = {**load_config(REPO / "benchmarks" / "paper.yaml"), "device": "cpu"}  # CPU rates: images cost more
     std = run_config(cfg, Run("model", "dino-grid-0.1", "rpd", "std", 0))
     small = run_config(cfg, Run("model", "dino-grid-0.1", "rpd", "small", 0))
     assert needs("train_model", small, False).minutes < needs("train_model", std, False).minutes
     for stage in STAGES:
-        run = std if stage in ("train_prior", "train_model", "sample", "evaluate") else None
+        run = std if stage in ("train_prior", "train_model", "sample", "evaluate", "elbo") else None
         points, images = needs(stage, run, False), needs(stage, run, True)
         assert images.minutes >= points.minutes and images.mem_mb >= points.mem_mb, stage
         once, thrice = cluster_resources(points, 1), cluster_resources(points, 3)

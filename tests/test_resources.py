@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from rpd.config import Run, load_config, run_config
-from rpd.resources import MIN_MINUTES, STAGES, TRAIN_STAGES, cluster_resources, needs, wants_gpu
+from rpd.resources import MIN_MINUTES, NETWORK_STAGES, STAGES, cluster_resources, needs, wants_gpu
 from suite import snakemake
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ def test_image_sampling_memory_bounds_the_paper_network_measured():
 
 
 def test_estimates_follow_the_work_and_grow_with_the_attempt():
-    cfg = load_config(REPO / "benchmarks" / "paper.yaml")
+    cfg = {**load_config(REPO / "benchmarks" / "paper.yaml"), "device": "cpu"}  # CPU sampling scales with threads
     run = run_config(cfg, Run("model", "fmnist", "ddpm", "std", 0))
     base = needs("sample", run, images=True)
     double_n = needs("sample", {**run, "n_eval": 2 * run["n_eval"]}, images=True)
@@ -159,7 +159,9 @@ def test_estimates_follow_the_work_and_grow_with_the_attempt():
         assert res["mem_mb"] == pytest.approx(attempt * base.mem_mb, abs=0.5)
 
 
-def test_only_training_jobs_of_a_cuda_suite_want_a_gpu():
-    assert wants_gpu("train_model", "cuda") and wants_gpu("train_prior", "cuda")
-    assert not any(wants_gpu(stage, "cuda") for stage in STAGES if stage not in TRAIN_STAGES)  # sampling: CPU
-    assert not any(wants_gpu(stage, device) for stage in STAGES for device in ("cpu", "auto"))
+def test_every_network_job_of_a_cuda_suite_wants_a_gpu():
+    for images in (False, True):
+        assert all(wants_gpu(stage, "cuda", images) for stage in NETWORK_STAGES)
+        assert not any(wants_gpu(stage, device, images) for stage in STAGES for device in ("cpu", "auto"))
+        assert not any(wants_gpu(stage, "cuda", images) for stage in ("dataset", "collect", "report"))
+    assert wants_gpu("evaluate", "cuda", images=True) and not wants_gpu("evaluate", "cuda", images=False)  # KID

@@ -27,7 +27,7 @@ from rpd.preflight import (
     profile_files,
     profile_problems,
 )
-from rpd.resources import cluster_resources, needs, wants_gpu
+from rpd.resources import NETWORK_STAGES, cluster_resources, needs, wants_gpu
 
 # Without `--configfile` the suite is the default one (quick), and `--config key=value` overrides its keys, as
 # in any Snakemake workflow. A given `--configfile` replaces the default suite instead of being merged into it
@@ -203,7 +203,7 @@ def feature_net_file(w):
 
 
 # Cluster resources of every job, in Snakemake's standard names: mem_mb, runtime (minutes), cpus_per_task,
-# and gpu (one per training job when the config says `device: cuda`; the Slurm plugin turns it into --gpus,
+# and gpu (one per job that runs a network when the config says `device: cuda`; the Slurm plugin turns it into --gpus,
 # locally `--resources gpu=N` caps how many run at once). The estimates (rpd/resources.py) scale with the
 # suite and grow with each retry (attempt). Site settings (partition, account, GPU model) belong in the
 # profile (workflow/profiles/), never here.
@@ -211,16 +211,28 @@ def _stage_run(stage, w):
     """The resolved config of the run a job works on (None for jobs not tied to one run)."""
     if stage == "train_prior":
         return prior_run_config(w)
-    if stage in ("train_model", "sample"):
+    if stage in ("train_model", "sample", "elbo"):
         return model_run_config(w)
     if stage == "evaluate":
         return evaluate_run_config(w)
     return None
 
 
+def _images(w):
+    return "dataset" in w.keys() and is_image_dataset(CFG["datasets"][w.dataset])
+
+
 def _stage_needs(stage, w):
-    images = "dataset" in w.keys() and is_image_dataset(CFG["datasets"][w.dataset])
-    return needs(stage, _stage_run(stage, w), images)
+    return needs(stage, _stage_run(stage, w), _images(w))
+
+
+def _gpus(stage):
+    """The `gpu` resource of a job of ``stage``: 1 when it runs a network on a `device: cuda` suite, else 0."""
+
+    def value(w):
+        return int(wants_gpu(stage, CFG["device"], _images(w)))
+
+    return value
 
 
 def _per_attempt(stage, name):
@@ -234,12 +246,20 @@ def _per_attempt(stage, name):
 
 def job_resources(stage):
     """The `resources:` of the rule for ``stage`` (one of rpd.resources.STAGES)."""
-    threaded = stage in ("train_prior", "train_model", "sample")
+    threaded = stage in ("train_prior", "train_model", "sample", "elbo")
     resources = {
         "mem_mb": _per_attempt(stage, "mem_mb"),
         "runtime": _per_attempt(stage, "runtime"),
         "cpus_per_task": CFG["threads"] if threaded else 1,
     }
-    if wants_gpu(stage, CFG["device"]):
-        resources["gpu"] = 1
+    if CFG["device"] == "cuda" and (stage in NETWORK_STAGES or stage == "evaluate"):
+        resources["gpu"] = _gpus(stage)
     return resources
+
+
+def job_group(w):
+    """The cluster group of a job: a 2D run's jobs (seconds to minutes each) share the group `points`, which
+    the cluster profiles pack many at a time into one submission (group-components), so a 2D experiment is a
+    handful of submissions; an image job (hours) is a submission of its own. Local runs ignore groups.
+    """
+    return None if _images(w) else "points"

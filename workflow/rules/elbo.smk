@@ -19,12 +19,12 @@ rule elbo:
         f"{RUN}/elbo.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
+    group:
+        job_group
     conda:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
     resources:
-        # rpd.resources has no `elbo` stage: the bound costs N·(T − 1) network calls on 2D data (about a
-        # minute), in the range of an evaluation job.
-        **job_resources("evaluate"),
+        **job_resources("elbo"),
     script:
         "../scripts/elbo.py"

@@ -11,6 +11,8 @@ rule evaluate:
         f"{RUN}/evaluate.log",
     benchmark:
         f"{RUN}/evaluate.benchmark.tsv"
+    group:
+        job_group
     conda:
         "../envs/rpd.yaml"
     resources:

@@ -14,6 +14,8 @@ rule sample_model:
         f"{RUN}/sample.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
+    group:
+        job_group
     conda:
         "../envs/rpd.yaml"
     threads: CFG["threads"]

@@ -18,6 +18,8 @@ rule train_prior:
         f"{RUN}/train.benchmark.tsv"
     wildcard_constraints:
         name=PRIOR_NAMES,
+    group:
+        job_group
     conda:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
@@ -36,7 +38,6 @@ rule train_model:
     output:
         model=f"{RUN}/model.pt",
         config=f"{RUN}/config.json",
-        snapshots=f"{RUN}/snapshots.pt",
         losses=f"{RUN}/losses.npz",
         summary=f"{RUN}/train_summary.json",
     log:
@@ -45,6 +46,8 @@ rule train_model:
         f"{RUN}/train.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
+    group:
+        job_group
     conda:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
