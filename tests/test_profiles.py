@@ -246,7 +246,8 @@ def test_estimates_grow_with_work_images_and_attempts():
     for stage in STAGES:
         run = std if stage in ("train_prior", "train_model", "sample", "evaluate", "elbo") else None
         points, images = needs(stage, run, False), needs(stage, run, True)
-        assert images.minutes >= points.minutes and images.mem_mb >= points.mem_mb, stage
+        if stage != "elbo":  # the bound draws 34 t per image but every t (T − 1) per 2D point
+            assert images.minutes >= points.minutes and images.mem_mb >= points.mem_mb, stage
         once, thrice = cluster_resources(points, 1), cluster_resources(points, 3)
         assert thrice["runtime"] >= 3 * once["runtime"] - 1 and thrice["mem_mb"] >= 3 * once["mem_mb"] - 1
     longer = {**std, "training": {**std["training"], "steps": 4 * std["training"]["steps"]}}
