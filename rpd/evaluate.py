@@ -23,6 +23,23 @@ PROVENANCE_COLUMNS = ["n", "parameters", "commit", "config_hash", "versions", "d
                       "sample_seconds", "eval_seconds", "extractor"]
 
 
+#: Sanity metrics (the report's sanity table; SPEC §7): whether a model's samples are fit to judge, not quality.
+SANITY_METRICS = ("out_of_range", "class_accuracy", "class_accuracy_ratio")
+#: The data range is widened by this share of its width on each side before a value counts as outside it.
+RANGE_MARGIN = 0.05
+#: Images in model space (stages.images_to_model): the data range every raw image sample is checked against.
+IMAGE_RANGE = (-1.0, 1.0)
+
+
+def out_of_range_share(x: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float,
+                       margin: float = RANGE_MARGIN) -> float:
+    """Share of raw values (pixels, coordinates) outside [lo, hi] widened by ``margin`` of its width per side."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    pad = margin * (hi - lo)
+    x = np.asarray(x, dtype=float)
+    return float(((x < lo - pad) | (x > hi + pad)).mean()) if x.size else 0.0
+
+
 class SampleError(ValueError):
     """A sample file cannot be scored (non-finite values, wrong shape, N different from the reference)."""
 
@@ -61,7 +78,10 @@ def grid_metrics(x: np.ndarray, reference: np.ndarray, dataset: dict) -> dict[st
     from rpd.metrics.wasserstein import region_w1, w1  # POT (and scipy.stats) only in jobs that compute metrics
 
     regional = region_w1(x, reference, grid_centres(dataset["grid"]), dataset["scale"])
-    return {"1wd": w1(x, reference), "rw1wd": regional["rw1wd"], "mass_error": regional["mass_error"]}
+    # the data range of 2D data: the reference set's bounding box, per coordinate
+    outside = out_of_range_share(x, reference.min(axis=0), reference.max(axis=0))
+    return {"1wd": w1(x, reference), "rw1wd": regional["rw1wd"], "mass_error": regional["mass_error"],
+            "out_of_range": outside}
 
 
 def kid_extractor_label(kid_cfg: dict, feature_net_summary: dict | None) -> str:
@@ -90,7 +110,22 @@ def image_metrics(
     weights = feature_net if kid_cfg["extractor"] == "feature-net" else kid_cfg["inception_weights"]
     values["kid"], _ = kid(x, ref, kid_cfg["extractor"], weights, kid_cfg["subset_size"], kid_cfg["subsets"], seed,
                            device)
+    if "out_of_range" in samples:  # measured on the raw model-space values before quantising (rpd.stages)
+        values["out_of_range"] = float(samples["out_of_range"])
+    if num_classes(dataset) and kid_cfg["extractor"] == "feature-net" and feature_net is not None:
+        values.update(sample_accuracy(feature_net, x, samples["y"], seed))
     return values
+
+
+def sample_accuracy(feature_net: str, x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
+    """The feature net's accuracy on the samples (against the class each was drawn for) and its ratio to the
+    net's accuracy on the real held-out images (its summary): a class-conditional model that ignores the class,
+    or draws noise, scores far below the real images."""
+    from rpd.metrics.kid import classifier_accuracy
+
+    real = float(load_json(Path(feature_net).parent / "summary.json")["accuracy"])
+    on_samples = classifier_accuracy(feature_net, x, y, seed)
+    return {"class_accuracy": on_samples, "class_accuracy_ratio": on_samples / real if real > 0 else float("nan")}
 
 
 def evaluate_run(

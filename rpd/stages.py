@@ -27,9 +27,9 @@ from rpd.io import load_npz, save_json, save_npz, write_atomic
 from rpd.layout import sample_file, snapshots_file
 from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
-from rpd.provenance import training_record
 from rpd.priors import build_prior
 from rpd.progress import SNAPSHOTS_PER_RUN
+from rpd.provenance import training_record
 from rpd.training import Checkpoint, Progress, Snapshots, TrainConfig, fit, snapshot_steps
 
 
@@ -93,6 +93,9 @@ def _save_samples(run: dict, sampler: str, steps: int, run_dir: str | Path, x: n
     dataset = run["dataset"]
     arrays = {"x": x, "seconds": np.array(seconds)}
     if is_image_dataset(dataset):
+        from rpd.evaluate import IMAGE_RANGE, out_of_range_share  # numpy only
+
+        arrays["out_of_range"] = np.array(out_of_range_share(x, *IMAGE_RANGE))  # lost once clamped to uint8
         arrays["x"] = model_to_images(x)
         labels = sample_labels(len(x), num_classes(dataset))
         if labels is not None:
@@ -218,9 +221,9 @@ def train_feature_net_run(dataset: dict, kid_cfg: dict, train_path: str | Path, 
     train, reference = load_npz(train_path), load_npz(reference_path)
     net, summary = train_feature_net(train["x"], train.get("y"), reference["x"], reference.get("y"),
                                      kid_cfg["feature_net_steps"], seed=dataset["data_seed"], device=device)
-    held_out = dataset["kind"] == "fmnist"  # fmnist's reference is the test split; butterflies' is training images
-    summary["accuracy_on"] = (f"{len(reference['x'])} reference images "
-                              f"({'held out: test split' if held_out else 'also in the training set'})")
+    # fmnist's reference is its test split; butterflies' is held out from the folder (rpd.data.images)
+    source = "test split" if dataset["kind"] == "fmnist" else "not in the training set"
+    summary["accuracy_on"] = f"{len(reference['x'])} reference images (held out: {source})"
     say(f"[{dataset['name']}/feature-net] {summary['task']}: accuracy {summary['accuracy']:.3f} on {summary['accuracy_on']}")
     save_json(Path(out_dir) / "summary.json", summary)
     save_feature_net(Path(out_dir) / "model.pt", net, summary)

@@ -21,7 +21,7 @@ from rpd.report.stats import paired_outcomes, t_interval
 EVIL = "<script>alert(1)</script>"
 EVIL_DS = "<img src=x onerror=alert(2)>"  # a dataset name is a folder name: no slash allowed, but HTML is
 N = 64
-SEEDS = [0, 1]
+SEEDS = [0, 1, 2]  # the decision rule needs 3 paired seeds (SPEC §7)
 IMG = "img"  # a small labelled image data set (stands in for fmnist)
 CLASSES = 3
 
@@ -254,7 +254,7 @@ def test_report_in_chromium(report: tuple[Path, str], tmp_path: Path) -> None:
 def test_paired_comparison_and_intervals(report: tuple[Path, str]) -> None:
     _, text = report
     # rpd (0.1…0.11) always beats ddpm (0.6…0.61): every seed wins, and the interval excludes a ratio of 1.
-    assert "2/2" in text and "RPD better" in text
+    assert "3/3" in text and "RPD better" in text
     mean, sd, n, lo, hi = t_interval([1.0, 2.0, 3.0])
     assert (mean, n) == (2.0, 3) and sd == pytest.approx(1.0)
     assert hi - mean == pytest.approx(4.302652729911275 / np.sqrt(3))  # t_{0.975, 2}

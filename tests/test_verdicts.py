@@ -239,3 +239,82 @@ def test_c6_needs_every_e8_dataset_to_agree() -> None:
     assert [o.status for o in c6.deciding] == [V.SUPPORTED, V.NOT_SUPPORTED]
     assert c6.status == V.NOT_SUPPORTED and "dataset e" in c6.reason
     assert "rpd 6.45 vs dvae 5.15" in c6.key_number  # the key number is the test that decided the verdict
+
+
+def test_a_consistent_twofold_effect_over_a_noisy_baseline_is_decided() -> None:
+    """SPEC §7 on the log ratio: RPD half of DDPM at every seed while DDPM varies 6× across seeds."""
+    baseline = [0.5, 3.0, 1.2]
+    o = test_one(table([b * r for b, r in zip(baseline, (0.48, 0.52, 0.5))], baseline))
+    assert o.status == V.SUPPORTED and o.effect()[0] == pytest.approx(0.5, abs=0.01) and o.effect()[2] < 0.6
+    # the raw difference of the same table would not decide: the baseline's spread swamps it
+    diffs = np.array([b * r - b for b, r in zip(baseline, (0.48, 0.52, 0.5))])
+    assert V.t_interval(diffs)[4] > 0
+    # no effect: ratios scattered around 1 over the same noisy baseline
+    o = test_one(table([b * r for b, r in zip(baseline, (1.1, 0.9, 1.05))], baseline))
+    assert o.status == V.INCONCLUSIVE and o.lo < 0 < o.hi
+
+
+def test_two_paired_seeds_are_inconclusive_for_lack_of_seeds() -> None:
+    o = test_one(table([0.10, 0.11], [0.60, 0.62]))
+    assert o.status == V.INCONCLUSIVE and "inconclusive (seeds)" in o.reason and "at least 3" in o.reason
+
+
+def _c2_rows(eps_ratio: float) -> list[dict]:
+    """ε models where RPD loses at K = 1 (the 1/√ᾱ artefact), v models where RPD wins by 2×."""
+    rows = []
+    for k in (1, 3, 10):
+        for model, values in (("rpd", [0.30 * eps_ratio] * 3), ("ddpm", [0.30, 0.31, 0.29]),
+                              ("rpd_v", [0.05, 0.052, 0.049]), ("ddpm_v", [0.10, 0.11, 0.095])):
+            rows += _rows(model, "std", "ddim", k, "kid", values, extractor="clf")
+            rows += _rows(model, "std", "ddim", k, "out_of_range", [0.01, 0.0, 0.02])
+    return rows
+
+
+def _c2_config() -> dict:
+    cfg = _config({"e2": {"datasets": ["d"], "sizes": ["std"], "models": ["rpd", "ddpm", "rpd_v", "ddpm_v"]}})
+    cfg["models"].update({"rpd_v": {**cfg["models"]["rpd"], "target": "v"}, "ddpm_v": {"family": "ddpm", "target": "v"}})
+    return cfg
+
+
+def test_c2_is_judged_on_the_v_prediction_models() -> None:
+    c2 = {v.claim: v for v in V.judge_claims(_c2_config(), pd.DataFrame(_c2_rows(eps_ratio=3.0)))}["C2"]
+    assert c2.status == V.SUPPORTED
+    assert {(o.test.challenger.label, o.test.baseline.label) for o in c2.deciding} == {("rpd_v", "ddpm_v")}
+
+
+def test_a_claim_on_models_failing_the_sanity_thresholds_is_not_fit_to_judge() -> None:
+    rows = pd.DataFrame(_c2_rows(eps_ratio=3.0))
+    # DDPM-v's samples at K = 10 leave the data range (30% of values): the comparison judges a broken model
+    bad = (rows["model"] == "ddpm_v") & (rows["metric"] == "out_of_range") & (rows["steps"] == 10)
+    rows.loc[bad, "value"] = 0.3
+    cfg = _c2_config()
+    c2 = {v.claim: v for v in V.judge_claims(cfg, rows)}["C2"]
+    assert c2.status == V.UNFIT and "ddpm_v-std ddim K=10: 30.0% of values outside" in c2.reason
+    # K = 3 is below min_steps: few-step samples are the claim's subject, not a sanity failure
+    rows.loc[bad, "value"] = 0.0
+    rows.loc[(rows["model"] == "ddpm_v") & (rows["metric"] == "out_of_range") & (rows["steps"] == 3), "value"] = 0.9
+    assert {v.claim: v for v in V.judge_claims(cfg, rows)}["C2"].status == V.SUPPORTED
+    # a stricter threshold from the config key makes the same rows unfit
+    cfg["sanity"] = {"max_out_of_range": 0.005}
+    assert {v.claim: v for v in V.judge_claims(cfg, rows)}["C2"].status == V.UNFIT
+    # the class-accuracy threshold: samples classified at a fifth of the real images' accuracy
+    cfg.pop("sanity")
+    acc = pd.DataFrame(_rows("rpd_v", "std", "ddim", 10, "class_accuracy_ratio", [0.2, 0.2, 0.2]))
+    c2 = {v.claim: v for v in V.judge_claims(cfg, pd.concat([rows, acc]))}["C2"]
+    assert c2.status == V.UNFIT and "0.20× that on real images" in c2.reason
+
+
+def test_c3_is_judged_at_the_best_quality_and_a_few_step_setting() -> None:
+    cfg = _config({"e3": {"datasets": ["d"], "models": ["rpd"], "sizes": ["std", "small"]}})
+    rows = []
+    for sampler in ("ddpm", "ddim"):
+        for k in (1, 3, 10):
+            rows += _rows("rpd", "std", sampler, k, "rw1wd", [0.10, 0.11, 0.12], parameters=1000)
+            # close at the best setting (ancestral K = 10), 50% worse with DDIM at K = 3
+            worse = 1.5 if (sampler, k) == ("ddim", 3) else 1.0
+            rows += _rows("rpd", "small", sampler, k, "rw1wd", [0.10 * worse, 0.11 * worse, 0.12 * worse],
+                          parameters=300)
+    c3 = {v.claim: v for v in V.judge_claims(cfg, pd.DataFrame(rows))}["C3"]
+    assert [(o.test.where["sampler"], o.test.where["steps"]) for o in c3.deciding] == [("ddpm", 10), ("ddim", 3)]
+    assert [o.status for o in c3.deciding] == [V.SUPPORTED, V.NOT_SUPPORTED]
+    assert c3.status == V.NOT_SUPPORTED

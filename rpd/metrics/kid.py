@@ -114,6 +114,11 @@ def _accuracy(net: FeatureNet, x: np.ndarray, y: np.ndarray | None, seed: int,
     return float((net(inputs.to(device)).argmax(1).cpu() == targets).float().mean())
 
 
+def classifier_accuracy(weights: str | os.PathLike, x: np.ndarray, y: np.ndarray, seed: int) -> float:
+    """Accuracy of the trained classifier feature net in file ``weights`` on uint8 images ``x`` with labels ``y``."""
+    return _accuracy(load_feature_net(weights), x, y, seed)
+
+
 def save_feature_net(path: str | os.PathLike, net: FeatureNet, summary: dict) -> None:
     save_model(path, net, summary)
 

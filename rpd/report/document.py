@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rpd.report.stats import INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, SUPPORTED
+from rpd.report.stats import INCONCLUSIVE, NOT_RUN, NOT_SUPPORTED, SUPPORTED, UNFIT
 
 #: CSS class of a verdict status (table rows, verdict boxes).
-STATUS_CLASS = {SUPPORTED: "good", NOT_SUPPORTED: "bad", INCONCLUSIVE: "muted", NOT_RUN: "muted"}
+STATUS_CLASS = {SUPPORTED: "good", NOT_SUPPORTED: "bad", INCONCLUSIVE: "muted", NOT_RUN: "muted", UNFIT: "bad"}
 #: The most rows a section's visible summary table shows (the full tables are one click away).
 SUMMARY_ROWS = 15
 

@@ -20,7 +20,11 @@ import pandas as pd
 from scipy import stats
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN = "supported", "not supported", "inconclusive", "not run"
+#: A claim decided on models whose samples fail the suite's sanity thresholds (config key ``sanity``).
+UNFIT = "not fit to judge"
 LEVEL = 0.95
+#: Fewest paired seeds a deciding test needs (SPEC §7); with fewer it is "inconclusive (seeds)".
+MIN_SEEDS = 3
 #: C3 non-inferiority margin, relative to the baseline's (RPD with the standard network) mean.
 CLOSE_TOLERANCE = 0.10
 #: Display names of the metrics (a metric not listed shows under its own name).
@@ -154,6 +158,9 @@ def decide(test: Test, seeds: int, lo: float, hi: float, baseline_mean: float,
         return INCONCLUSIVE, "no seed-paired rows"
     if seeds < 2 or not (np.isfinite(lo) and np.isfinite(hi)):
         return INCONCLUSIVE, "one paired seed: no interval"
+    if seeds < MIN_SEEDS:
+        return INCONCLUSIVE, (f"inconclusive (seeds): {seeds} paired seeds, the rule needs at least {MIN_SEEDS} "
+                              "(SPEC §7)")
     if scale == LOG_RATIO:
         interval = f"95% interval of the ratio [{np.exp(lo):.3g}, {np.exp(hi):.3g}]"
         zero = where_zero(lo, hi).replace(" 0", " 1")  # log ratio < 0 ⇔ ratio < 1

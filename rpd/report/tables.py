@@ -13,7 +13,16 @@ import pandas as pd
 from rpd.report import figures as F
 from rpd.report.context import Context, ordered_sizes
 from rpd.report.document import STATUS_CLASS, Table
-from rpd.report.stats import LOG_RATIO, METRIC_NAMES, NOT_SUPPORTED, SUPPORTED, Outcome, paired_outcomes, summarise
+from rpd.report.stats import (
+    LOG_RATIO,
+    METRIC_NAMES,
+    MIN_SEEDS,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Outcome,
+    paired_outcomes,
+    summarise,
+)
 
 #: The families RPD is compared with in the few-step and conditional sections (E2, E6).
 BASELINE_FAMILIES = ("ddpm", "diffusevae1", "diffusevae2")
@@ -120,6 +129,8 @@ def status_words(o: Outcome, better: str = "RPD better", worse: str = "baseline 
     """A paired row's verdict in words, from the same decision as the claim judges'."""
     if o.seeds < 2 or not (np.isfinite(o.lo) and np.isfinite(o.hi)):
         return "no interval (< 2 seeds)"
+    if o.seeds < MIN_SEEDS:
+        return f"inconclusive (seeds: {o.seeds} < {MIN_SEEDS})"
     return {SUPPORTED: better, NOT_SUPPORTED: worse}.get(o.status, "inconclusive (interval contains 0)")
 
 
@@ -182,3 +193,27 @@ def paired_tables(ctx: Context, rows: pd.DataFrame, metrics: list[tuple[str, str
             ctx, sub, f"Seed-paired {metric_name(metric, ext)} difference RPD − baseline ({what}) at equal dataset, "
                       "size, sampler and K; negative favours RPD.", baseline_families=baseline_families, metric=metric))
     return tables
+
+
+def sanity_table(ctx: Context, rows: pd.DataFrame) -> Table:
+    """Per model and (sampler, K): the sanity metrics over seeds and whether they meet the suite's thresholds."""
+    from rpd.report.sanity import sanity_rows, thresholds
+
+    t = thresholds(ctx.config)
+    s = sanity_rows(rows, ctx.config)
+    cols = ["dataset", "model", "size", "sampler", "K", "seeds", "outside data range (mean; worst seed)",
+            "class accuracy: samples", "real held-out", "ratio", "sanity"]
+    out, classes = [], []
+    for r in s.itertuples():
+        real = r.class_accuracy / r.class_accuracy_ratio if np.isfinite(r.class_accuracy_ratio) and r.class_accuracy_ratio else np.nan
+        verdict = ("pass" if r.passes else f"fail: {r.why}") + ("" if r.gated else f" (K < {t['min_steps']}: shown, not gated)")
+        out.append([r.dataset, r.model, r.size, r.sampler, str(int(r.steps)), str(r.seeds),
+                    f"{r.out_of_range:.2%}; {r.worst_out_of_range:.2%}" if np.isfinite(r.out_of_range) else "—",
+                    fmt(r.class_accuracy, 3), fmt(real, 3), fmt(r.class_accuracy_ratio, 3), verdict])
+        classes.append("" if r.passes else "bad" if r.gated else "muted")
+    caption = (f"Sanity of the samples (config key 'sanity'): share of raw values outside the data range widened by 5% "
+               f"(max {t['max_out_of_range']:.0%}) and, on class-conditional data, the KID feature net's accuracy on "
+               f"the samples against its accuracy on real held-out images (ratio at least {t['min_accuracy_ratio']:g}). "
+               f"Thresholds apply at K ≥ {t['min_steps']}; a claim resting on a failing model is shown as not fit "
+               "to judge.")
+    return Table(caption, cols, out, [False] * 4 + [True] * 6 + [False], classes)

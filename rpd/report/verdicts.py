@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rpd.report.sanity import outcome_failures, sanity_rows
+
 # The statistics live in rpd.report.stats (shared with the report's tables); re-exported here for the judges' callers.
 from rpd.report.stats import (  # noqa: F401
     CLOSE_TOLERANCE,
@@ -39,6 +41,7 @@ from rpd.report.stats import (  # noqa: F401
     NOT_RUN,
     NOT_SUPPORTED,
     SUPPORTED,
+    UNFIT,
     Outcome,
     Side,
     Test,
@@ -69,8 +72,11 @@ DECISION_RULE = (
     "not supported if entirely above 0, inconclusive if it contains 0. Worse-claims (C5) mirrored. 'Stays close' "
     f"(C3): non-inferiority with margin {CLOSE_TOLERANCE:.0%} of the standard model's mean — supported if the "
     "interval's upper end is ≤ the margin (on ratio tests: ratio ≤ 1.1), not supported if its lower end is above it, inconclusive otherwise. "
-    "Fewer than 2 paired seeds: inconclusive (no interval). A claim needs all its deciding tests supported; any "
-    "test not supported, or a guard whose interval shows the challenger clearly worse, makes it not supported."
+    "Fewer than 3 paired seeds: inconclusive (seeds). A claim needs all its deciding tests supported; any "
+    "test not supported, or a guard whose interval shows the challenger clearly worse, makes it not supported. "
+    "A claim whose deciding models fail the suite's sanity thresholds (config key 'sanity': share of raw values "
+    "outside the data range, class accuracy on the samples against real images, at K ≥ min_steps with the "
+    "test's sampler) is shown as 'not fit to judge' instead of supported or not supported."
 )
 
 
@@ -153,8 +159,10 @@ def few_step_sampler(frame: pd.DataFrame) -> str | None:
 #: claim → (family id that decides it, short statement).
 CLAIMS: dict[str, tuple[str, str]] = {
     "C1": ("e1", "On fine local structure RPD beats DDPM on RW-1WD without losing the global layout (1WD)."),
-    "C2": ("e2", "With few steps (K = 1, 3) RPD beats DDPM, and matches or beats DiffuseVAE."),
-    "C3": ("e3", "RPD with a network of under half the parameters (RPD_s) stays within 10% of RPD."),
+    "C2": ("e2", "With few steps (K = 1, 3) RPD beats DDPM, and matches or beats DiffuseVAE (judged on models "
+                 "whose target is well-posed at K = 1: v-prediction where the experiment has it)."),
+    "C3": ("e3", "RPD with a network of under half the parameters (RPD_s) stays within 10% of RPD, at the "
+                 "best-quality setting and at a few-step setting."),
     "C4": ("e4", "Given x_t, the auxiliary input ω makes the metric and the training loss fall faster over training "
                  "than μ̂ alone (geometric mean of the metric over the training snapshots, and mean loss, lower on "
                  "every E4 dataset; the final metric not clearly worse)."),
@@ -244,13 +252,26 @@ def judge_c1(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     return combine("C1", "e1", CLAIMS["C1"][1], deciding, guards)
 
 
+def well_posed(cfg: dict, exp: dict, family: str) -> list[str]:
+    """The experiment's models of ``family`` whose target is well-posed at K = 1 (not ε), else all of them.
+
+    With ε-prediction, K = 1 from t = T − 1 divides the network's error by √ᾱ ≈ 0.006 (SPEC §2): few-step
+    claims judge the model family, not that artefact, so they use v-prediction models where there are any.
+    """
+    models = _family_models(cfg, exp, family)
+    posed = [m for m in models if cfg["models"][m].get("target", "eps") != "eps"]
+    return posed or models
+
+
 def judge_c2(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     j = _rpd_and_ddpm(cfg, metrics, exp, "C2")
     if isinstance(j, Verdict):
         return j
+    rpd, ddpm = well_posed(cfg, exp, "rpd"), well_posed(cfg, exp, "ddpm")
+    j.rpd, j.ddpm = rpd[0], ddpm[0]
     rows, dataset, size, sub, metric = j.rows, j.dataset, j.size, j.sub, j.metric
     sampler = few_step_sampler(sub)
-    dvae = [m for f in ("diffusevae1", "diffusevae2") for m in _family_models(cfg, exp, f)]
+    dvae = [m for f in ("diffusevae1", "diffusevae2") for m in well_posed(cfg, exp, f)]
     ks = sorted(set(sub.loc[sub["sampler"] == sampler, "steps"].astype(int)))
     few = [k for k in ks if k <= 3] or ks[:1]
     challenger = Side(j.rpd, {"model": j.rpd})
@@ -273,20 +294,46 @@ def judge_c3(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     pair, metric = headline_pair(sub), primary_metric(sub, dataset)
     if pair is None or metric is None:
         return _not_run("C3", f"no RPD rows on {dataset}")
-    test = Test(metric, Side(f"{rpd[0]}-small", {"model": rpd[0], "size": "small"}),
-                Side(f"{rpd[0]}-std", {"model": rpd[0], "size": "std"}),
-                {"dataset": dataset, "sampler": pair[0], "steps": pair[1]}, expect="close")
-    outcome = run_test(rows, test)
-    if "parameters" in sub:
-        params = sub.groupby("size")["parameters"].median()
-        if {"std", "small"} <= set(params.index) and params["std"] > 0:
-            share = float(params["small"] / params["std"])
-            if share >= SMALL_SHARE:
-                outcome.status = INCONCLUSIVE
-                outcome.reason += f"; but RPD_s has {share:.0%} of RPD's parameters (the claim needs < 50%)"
-            else:
-                outcome.reason += f"; RPD_s has {share:.0%} of RPD's parameters"
-    return combine("C3", "e3", CLAIMS["C3"][1], [outcome])
+    sides = (Side(f"{rpd[0]}-small", {"model": rpd[0], "size": "small"}),
+             Side(f"{rpd[0]}-std", {"model": rpd[0], "size": "std"}))
+    settings = [pair]
+    few = few_step_setting(sub)
+    if few is not None and few != pair:
+        settings.append(few)
+    outcomes = [run_test(rows, Test(metric, *sides, {"dataset": dataset, "sampler": s, "steps": k}, expect="close"))
+                for s, k in settings]
+    for outcome in outcomes:
+        _check_small_share(sub, outcome)
+    return combine("C3", "e3", CLAIMS["C3"][1], outcomes)
+
+
+#: C3's few-step setting: the fewest steps K ≥ this with the few-step sampler (K = 1 is the ε artefact).
+FEW_STEPS = 3
+
+
+def few_step_setting(sub: pd.DataFrame) -> tuple[str, int] | None:
+    """C3's few-step setting: the few-step sampler (DDIM) at the fewest K ≥ :data:`FEW_STEPS` both sizes have."""
+    sampler = few_step_sampler(sub)
+    if sampler is None:
+        return None
+    per_size = [set(g["steps"].astype(int)) for _, g in sub[sub["sampler"] == sampler].groupby("size")]
+    common = sorted(set.intersection(*per_size)) if per_size else []
+    ks = [k for k in common if k >= FEW_STEPS]
+    return (sampler, ks[0]) if ks else None
+
+
+def _check_small_share(sub: pd.DataFrame, outcome: Outcome) -> None:
+    """C3 needs RPD_s under half of RPD's parameters: otherwise the outcome is inconclusive, and says why."""
+    if "parameters" not in sub:
+        return
+    params = sub.groupby("size")["parameters"].median()
+    if {"std", "small"} <= set(params.index) and params["std"] > 0:
+        share = float(params["small"] / params["std"])
+        if share >= SMALL_SHARE:
+            outcome.status = INCONCLUSIVE
+            outcome.reason += f"; but RPD_s has {share:.0%} of RPD's parameters (the claim needs < 50%)"
+        else:
+            outcome.reason += f"; RPD_s has {share:.0%} of RPD's parameters"
 
 
 def judge_c4(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
@@ -321,5 +368,17 @@ def judge_claims(cfg: dict, metrics: pd.DataFrame) -> list[Verdict]:
         if exp is None:
             out.append(_not_run(claim, f"{family.upper()} is not in this suite"))
         else:
-            out.append(JUDGES[claim](cfg, metrics, exp))
+            out.append(gate_on_sanity(JUDGES[claim](cfg, metrics, exp), sanity_rows(metrics, cfg)))
     return out
+
+
+def gate_on_sanity(verdict: Verdict, rows: pd.DataFrame) -> Verdict:
+    """A verdict decided on models that fail the suite's sanity thresholds becomes :data:`UNFIT` (rpd.report.sanity)."""
+    if verdict.status not in (SUPPORTED, NOT_SUPPORTED):
+        return verdict
+    failures = list(dict.fromkeys(f for o in verdict.deciding for f in outcome_failures(rows, o)))
+    if not failures:
+        return verdict
+    reason = (f"the tests say {verdict.status}, but the models they rest on fail the sanity thresholds (config key "
+              f"'sanity'): {'; '.join(failures)}. Tests: {verdict.reason}")
+    return dataclasses.replace(verdict, status=UNFIT, reason=reason)

@@ -13,9 +13,12 @@ from rpd.data.grid import assign_regions, grid_centres
 from rpd.report import figures as F
 from rpd.report.context import Context, ordered_sizes, start_section
 from rpd.report.document import Figure, Section, section
+from rpd.report.floor import FLOOR_DRAWS, FLOOR_MODEL, floor_rows, floor_series
 from rpd.report.inputs import points
-from rpd.report.plots import at_best_setting, full_window
-from rpd.report.tables import paired_table, verdict_table, wide_table
+from rpd.report.plots import at_best_setting, full_window, line_data
+from rpd.report.sanity import SANITY_METRICS
+from rpd.report.stats import t_interval
+from rpd.report.tables import fmt, paired_table, sanity_table, verdict_table, wide_table
 from rpd.report.verdicts import headline_pair
 
 #: Half-width of the zoom window, in units of the dataset's scale (the local shape spans about ±0.5).
@@ -116,10 +119,17 @@ def build_e1(ctx: Context, fid: str, exp: dict) -> Section:
         return sec
     for dataset in exp["datasets"]:
         sec.figures.append(scatter_figure(ctx, fid, exp, dataset, rows[rows["dataset"] == dataset]))
-    best = pd.concat([priors, at_best_setting(rows)])
+    floor = floor_rows(ctx.config, ctx.inputs.reference, exp["datasets"])
+    if not floor.empty:
+        sec.figures.append(floor_figure(ctx, fid, rows, floor))
+        sec.notes += floor_notes(rows, floor)
+    best = pd.concat([floor, priors, at_best_setting(rows)])
     summary = verdict_table(ctx, fid)
-    sec.summarise(wide_table(ctx, best, "Each model at its best-quality setting (the one drawn above) and the "
-                                         "priors: RW-1WD, 1WD and mass error over seeds.", metrics=E1_METRICS))
+    sec.summarise(wide_table(ctx, best, "Each model at its best-quality setting (the one drawn above), the priors, "
+                                        f"and the data's own floor ('{FLOOR_MODEL}': {FLOOR_DRAWS} independent draws "
+                                        "of the true distribution at the same N, scored against the same reference "
+                                        "set; one 'seed' per draw): RW-1WD, 1WD and mass error over seeds.",
+                             metrics=E1_METRICS))
     if summary is not None:
         sec.summarise(summary)
     sec.tables.append(wide_table(
@@ -130,4 +140,39 @@ def build_e1(ctx: Context, fid: str, exp: dict) -> Section:
         ctx, rows,
         "Seed-paired RW-1WD difference, RPD-family model minus the DDPM-family model, at equal dataset, size, "
         "sampler, K and seed. Negative favours RPD; 'RPD wins' counts seeds with a lower RPD RW-1WD."))
+    sec.tables.append(sanity_table(ctx, rows[rows["metric"].isin(SANITY_METRICS)]))
     return sec
+
+
+def floor_figure(ctx: Context, fid: str, rows: pd.DataFrame, floor: pd.DataFrame) -> Figure:
+    """RW-1WD against K per sampler, with the data floor as a grey reference line."""
+    rw = rows[rows["metric"] == "rw1wd"]
+    many_sizes = rw["size"].nunique() > 1
+    s = line_data(ctx, rw, ["dataset", "model", "family", "size", "sampler", "steps"],
+                  lambda r: f"{r['dataset']}, {r['sampler']} sampler",
+                  lambda r: f"{r['model']} ({F.FAMILY_LABELS.get(r['family'], r['family'])})"
+                            + (f", {r['size']}" if many_sizes else ""), ["size", "sampler", "steps"])
+    s = pd.concat([s, floor_series(floor, s, "rw1wd", "steps")], ignore_index=True)
+    path, src = ctx.figure_path(F.figure_name(fid, "rw1wd-vs-K-floor"))
+    F.metric_lines(path, s, "steps", F.STEPS_LABEL, F.RW1WD_LABEL, share_y=False)
+    return Figure(src, "RW-1WD against K with the data floor",
+                  "RW-1WD (local-shape units) against the number of inference steps K, mean over seeds with 95% "
+                  f"t-interval error bars, one panel per sampler. The flat grey line is the data's own floor: "
+                  f"{FLOOR_DRAWS} independent draws of the true distribution at the same N scored against the same "
+                  "reference set (mean and t-interval over draws); no model can be expected below it.")
+
+
+def floor_notes(rows: pd.DataFrame, floor: pd.DataFrame) -> list[str]:
+    """Per dataset: the floor and each RPD-family model's best RW-1WD as a multiple of it."""
+    notes = []
+    for dataset, f in floor[floor["metric"] == "rw1wd"].groupby("dataset"):
+        mean, _, n, lo, hi = t_interval(f["value"])
+        text = f"{dataset}: the data floor of RW-1WD is {fmt(mean, 3)} (95% interval [{fmt(lo, 3)}, {fmt(hi, 3)}], {n} draws)"
+        rw = rows[(rows["dataset"] == dataset) & (rows["metric"] == "rw1wd") & (rows["family"] == "rpd")]
+        for (model, size), g in rw.groupby(["model", "size"], sort=False):
+            sampler, k = headline_pair(g)
+            value = float(g.loc[(g["sampler"] == sampler) & (g["steps"] == k), "value"].mean())
+            text += (f"; {model}-{size} at its best-quality setting ({sampler} sampler, K = {k}) scores "
+                     f"{fmt(value, 3)}, {value / mean:.2f}× the floor")
+        notes.append(text + ".")
+    return notes

@@ -1,13 +1,21 @@
-"""E2 few steps (claim C2, paper Table 4): metric against K, galleries at several K, paired tables."""
+"""E2 few steps (claim C2, paper Table 4): metric against K, galleries at several K, paired tables.
+
+C2 is judged on models whose target is well-posed at K = 1 (v-prediction; rpd.report.verdicts.well_posed). Their
+ε-prediction twins — suite models identical but for ``target: eps``, run by any experiment on the same data — are
+drawn beside them, not judged, so the reader sees the 1/√ᾱ artefact of ε at K = 1 (SPEC §2).
+"""
 
 from __future__ import annotations
+
+import pandas as pd
 
 from rpd.analysis import fewest_steps_within
 from rpd.report.context import Context, start_section
 from rpd.report.document import Section, Table, section
 from rpd.report.plots import figure_metrics, gallery, steps_figures
+from rpd.report.sanity import SANITY_METRICS
 from rpd.report.stats import METRIC_NAMES
-from rpd.report.tables import BASELINE_FAMILIES, fmt, paired_tables, verdict_table, wide_table
+from rpd.report.tables import BASELINE_FAMILIES, fmt, paired_tables, sanity_table, verdict_table, wide_table
 from rpd.report.verdicts import primary_metric
 
 
@@ -16,16 +24,48 @@ def build_e2(ctx: Context, fid: str, exp: dict) -> Section:
     sec, rows = start_section(ctx, fid, exp)
     if rows.empty:
         return sec
-    sec.figures += steps_figures(ctx, fid, rows, "few-step sampling")
-    sec.figures += gallery(ctx, fid, exp, rows, ctx.ordered_models(exp["models"]))
+    twins = eps_twins(ctx, exp)
+    twin_rows = twin_frame(ctx, exp, twins)
+    shown = pd.concat([rows, twin_rows], ignore_index=True)
+    quality = shown[~shown["metric"].isin(SANITY_METRICS)]
+    if twins:
+        seeds = sorted(twin_rows["seed"].unique()) if len(twin_rows) else []
+        sec.notes.append(
+            f"Judged on {', '.join(exp['models'])}. Shown beside them, not judged: their ε-prediction twins "
+            f"{', '.join(twins)} (seed(s) {', '.join(map(str, seeds)) or 'none run'}). With ε-prediction, K = 1 "
+            "from t = T − 1 computes r₀ = (r − √(1 − ᾱ) ε̂)/√ᾱ with √ᾱ ≈ 0.006, so the network's error is "
+            "amplified ~150×, and DDIM (no fresh noise) carries that error on: the ε lines at small K measure "
+            "the parametrisation, not the model family (SPEC §2).")
+    sec.figures += steps_figures(ctx, fid, quality, "few-step sampling; ε twins shown, not judged")
+    sec.figures += gallery(ctx, fid, exp, shown, ctx.ordered_models([*exp["models"], *twins]))
     summary = verdict_table(ctx, fid)
     if summary is not None:
         sec.summarise(summary)
-    sec.tables.append(wide_table(ctx, rows, "Every metric per model, sampler and K over seeds (95% t-interval "
-                                            "of the mean)."))
-    sec.tables += paired_tables(ctx, rows, figure_metrics(rows), "DDPM and DiffuseVAE", BASELINE_FAMILIES)
+    sec.tables.append(wide_table(ctx, quality, "Every metric per model, sampler and K over seeds (95% t-interval "
+                                               "of the mean), ε twins included."))
+    sec.tables.append(sanity_table(ctx, shown))
+    judged = rows[~rows["metric"].isin(SANITY_METRICS)]
+    sec.tables += paired_tables(ctx, judged, figure_metrics(judged), "DDPM and DiffuseVAE", BASELINE_FAMILIES)
     sec.tables += fewest_steps_tables(ctx)
     return sec
+
+
+def eps_twins(ctx: Context, exp: dict) -> list[str]:
+    """Suite models identical to one of the experiment's non-ε models except for ``target: eps``."""
+    models = ctx.config["models"]
+    posed = [models[m] for m in exp["models"] if models[m].get("target", "eps") != "eps"]
+    wanted = [{**spec, "target": "eps"} for spec in posed]
+    return [name for name, spec in models.items() if name not in exp["models"]
+            and {**spec, "target": spec.get("target", "eps")} in wanted]
+
+
+def twin_frame(ctx: Context, exp: dict, twins: list[str]) -> pd.DataFrame:
+    """The twins' rows on the experiment's datasets and sizes, at the experiment's (sampler, K) pairs."""
+    m = ctx.metrics
+    pairs = ctx.pairs(exp)
+    keep = (m["model"].isin(twins) & m["dataset"].isin(exp["datasets"]) & m["size"].isin(exp["sizes"])
+            & pd.Series([(s, int(k)) in pairs for s, k in zip(m["sampler"], m["steps"])], index=m.index, dtype=bool))
+    return m[keep]
 
 
 def fewest_steps_tables(ctx: Context) -> list[Table]:

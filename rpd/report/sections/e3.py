@@ -8,8 +8,9 @@ from rpd.report import figures as F
 from rpd.report.context import Context, ordered_sizes, start_section
 from rpd.report.document import Figure, Section, section
 from rpd.report.plots import extractor_note, figure_metrics, headline_and_few, line_data, only
+from rpd.report.sanity import SANITY_METRICS
 from rpd.report.stats import CLOSE_TOLERANCE, Side, Test, run_test
-from rpd.report.tables import outcome_table, verdict_table, wide_table
+from rpd.report.tables import outcome_table, sanity_table, verdict_table, wide_table
 from rpd.report.verdicts import primary_metric
 
 
@@ -38,9 +39,10 @@ def params_figures(ctx: Context, fid: str, exp: dict, d: pd.DataFrame, dataset: 
 
 @section("e3")
 def build_e3(ctx: Context, fid: str, exp: dict) -> Section:
-    sec, rows = start_section(ctx, fid, exp)
-    if rows.empty:
+    sec, all_rows = start_section(ctx, fid, exp)
+    if all_rows.empty:
         return sec
+    rows = all_rows[~all_rows["metric"].isin(SANITY_METRICS)]
     if rows["parameters"].isna().all():
         sec.notes.append("metrics.csv has no parameter counts: no figure against parameters.")
     else:
@@ -69,4 +71,5 @@ def build_e3(ctx: Context, fid: str, exp: dict) -> Section:
                                  ["dataset", "model", "family", "size", "parameters", "sampler", "steps"]))
     if outcomes:
         sec.tables.append(outcome_table(f"{caption}, per model and setting.", outcomes))
+    sec.tables.append(sanity_table(ctx, all_rows))
     return sec

@@ -12,15 +12,17 @@ from rpd.report.plots import (
     reference_gallery,
     steps_figures,
 )
-from rpd.report.tables import BASELINE_FAMILIES, paired_tables, wide_table
+from rpd.report.sanity import SANITY_METRICS
+from rpd.report.tables import BASELINE_FAMILIES, paired_tables, sanity_table, wide_table
 from rpd.report.verdicts import first_size
 
 
 @section("e6")
 def build_e6(ctx: Context, fid: str, exp: dict) -> Section:
-    sec, rows = start_section(ctx, fid, exp)
-    if rows.empty:
+    sec, all_rows = start_section(ctx, fid, exp)
+    if all_rows.empty:
         return sec
+    rows = all_rows[~all_rows["metric"].isin(SANITY_METRICS)]
     size = first_size(exp)
     for dataset in [d for d in exp["datasets"] if ctx.is_image(d)]:
         sec.figures += reference_gallery(ctx, fid, dataset)
@@ -32,5 +34,6 @@ def build_e6(ctx: Context, fid: str, exp: dict) -> Section:
                                                          "1WD over seeds."))
     sec.tables.append(wide_table(ctx, rows, "CW-1WD, KID and 1WD per model, sampler and K over seeds (KID says "
                                             "which feature extractor)."))
+    sec.tables.append(sanity_table(ctx, all_rows))
     sec.tables += paired_tables(ctx, rows, figure_metrics(rows), "DDPM and DiffuseVAE", BASELINE_FAMILIES)
     return sec

@@ -1,0 +1,79 @@
+"""Whether the models a claim rests on are fit to judge: the sanity rows and the gate on verdicts (SPEC §7).
+
+Evaluation writes, per model and (sampler, K), the share of raw sample values outside the data range
+(``out_of_range``) and, on class-conditional data, the KID feature net's accuracy on the samples
+(``class_accuracy``) and its ratio to the net's accuracy on real held-out images (``class_accuracy_ratio``;
+rpd.evaluate). A model is *fit* with a sampler when its samples at every K ≥ ``sanity.min_steps`` meet the
+suite's thresholds (config key ``sanity``); few-step samples are the claims' subject and are not gated.
+A claim whose deciding tests rest on an unfit model is shown as :data:`~rpd.report.stats.UNFIT`.
+No torch, no file access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from rpd.evaluate import SANITY_METRICS  # defined where the rows are written
+from rpd.report.stats import Outcome, select
+
+#: The schema's defaults of the config key ``sanity`` (for configs that were not validated).
+DEFAULT_THRESHOLDS = {"max_out_of_range": 0.05, "min_accuracy_ratio": 0.5, "min_steps": 10}
+KEYS = ["dataset", "model", "size", "sampler", "steps"]
+
+
+def thresholds(cfg: Mapping) -> dict:
+    return {**DEFAULT_THRESHOLDS, **(cfg.get("sanity") or {})}
+
+
+def sanity_rows(metrics: pd.DataFrame, cfg: Mapping) -> pd.DataFrame:
+    """Per (dataset, model, size, sampler, K): seed means of the sanity metrics, seeds, and whether it passes.
+
+    ``gated`` says whether K ≥ min_steps (only those rows decide fitness); ``passes`` is the thresholds' verdict
+    (always computed, so a reader sees few-step rows too); ``why`` names the failed threshold.
+    """
+    cols = KEYS + ["seeds", *SANITY_METRICS, "worst_out_of_range", "gated", "passes", "why"]
+    m = metrics[metrics["metric"].isin(SANITY_METRICS)]
+    if m.empty:
+        return pd.DataFrame(columns=cols)
+    t = thresholds(cfg)
+    wide = m.pivot_table(index=KEYS + ["seed"], columns="metric", values="value", aggfunc="mean").reset_index()
+    out = []
+    for key, g in wide.groupby(KEYS, sort=True):
+        rec = dict(zip(KEYS, key), seeds=int(g["seed"].nunique()))
+        for metric in SANITY_METRICS:
+            rec[metric] = float(g[metric].mean()) if metric in g else np.nan
+        rec["worst_out_of_range"] = float(g["out_of_range"].max()) if "out_of_range" in g else np.nan
+        why = []
+        if np.isfinite(rec["out_of_range"]) and not rec["out_of_range"] <= t["max_out_of_range"]:
+            why.append(f"{rec['out_of_range']:.1%} of values outside the data range (max {t['max_out_of_range']:.0%})")
+        ratio = rec["class_accuracy_ratio"]
+        if np.isfinite(ratio) and not ratio >= t["min_accuracy_ratio"]:
+            why.append(f"class accuracy on samples {ratio:.2f}× that on real images (min {t['min_accuracy_ratio']:g}×)")
+        rec.update(gated=int(key[-1]) >= t["min_steps"], passes=not why, why="; ".join(why))
+        out.append(rec)
+    return pd.DataFrame(out, columns=cols)
+
+
+def unfit(rows: pd.DataFrame, filters: Mapping[str, object]) -> list[str]:
+    """The failures of the gated rows matching ``filters``, as 'model-size sampler K=k: why'."""
+    sub = select(rows, {k: v for k, v in filters.items() if k in rows.columns})
+    sub = sub[sub["gated"] & ~sub["passes"]]
+    return [f"{r.model}-{r.size} {r.sampler} K={int(r.steps)}: {r.why}" for r in sub.itertuples()]
+
+
+def outcome_failures(rows: pd.DataFrame, outcome: Outcome) -> list[str]:
+    """Failures of the models on either side of a test, with the test's sampler at every gated K.
+
+    Tests without a sampler (the bound, training loss) are not about samples and have no failures.
+    """
+    where = dict(outcome.test.where)
+    if "sampler" not in where or where["sampler"] in ("prior", "train", "bound"):
+        return []
+    where.pop("steps", None)  # fitness is judged at every K ≥ min_steps of the same sampler
+    out: list[str] = []
+    for side in (outcome.test.challenger, outcome.test.baseline):
+        out += [f for f in unfit(rows, {**where, **side.filters}) if f not in out]
+    return out
