@@ -25,7 +25,7 @@ from rpd.config import diffusion_runs, n_eval_of
 from rpd.data.fmnist import FILES as FMNIST_FILES
 from rpd.data.fmnist import HOW_TO_PROVIDE as HOW_TO_PROVIDE_FMNIST
 from rpd.data.fmnist import find_local_fmnist
-from rpd.data.imagefolder import BUTTERFLIES_HF, HOW_TO_PROVIDE_BUTTERFLIES, image_files
+from rpd.data.imagefolder import BUTTERFLIES_HF, HOW_TO_PROVIDE_BUTTERFLIES, butterflies_shortfall, image_files
 
 #: Where torchvision downloads Fashion-MNIST from, and the Hugging Face hub.
 FMNIST_HOST = ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80)
@@ -82,11 +82,10 @@ def _butterflies_problem(name: str, spec: dict, n_eval: int, generated_prefix: s
             return None  # an image folder the workflow itself generates (ci)
         if not Path(folder).is_dir():
             return f"{key}: {Path(folder).resolve()} does not exist.\n    Fix: {HOW_TO_PROVIDE_BUTTERFLIES}"
-        count = len(image_files(folder))
-        if count < n_eval:
-            return (f"{key}: {Path(folder).resolve()} holds {count} images, fewer than N = {n_eval} (the reference "
-                    f"set is drawn from them).\n    Fix: add images to the folder, or lower 'datasets.{name}.n_eval' "
-                    f"to at most {count}.")
+        shortfall = butterflies_shortfall(len(image_files(folder)), n_eval)
+        if shortfall:
+            return (f"{key}: {Path(folder).resolve()}: {shortfall} (the reference images are held out from "
+                    f"training).\n    Fix: add images to the folder, or lower 'datasets.{name}.n_eval'.")
         return None
     if importlib.util.find_spec("datasets") is None:
         why = "the `datasets` package is not installed"

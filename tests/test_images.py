@@ -118,6 +118,19 @@ def test_image_folder_loader_crops_resizes_and_orders(tmp_path):
     assert x.shape[0] == 6 and (x[-1] == 255).all()
 
 
+def test_butterflies_reference_images_are_held_out_from_training(tmp_path):
+    from rpd.data.images import make_butterflies
+
+    write_synthetic_folder(tmp_path / "imgs", n=20, size=12, seed=3)
+    spec = {"kind": "butterflies", "folder": str(tmp_path / "imgs"), "resolution": 8, "data_seed": 5}
+    train, reference = make_butterflies(spec, 8)
+    assert len(reference["x"]) == 8 and len(train["x"]) == 12  # N held out, the rest trains
+    seen = {x.tobytes() for x in train["x"]}
+    assert not any(x.tobytes() in seen for x in reference["x"])  # disjoint: no reference image is trained on
+    with pytest.raises(CorruptDataError, match="20 images cannot hold a reference set of N = 11"):
+        make_butterflies(spec, 11)
+
+
 def test_image_folder_errors_name_the_problem(tmp_path):
     with pytest.raises(MissingDataError, match="does not exist"):
         load_image_folder(tmp_path / "absent", 8)

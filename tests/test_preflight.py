@@ -67,8 +67,11 @@ def test_missing_image_folder(ci, tmp_path):
 def test_too_few_images(ci, tmp_path):
     ci["datasets"]["butterflies-8"]["folder"] = str(image_folder(tmp_path / "few", 5))
     message = preflight_message(ci, tmp_path)
-    assert "'datasets.butterflies-8.folder'" in message and "holds 5 images, fewer than N = 32" in message
-    assert "lower 'datasets.butterflies-8.n_eval' to at most 5" in message
+    assert "'datasets.butterflies-8.folder'" in message and "5 images cannot hold a reference set of N = 32" in message
+    assert "lower n_eval to at most 2" in message and "held out from training" in message
+    # enough for the reference set but not for a disjoint training set as large: also refused before training
+    ci["datasets"]["butterflies-8"]["folder"] = str(image_folder(tmp_path / "some", 40))
+    assert "40 images cannot hold a reference set of N = 32" in preflight_message(ci, tmp_path)
 
 
 def test_enough_images_pass(ci, tmp_path):

@@ -20,6 +20,15 @@ HOW_TO_PROVIDE_BUTTERFLIES = (
 )
 
 
+def butterflies_shortfall(count: int, n_eval: int) -> str | None:
+    """Why ``count`` images cannot give a held-out reference set of N = ``n_eval`` and a training set at least
+    as large (the two are disjoint, SPEC §3), or None when they can."""
+    if count >= 2 * n_eval:
+        return None
+    return (f"{count} images cannot hold a reference set of N = {n_eval} held out from a training set at least as "
+            f"large (needs {2 * n_eval}); lower n_eval to at most {count // 2}, or add images")
+
+
 def to_square(image: Image.Image, resolution: int) -> np.ndarray:
     """RGB, centre-cropped to a square, resized by area averaging (PIL's BOX filter); uint8 3×H×W."""
     image = image.convert("RGB")

@@ -13,7 +13,7 @@ from PIL import Image
 
 from rpd.data.errors import CorruptDataError
 from rpd.data.fmnist import load_fmnist
-from rpd.data.imagefolder import load_butterflies
+from rpd.data.imagefolder import butterflies_shortfall, load_butterflies
 
 
 def resize_area(images: np.ndarray, resolution: int) -> np.ndarray:
@@ -51,11 +51,13 @@ def make_fmnist(spec: dict, n_eval: int) -> tuple[dict, dict]:
 def make_butterflies(spec: dict, n_eval: int) -> tuple[dict, dict]:
     """(train, reference) dicts with ``x`` (uint8 N×3×r×r); no labels (unconditional)."""
     x = load_butterflies(spec["folder"], spec["resolution"])
-    if len(x) < n_eval:
-        raise CorruptDataError(f"the butterflies source holds {len(x)} images, fewer than N = {n_eval}; "
-                               "lower n_eval for this dataset or add images")
-    ref = np.sort(np.random.default_rng(spec["data_seed"] + 1).choice(len(x), n_eval, replace=False))
-    return {"x": x}, {"x": x[ref]}
+    shortfall = butterflies_shortfall(len(x), n_eval)
+    if shortfall:
+        raise CorruptDataError(f"the butterflies source: {shortfall}")
+    # the reference images are held out: KID and 1WD against training images would reward memorisation
+    held_out = np.zeros(len(x), dtype=bool)
+    held_out[np.random.default_rng(spec["data_seed"] + 1).choice(len(x), n_eval, replace=False)] = True
+    return {"x": x[~held_out]}, {"x": x[held_out]}
 
 
 IMAGE_DATASETS = {"fmnist": make_fmnist, "butterflies": make_butterflies}
