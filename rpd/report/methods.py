@@ -15,7 +15,9 @@ from rpd.config import MODALITY_KEYS, modality
 from rpd.report import figures as F
 from rpd.report.context import Context, ordered_sizes
 from rpd.report.document import Table
+from rpd.report.floor import FLOOR_DRAWS, FLOOR_MODEL, FLOOR_SEED_OFFSET
 from rpd.report.plots import GALLERY_COLUMNS
+from rpd.report.sanity import thresholds
 from rpd.report.verdicts import DECISION_RULE, SMALL_SHARE
 
 SETTINGS_SHOWN = {
@@ -180,6 +182,19 @@ def training_table(cfg: dict) -> Table:
                      [False] + [True] * 6)
 
 
+def sanity_text(ctx: Context) -> str:
+    """The sanity thresholds (config key ``sanity``) and what is measured."""
+    t = thresholds(ctx.config)
+    return (f"Per model and (sampler, K), evaluation records the share of raw sample values outside the data range "
+            f"widened by 5% of its width (images: [−1, 1] in model space, before clamping; 2D: the reference set's "
+            f"bounding box) and, on class-conditional data, the KID feature net's accuracy on the samples against "
+            f"the class each was drawn for, divided by its accuracy on the real held-out images. A model is fit to "
+            f"judge with a sampler when at every K ≥ {t['min_steps']} at most {t['max_out_of_range']:.0%} of values "
+            f"are outside and the accuracy ratio is at least {t['min_accuracy_ratio']:g} (config key 'sanity'); a "
+            "claim whose deciding tests rest on a model that is not is shown as 'not fit to judge'. Butterflies' N "
+            "reference images are held out from its training images.")
+
+
 def judging_items(ctx: Context) -> list[tuple[str, str]]:
     """How claims are judged, and the image, ELBO and gallery conventions."""
     m = ctx.metrics
@@ -187,12 +202,21 @@ def judging_items(ctx: Context) -> list[tuple[str, str]]:
         ("verdicts", DECISION_RULE + " Each claim's deciding test: C1 the first RPD-family against the first "
                      "DDPM-family model of E1 on the primary metric (RW-1WD on grids, KID on images) at the "
                      "best-quality setting (ancestral sampler at its largest K), 1WD as the guard; C2 RPD against "
-                     "DDPM in E2 at K = 1 and 3 with DDIM, DiffuseVAE as guards; C3 RPD small against RPD std in E3 "
-                     f"at the best-quality setting (precondition: small < {SMALL_SHARE:.0%} of the parameters); "
+                     "DDPM in E2 at K = 1 and 3 with DDIM, DiffuseVAE as guards, all on v-prediction models where E2 "
+                     "has them (ε-prediction at K = 1 multiplies the network's error by 1/√ᾱ ≈ 150: the ε twins "
+                     "are drawn in E2, not judged); C3 RPD small against RPD std in E3 at the best-quality setting "
+                     "and at a few-step setting (DDIM at the fewest K ≥ 3 both sizes have), both deciding "
+                     f"(precondition: small < {SMALL_SHARE:.0%} of the parameters); "
                      "C4 the mean logged training loss (area under the loss curve per iteration) of aux ω against "
                      "aux μ̂ (else none) in E4, the final metric as the guard; C5 RPD on the small prior minus RPD "
                      "on the standard prior in E5 at the fewest steps with DDIM (worse expected); C6 −ELBO (else "
                      "J₂) of RPD against each DiffuseVAE in E8. −ELBO is read as lower-is-better."),
+        ("sanity of the samples", sanity_text(ctx)),
+        ("data floor", f"On 2D grids every metric table of E1 and E7 has a row '{FLOOR_MODEL}' and the figures a grey "
+                       f"line: {FLOOR_DRAWS} fresh draws of N points from the dataset's generator (seeds data_seed + "
+                       f"{FLOOR_SEED_OFFSET} + i, disjoint from the training and reference draws), each scored against "
+                       "the same reference set by the evaluation's code. It is what the true distribution itself "
+                       "scores at this N: no model can be expected below it."),
         ("KID feature extractor", kid_extractors(m)),
         ("image metrics", "1WD on images: exact W1 between the N generated and N reference images flattened to "
                           "vectors of pixels in [0, 1] (Euclidean ground cost). CW-1WD: for each class c, W1 "
