@@ -41,7 +41,7 @@ run: setup
 	@echo "Report: reports/$(SUITE)/index.html"
 
 test: setup-test
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -ra
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -ra --durations=25
 
 # Mutation testing (README "Mutation testing"; not part of `make test`): mutmut mutates the modules listed in
 # pyproject.toml [tool.mutmut] (equivalent mutants are listed there too) and runs the fast tests against each

@@ -1,35 +1,53 @@
 """Shared fixtures: the `ci` suite run end to end once per test session (it takes minutes), reused by every
-end-to-end test; a second run with 1 core for the reproducibility and resume tests."""
+end-to-end test; a second run with 1 core, of a sub-DAG covering every rule kind, for the reproducibility test.
+
+Both runs start in the background when the session starts (only if a collected test needs them), so they use
+the cores the fast tests leave idle; the tests that need them wait for them.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mutmut_plugin import pytest_configure  # noqa: F401  (only acts under `make mutation`)
-from suite import snakemake
+from suite import IDENTITY_TARGETS, BackgroundRun
+
+
+def _wanted(session: pytest.Session, fixture: str) -> bool:
+    """Whether a collected (not deselected) test uses ``fixture``, directly or through another fixture."""
+    return any(fixture in getattr(item, "fixturenames", ()) for item in session.items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ci_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The `ci` runs this session needs, started at its first test: "cores2" (the whole suite, 2 cores) and
+    "cores1" (IDENTITY_TARGETS, 1 core). Runs still going when the session ends are stopped."""
+    runs: dict[str, BackgroundRun] = {}
+    if _wanted(request.session, "two_runs"):
+        runs["cores1"] = BackgroundRun(tmp_path_factory.mktemp("ci_cores1"), 1, IDENTITY_TARGETS)
+    if _wanted(request.session, "ci_suite") and not os.environ.get("RPD_CI_SUITE_DIR"):
+        runs["cores2"] = BackgroundRun(tmp_path_factory.mktemp("ci_cores2"), 2)
+    yield runs
+    for run in runs.values():
+        run.stop()
 
 
 @pytest.fixture(scope="session")
-def ci_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def ci_suite(ci_runs: dict) -> Path:
     """A finished `ci` suite run with 2 cores (results/ci, reports/ci). Tests must leave it as they found it.
 
     RPD_CI_SUITE_DIR names an existing finished run to reuse instead (for iterating on the tests locally).
     """
     if os.environ.get("RPD_CI_SUITE_DIR"):
         return Path(os.environ["RPD_CI_SUITE_DIR"])
-    workdir = tmp_path_factory.mktemp("ci_cores2")
-    proc = snakemake(workdir, 2)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return workdir
+    return ci_runs["cores2"].wait()
 
 
 @pytest.fixture(scope="session")
-def two_runs(ci_suite: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Uninterrupted `ci` runs with 2 cores (the session's) and with 1 core (working folders)."""
-    workdir = tmp_path_factory.mktemp("ci_cores1")
-    proc = snakemake(workdir, 1)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return ci_suite, workdir
+def two_runs(ci_suite: Path, ci_runs: dict) -> tuple[Path, Path]:
+    """The 2-core run of the whole suite and the 1-core run of IDENTITY_TARGETS (working folders)."""
+    return ci_suite, ci_runs["cores1"].wait()

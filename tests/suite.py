@@ -4,17 +4,57 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The sub-DAG of the `ci` suite that the 1-core run builds, to compare with the 2-core run: every rule kind
+# that computes (dataset, synthetic_image_folder, feature_net, train_prior, train_model, sample_model, evaluate,
+# elbo) on both 2D priors, both image loaders and RPD, DDPM and DiffuseVAE. collect and report only read these
+# files (collect's concatenation is compared on the 2-core and the killed-and-resumed runs in test_resume.py).
+IDENTITY_TARGETS = (
+    "results/ci/dino-grid-0.1/rpd-std/seed0/metrics.csv",  # + vqvae prior training (and its samples)
+    "results/ci/dino-grid-0.1/vqvae-std/seed0/metrics.csv",  # a prior's evaluation
+    "results/ci/dino-grid-0.1/ddpm-std/seed0/metrics.csv",
+    "results/ci/dino-grid-0.1/diffusevae2-std/seed0/elbo.csv",  # the bound, on the β-VAE prior
+    "results/ci/fmnist-8/rpd-std/seed0/metrics.csv",  # idx loader, image prior, feature net, KID, CW-1WD
+    "results/ci/butterflies-8/ddpm-std/seed0/metrics.csv",  # generated image folder, folder loader
+)
 
-def snakemake_cmd(workdir: Path, cores: int, *extra: str) -> list[str]:
-    """The command that runs the workflow on the `ci` suite in ``workdir`` (extra arguments appended)."""
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--cores", str(cores), "--configfile", str(REPO / "benchmarks" / "ci.yaml"), *extra]
+
+def snakemake_cmd(workdir: Path, cores: int, *extra: str, targets: Sequence[str] = ()) -> list[str]:
+    """The command that runs the workflow on the `ci` suite in ``workdir`` (extra arguments appended).
+
+    ``targets`` (files to build instead of the whole DAG) go before ``--configfile``, which takes every
+    following word as a config file.
+    """
+    return [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO / "Snakefile"), "--directory",
+            str(workdir), "--cores", str(cores), "--configfile", str(REPO / "benchmarks" / "ci.yaml"), *extra]
 
 
 def snakemake(workdir: Path, cores: int, *extra: str, timeout: int = 1500) -> subprocess.CompletedProcess:
     """Run the workflow on the `ci` suite in ``workdir`` (extra arguments appended, e.g. ``-n``)."""
     return subprocess.run(snakemake_cmd(workdir, cores, *extra), capture_output=True, text=True, timeout=timeout)
+
+
+class BackgroundRun:
+    """A `ci` run in ``workdir`` started now and left running (output in ``<workdir>.log``); :meth:`wait` joins."""
+
+    def __init__(self, workdir: Path, cores: int, targets: Sequence[str] = ()) -> None:
+        self.workdir, self.log = workdir, workdir.with_name(workdir.name + ".log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(snakemake_cmd(workdir, cores, targets=targets), stdout=log,
+                                         stderr=subprocess.STDOUT)
+
+    def wait(self, timeout: float = 2400) -> Path:
+        """The finished run's folder; fails with the end of Snakemake's output if the run failed."""
+        returncode = self.proc.wait(timeout=timeout)
+        assert returncode == 0, self.log.read_text()[-4000:]
+        return self.workdir
+
+    def stop(self) -> None:
+        """Stop a run nobody waited for (Snakemake stops its running jobs on SIGTERM)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=120)

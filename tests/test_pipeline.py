@@ -1,4 +1,5 @@
-"""End to end: the `ci` suite through Snakemake, twice, with 2 and 1 cores: identical metrics, a report, logs."""
+"""End to end: the `ci` suite through Snakemake with 2 cores, and its IDENTITY_TARGETS sub-DAG with 1 core:
+identical metrics and samples, a report with a decided verdict, logs."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from suite import snakemake, snakemake_cmd
+from rpd.io import load_npz
+from suite import IDENTITY_TARGETS, snakemake, snakemake_cmd
 
 REPO = Path(__file__).resolve().parent.parent
 KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
@@ -18,15 +21,47 @@ KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
 
 @pytest.mark.slow
 def test_ci_suite_is_reproducible_across_runs_and_core_counts(two_runs):
-    a, b = (pd.read_csv(d / "results" / "ci" / "metrics.csv").sort_values(KEYS).reset_index(drop=True) for d in two_runs)
-    assert len(a) > 0 and a[KEYS].equals(b[KEYS])
-    assert (a["value"].to_numpy() == b["value"].to_numpy()).all(), "metric values differ between identical runs"
-    assert a["config_hash"].equals(b["config_hash"])
+    """Every metric and bound row, and every sample file, of the sub-DAG run with 1 core equals the 2-core run's."""
+    cores2, cores1 = two_runs
+    for target in IDENTITY_TARGETS:
+        a, b = (pd.read_csv(d / target).sort_values(KEYS).reset_index(drop=True) for d in two_runs)
+        assert len(a) > 0 and a[KEYS].equals(b[KEYS]), target
+        assert (a["value"].to_numpy() == b["value"].to_numpy()).all(), f"{target}: values differ between runs"
+        assert a["config_hash"].equals(b["config_hash"]), target
+    samples = sorted(p.relative_to(cores1) for p in cores1.glob("results/ci/*/*/seed*/samples/*.npz"))
+    assert len(samples) >= 5 * 2, samples  # four models' and a prior's (sampler, K) files
+    for path in samples:
+        a, b = load_npz(cores2 / path), load_npz(cores1 / path)
+        assert np.array_equal(a["x"], b["x"]), f"{path} differs between the 2-core and the 1-core run"
+    rules = set(re.findall(r"^(?:local)?rule (\w+):", (cores1.with_name(cores1.name + ".log")).read_text(), re.M))
+    assert rules == {"dataset", "synthetic_image_folder", "feature_net", "train_prior", "train_model",
+                     "sample_model", "evaluate", "elbo"}, rules
 
 
 @pytest.mark.slow
-def test_ci_suite_outputs_follow_the_contract(two_runs):
-    root = two_runs[0]
+def test_ci_report_decides_a_claim_from_three_seeds(ci_suite):
+    """Issue 18 item 7: C1 (E1: RPD against DDPM on dino-grid-0.1, three seeds) gets a decided verdict, read from
+    the report page, and its paired seeds and interval agree with metrics.csv."""
+    html = (ci_suite / "reports" / "ci" / "index.html").read_text(encoding="utf-8")
+    claims = html.split("Claims at a glance")[1].split("<h2")[0]
+    c1 = next(row for row in claims.split("<tr")[1:] if ">C1<" in row)
+    status = re.sub(r"<[^>]+>", " ", c1)
+    assert re.search(r"\b(supported|not supported)\b", status) and "inconclusive" not in status, status
+    assert "(3 seeds;" in status, status
+    metrics = pd.read_csv(ci_suite / "results" / "ci" / "metrics.csv")
+    e1 = metrics[(metrics["dataset"] == "dino-grid-0.1") & (metrics["size"] == "std") & (metrics["metric"] == "rw1wd")
+                 & (metrics["sampler"] == "ddpm") & (metrics["steps"] == 100)]
+    pairs = e1.pivot_table(index="seed", columns="model", values="value")[["rpd", "ddpm"]]
+    assert list(pairs.index) == [0, 1, 2] and np.isfinite(pairs.to_numpy()).all()
+    ratios = pairs["rpd"] / pairs["ddpm"]
+    wins = int((ratios < 1).sum())
+    assert wins in (0, 3), f"a decided verdict at 3 seeds needs all seeds on one side: {ratios.to_dict()}"
+    assert ("not supported" in status) == (wins == 0), (status, ratios.to_dict())
+
+
+@pytest.mark.slow
+def test_ci_suite_outputs_follow_the_contract(ci_suite):
+    root = ci_suite
     metrics = pd.read_csv(root / "results" / "ci" / "metrics.csv")
     assert {"commit", "config_hash", "versions", "device", "train_seconds"} <= set(metrics.columns)
     assert set(metrics["family"]) >= {"rpd", "ddpm", "diffusevae1", "diffusevae2", "vqvae", "betavae"}
@@ -52,14 +87,14 @@ def test_ci_suite_outputs_follow_the_contract(two_runs):
 
 
 @pytest.mark.slow
-def test_rerun_with_nothing_changed_runs_no_job(two_runs):
-    proc = snakemake(two_runs[0], 1, "-n", timeout=300)
+def test_rerun_with_nothing_changed_runs_no_job(ci_suite):
+    proc = snakemake(ci_suite, 1, "-n", timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
 @pytest.mark.slow
-def test_new_sampler_or_kid_option_reruns_sampling_but_no_training(two_runs, tmp_path):
+def test_new_sampler_or_kid_option_reruns_sampling_but_no_training(ci_suite, tmp_path):
     """Sampling keys are not training params: a new K, sampler or KID option must not retrain any model.
 
     The changed config is written with sorted keys, so this also checks that the order of keys in a suite's YAML
@@ -70,7 +105,7 @@ def test_new_sampler_or_kid_option_reruns_sampling_but_no_training(two_runs, tmp
     cfg["kid"]["subsets"] = 7
     changed = tmp_path / "ci-changed.yaml"
     changed.write_text(yaml.safe_dump(cfg))
-    cmd = [str(changed) if a.endswith("ci.yaml") else a for a in snakemake_cmd(two_runs[0], 1, "-n")]
+    cmd = [str(changed) if a.endswith("ci.yaml") else a for a in snakemake_cmd(ci_suite, 1, "-n")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rules = set(re.findall(r"^(?:local)?rule (\w+):", proc.stdout + proc.stderr, flags=re.M))

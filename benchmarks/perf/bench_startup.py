@@ -5,6 +5,9 @@ before anything useful happens (Snakemake's own script wrapper comes on top). Ea
 fresh interpreter, ``repeats`` times, median; "+ first op" also builds what the job builds first for 2D data
 (a denoiser or a prior), importing whatever that pulls in.
 
+The same start-up measured in real jobs (process start to the job's first operation, logged as the first
+line of each job log) is summed over a suite's DAG by ``suite_time.py results/<suite>``.
+
 Run: python benchmarks/perf/bench_startup.py [--smoke]
 """
 
@@ -21,7 +24,7 @@ from common import header, median, table
 ENTRIES = {
     "collect": ("from rpd.evaluate import collect", ""),
     "evaluate (2D)": ("from rpd.evaluate import evaluate_run", "from rpd.metrics.wasserstein import w1"),
-    "make_dataset": ("from rpd.stages import make_dataset", ""),
+    "make_dataset": ("from rpd.data.build import make_dataset", ""),
     "train_prior (2D)": ("from rpd.stages import train_prior_run", ""),
     "train_model (2D)": ("from rpd.stages import train_model_run", "from diffusers.training_utils import EMAModel"),
     "sample_model (2D)": ("from rpd.stages import sample_model_run", ""),
