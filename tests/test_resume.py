@@ -19,7 +19,7 @@ from rpd.config import Run, config_hash, load_config, run_config
 from rpd.io import load_npz
 from rpd.stages import make_dataset, train_model_run, train_prior_run
 from rpd.training import Checkpoint
-from suite import snakemake, snakemake_cmd
+from suite import IDENTITY_TARGETS, snakemake, snakemake_cmd
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -137,7 +137,8 @@ def test_fingerprint_is_the_run_config_hash(suite, tmp_path):
     assert not ckpt.path.exists()
 
 
-# ---- End to end: SIGKILL the whole `ci` suite during a training job, rerun, compare with an uninterrupted run.
+# ---- End to end: SIGKILL the `ci` suite (its IDENTITY_TARGETS sub-DAG, every computing rule kind) during a
+# training job, rerun, compare with the uninterrupted run of the whole suite.
 
 KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
 
@@ -159,10 +160,11 @@ def _first_denoiser_checkpoint(workdir: Path, proc: subprocess.Popen, timeout: f
 
 
 @pytest.mark.slow
-def test_suite_killed_mid_training_resumes_to_identical_metrics(two_runs, tmp_path):
+def test_suite_killed_mid_training_resumes_to_identical_metrics(ci_suite, tmp_path):
     workdir = tmp_path / "ci_killed"
     with open(tmp_path / "killed.log", "w") as log:
-        proc = subprocess.Popen(snakemake_cmd(workdir, 1), stdout=log, stderr=log, start_new_session=True)
+        proc = subprocess.Popen(snakemake_cmd(workdir, 1, targets=IDENTITY_TARGETS), stdout=log, stderr=log,
+                                start_new_session=True)
         try:
             checkpoint = _first_denoiser_checkpoint(workdir, proc, timeout=1200)
         finally:
@@ -175,7 +177,7 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(two_runs, tmp_pa
 
     unlock = snakemake(workdir, 1, "--unlock")  # Snakemake's lock on the folder outlives a SIGKILL
     assert unlock.returncode == 0, unlock.stderr[-2000:]
-    rerun = snakemake(workdir, 1, "--rerun-incomplete")
+    rerun = snakemake(workdir, 1, "--rerun-incomplete", targets=IDENTITY_TARGETS)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     log = (run_dir / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
     assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/200" in log
@@ -184,9 +186,10 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(two_runs, tmp_pa
     print(f"\nresume saved {step}/200 training steps of {run_dir.relative_to(workdir)} and kept {len(finished)} "
           f"finished training job(s): {sorted(str(p.parent.relative_to(workdir)) for p in finished)}")
 
-    straight, resumed = (pd.read_csv(d / "results" / "ci" / "metrics.csv").sort_values(KEYS).reset_index(drop=True)
-                         for d in (two_runs[0], workdir))
-    assert len(resumed) > 0 and straight[KEYS].equals(resumed[KEYS])
-    assert (straight["value"].to_numpy() == resumed["value"].to_numpy()).all(), "metrics differ after the resume"
-    assert straight["config_hash"].equals(resumed["config_hash"])
-    assert set(resumed["device"]) == {"cpu"}
+    for target in IDENTITY_TARGETS:
+        straight, resumed = (pd.read_csv(d / target).sort_values(KEYS).reset_index(drop=True)
+                             for d in (ci_suite, workdir))
+        assert len(resumed) > 0 and straight[KEYS].equals(resumed[KEYS]), target
+        assert (straight["value"].to_numpy() == resumed["value"].to_numpy()).all(), f"{target} differs after the resume"
+        assert straight["config_hash"].equals(resumed["config_hash"]), target
+        assert set(resumed["device"]) == {"cpu"}, target  # every row says where its model was trained
