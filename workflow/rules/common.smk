@@ -19,6 +19,7 @@ from rpd.config import (
     validate_config,
     with_default_suite,
 )
+from rpd.codehash import code_hash
 from rpd.data.specs import is_image_dataset
 from rpd.preflight import (
     PreflightError,
@@ -81,6 +82,12 @@ if workflow.is_main_process:
         )
     except PreflightError as err:
         raise WorkflowError(str(err)) from None
+
+
+# Every rule passes the hash of the code its script runs (rpd/codehash.py) as a param, so that Snakemake's
+# params trigger reruns the jobs whose code changed; `--rerun-triggers mtime` keeps old results instead.
+def script_code(script):
+    return code_hash(os.path.join(workflow.basedir, "workflow", "scripts", script))
 
 
 def _alternatives(names):

@@ -13,6 +13,7 @@ rule dataset:
     params:
         spec=dataset_spec,
         n_eval=dataset_n_eval,
+        code=script_code("make_dataset.py"),
     script:
         "../scripts/make_dataset.py"
 
@@ -27,6 +28,8 @@ rule synthetic_image_folder:
         "../envs/rpd.yaml"
     resources:
         **job_resources("dataset"),
+    params:
+        code=script_code("synthetic_image_folder.py"),
     script:
         "../scripts/synthetic_image_folder.py"
 
@@ -52,5 +55,6 @@ rule feature_net:
         spec=feature_net_spec,
         # only what training reads, so that changing another KID option does not retrain the net
         kid={"feature_net_steps": CFG["kid"]["feature_net_steps"]},
+        code=script_code("train_feature_net.py"),
     script:
         "../scripts/train_feature_net.py"

@@ -26,5 +26,7 @@ rule elbo:
     threads: CFG["threads"]
     resources:
         **job_resources("elbo"),
+    params:
+        code=script_code("elbo.py"),
     script:
         "../scripts/elbo.py"

@@ -19,6 +19,7 @@ rule evaluate:
         **job_resources("evaluate"),
     params:
         run=evaluate_run_config,
+        code=script_code("evaluate.py"),
     script:
         "../scripts/evaluate.py"
 
@@ -35,5 +36,7 @@ rule collect:
         "../envs/rpd.yaml"
     resources:
         **job_resources("collect"),
+    params:
+        code=script_code("collect.py"),
     script:
         "../scripts/collect.py"

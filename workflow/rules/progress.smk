@@ -31,5 +31,6 @@ rule progress:
         **job_resources("sample"),
     params:
         run=model_run_config,
+        code=script_code("progress.py"),
     script:
         "../scripts/progress.py"

@@ -32,5 +32,6 @@ rule report:
         **job_resources("report"),
     params:
         config=CFG,
+        code=script_code("report.py"),
     script:
         "../scripts/report.py"

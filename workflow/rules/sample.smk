@@ -23,5 +23,6 @@ rule sample_model:
         **job_resources("sample"),
     params:
         run=model_run_config,
+        code=script_code("sample_model.py"),
     script:
         "../scripts/sample_model.py"

@@ -27,6 +27,7 @@ rule train_prior:
         **job_resources("train_prior"),
     params:
         run=prior_training_config,
+        code=script_code("train_prior.py"),
     script:
         "../scripts/train_prior.py"
 
@@ -55,5 +56,6 @@ rule train_model:
         **job_resources("train_model"),
     params:
         run=model_training_config,
+        code=script_code("train_model.py"),
     script:
         "../scripts/train_model.py"
