@@ -162,6 +162,11 @@ def _semantic_problems(cfg: dict) -> list[str]:
             if bad:
                 out.append(f"config key '{where}.{i}.steps': {bad} exceed T = {cfg['T']}; allowed: 1 ≤ K ≤ T")
     for e, x in cfg["experiments"].items():
+        for i, pair in enumerate(x.get("exclude", [])):
+            for key in ("dataset", "model"):
+                if pair[key] not in x[f"{key}s"]:
+                    out.append(f"config key 'experiments.{e}.exclude.{i}.{key}': {pair[key]!r} is not one of the "
+                               f"experiment's {key}s; allowed values: {x[f'{key}s']}")
         for key, known in (("datasets", datasets), ("models", models)):
             unknown = [n for n in x[key] if n not in known]
             if unknown:
@@ -323,14 +328,19 @@ class Run:
         return f"{self.dataset}/{self.name}-{self.size}/seed{self.seed}"
 
 
+def excluded(experiment: dict, dataset: str, model: str) -> bool:
+    """Whether the experiment's ``exclude`` list leaves out ``model`` on ``dataset``."""
+    return {"dataset": dataset, "model": model} in experiment.get("exclude", [])
+
+
 def experiment_runs(cfg: dict, experiment: dict) -> list[Run]:
     """The (dataset, model, size, seed) runs of one experiment; a dataset's own ``seeds`` (if set) restricts
-    the seeds run on it."""
+    the seeds run on it, and ``exclude`` leaves out (dataset, model) combinations."""
     return [
         Run("model", d, m, s, seed)
         for d, m, s, seed in itertools.product(experiment["datasets"], experiment["models"], experiment["sizes"],
                                                experiment.get("seeds", cfg["seeds"]))
-        if seed in cfg["datasets"][d].get("seeds", [seed])
+        if seed in cfg["datasets"][d].get("seeds", [seed]) and not excluded(experiment, d, m)
     ]
 
 
@@ -371,7 +381,8 @@ def sampling_grid(cfg: dict, run: Run) -> list[tuple[str, int]]:
     for x in cfg["experiments"].values():
         seeds = x.get("seeds", cfg["seeds"])
         seeds = [k for k in seeds if k in cfg["datasets"][run.dataset].get("seeds", [k])]
-        if run.dataset in x["datasets"] and run.name in x["models"] and run.size in x["sizes"] and run.seed in seeds:
+        if (run.dataset in x["datasets"] and run.name in x["models"] and run.size in x["sizes"]
+                and run.seed in seeds and not excluded(x, run.dataset, run.name)):
             pairs |= experiment_pairs(cfg, x)
     return sorted(pairs)
 

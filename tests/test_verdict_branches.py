@@ -214,6 +214,10 @@ def test_c6_is_decided_on_j2_of_same_prior_pairs_with_the_bound_beside() -> None
                                                                                  "bound", 1000)
     v = verdict(cfg, both, "C6")
     assert v.status == V.SUPPORTED and [o.test.metric for o in v.deciding] == ["j2"]
+    # a model left out on a dataset (experiment key `exclude`) forms no pair there
+    two = {**MODELS, "rpd_beta": {**MODELS["rpd"], "prior": "beta"}}
+    excl = {**config("e8", ["rpd", "rpd_beta", "dvae1"], exclude=[{"dataset": "d", "model": "rpd"}]), "models": two}
+    assert verdict(excl, both, "C6").status == V.NOT_RUN  # rpd_beta's prior differs from dvae1's, rpd left out
     # a DiffuseVAE on another prior than RPD's is no pair: nothing to decide
     other = {**MODELS, "dvae1": {**MODELS["dvae1"], "prior": "beta"}}
     v = verdict({**cfg, "models": other}, both, "C6")

@@ -1,4 +1,5 @@
-"""The 2D denoiser: an MLP over [r_t, extra inputs], with diffusers' sinusoidal time embedding."""
+"""The 2D denoiser: an MLP over [x_t, extra inputs] (x_t in data space, SPEC §2), with diffusers' sinusoidal time
+embedding."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class ResidualBlock(nn.Module):
 
 
 class DenoiserMLP(nn.Module):
-    """Predicts ε or v for a d-dimensional r_t from r_t, ``num_extra`` extra d-vectors, t and a class label."""
+    """Predicts ε or v (in r-space) for a d-dimensional x_t from x_t, ``num_extra`` extra d-vectors, t and a class."""
 
     def __init__(self, data_dim: int, num_extra: int, hidden: int, depth: int, num_classes: int = 0) -> None:
         super().__init__()
@@ -35,12 +36,12 @@ class DenoiserMLP(nn.Module):
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, data_dim))
 
     def forward(
-        self, r_t: torch.Tensor, t: torch.Tensor, extra: list[torch.Tensor], class_labels: torch.Tensor | None = None
+        self, x_t: torch.Tensor, t: torch.Tensor, extra: list[torch.Tensor], class_labels: torch.Tensor | None = None
     ) -> torch.Tensor:
-        emb = self.time_embed(self.time_proj(t).to(r_t.dtype))
+        emb = self.time_embed(self.time_proj(t).to(x_t.dtype))
         if self.class_embed is not None:
             emb = emb + self.class_embed(class_labels)
-        h = self.inp(torch.cat([r_t, *extra], dim=1))
+        h = self.inp(torch.cat([x_t, *extra], dim=1))
         for block in self.blocks:
             h = block(h, emb)
         return self.out(h)

@@ -8,7 +8,7 @@ from torch import nn
 
 
 class DenoiserUNet(nn.Module):
-    """Predicts ε or v for C×H×W images r_t from [r_t, extra inputs] (channels), t and a class label."""
+    """Predicts ε or v (in r-space) for C×H×W images x_t from [x_t, extra inputs] (channels), t and a class label."""
 
     def __init__(self, data_shape: tuple[int, int, int], num_extra: int, channels: list[int],
                  layers_per_block: int = 1, attention: bool = False, num_classes: int = 0) -> None:
@@ -33,6 +33,6 @@ class DenoiserUNet(nn.Module):
         )
 
     def forward(
-        self, r_t: torch.Tensor, t: torch.Tensor, extra: list[torch.Tensor], class_labels: torch.Tensor | None = None
+        self, x_t: torch.Tensor, t: torch.Tensor, extra: list[torch.Tensor], class_labels: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return self.unet(torch.cat([r_t, *extra], dim=1), t, class_labels=class_labels).sample
+        return self.unet(torch.cat([x_t, *extra], dim=1), t, class_labels=class_labels).sample

@@ -12,6 +12,7 @@ import pandas as pd
 
 from rpd.analysis import elbo_methods_markdown
 from rpd.config import MODALITY_KEYS, modality
+from rpd.progress import PROGRESS_SAMPLING, SNAPSHOTS_PER_RUN
 from rpd.report import figures as F
 from rpd.report.context import Context, ordered_sizes
 from rpd.report.document import Table
@@ -85,8 +86,10 @@ def method_items(ctx: Context, code: dict) -> list[tuple[str, str]]:
                       f"{code['beta_end']:g}" + f", ᾱ_T = {code['alpha_bar_T']:.2g}. Every family is a standard DDPM on the "
                       "standardised variable r = (x − c(z)) / s(z): RPD c = μ̂(z), s = σ̂(z); DDPM c = 0, s = 1; "
                       "DiffuseVAE form 1 c = 0, s = 1, conditioned on x̂ = μ̂(z); form 2 c = x̂, s = 1 (σ̂ ignored), "
-                      "conditioned on x̂. RPD's network gets ω (ω_ε = r_t/√(1 − ᾱ_t), ω_v = √ᾱ_t ω_ε) and μ̂(z) "
-                      "unless its aux setting says otherwise."),
+                      "conditioned on x̂. The network's main input is x_t = c + s·r_t in data space for every "
+                      "family (as in the paper; r_t is what the schedulers step), its prediction is in r-space. "
+                      "RPD's network also gets ω (ω_ε = r_t/√(1 − ᾱ_t), ω_v = √ᾱ_t ω_ε: the prior's normalised "
+                      "residual) and μ̂(z), or μ̂(z) alone (aux mu), or nothing (aux none)."),
         ("samplers", "diffusers DDPMScheduler (ancestral), DDIMScheduler (η = 0, set_alpha_to_one=True), "
                      "DPMSolverMultistepScheduler (DPM-Solver++ 2M, `dpmpp`) and UniPCMultistepScheduler (`unipc`), "
                      "the last two ending on the x₀ prediction; all with "
@@ -157,7 +160,7 @@ def network_table(ctx: Context, code: dict) -> Table:
                     continue
                 net_rows.append([name, F.FAMILY_LABELS.get(ctx.family(name), ctx.family(name)), detail,
                                  f"{size} ({'2D' if mod == 'points' else 'images'})", spec_text(sizes[size]), count])
-    return Table("Networks that appear in metrics.csv. 2D denoiser: an MLP over [r_t, extra inputs] with a "
+    return Table("Networks that appear in metrics.csv. 2D denoiser: an MLP over [x_t, extra inputs] with a "
                      f"{code['time_embedding']}-d sinusoidal time embedding and residual blocks (LayerNorm → Linear → SiLU → "
                      "Linear, time embedding added). Image denoiser: diffusers UNet2DModel (channels per level, ResNet blocks "
                      f"without attention unless attention=True, GroupNorm with {code['groupnorm_groups']} groups, "
@@ -207,10 +210,14 @@ def judging_items(ctx: Context) -> list[tuple[str, str]]:
                      "are drawn in E2, not judged); C3 RPD small against RPD std in E3 at the best-quality setting "
                      "and at a few-step setting (DDIM at the fewest K ≥ 3 both sizes have), both deciding "
                      f"(precondition: small < {SMALL_SHARE:.0%} of the parameters); "
-                     "C4 the mean logged training loss (area under the loss curve per iteration) of aux ω against "
-                     "aux μ̂ (else none) in E4, the final metric as the guard; C5 RPD on the small prior minus RPD "
-                     "on the standard prior in E5 at the fewest steps with DDIM (worse expected); C6 −ELBO (else "
-                     "J₂) of RPD against each DiffuseVAE in E8. −ELBO is read as lower-is-better."),
+                     "C4 aux ω against aux μ̂ (else none) in E4, on every E4 dataset: the area under the "
+                     "log-metric curve over the training snapshots (the geometric mean of RW-1WD, else CW-1WD, else "
+                     "1WD over the snapshots, trapezoid rule; log-ratio test) and the mean logged training loss, "
+                     "the last snapshot's metric (the final model) as the guard; C5 RPD on the small prior against "
+                     "RPD on the standard prior in E5 at K = 1 and K = 3 with DDIM, on v-prediction models where "
+                     "the experiment has them (worse expected, both K); C6 J₂ of RPD against each DiffuseVAE on the "
+                     "same prior (name and size) on every E8 dataset (log-ratio test), the whole bound −ELBO "
+                     "shown beside it, not deciding. −ELBO is read as lower-is-better."),
         ("sanity of the samples", sanity_text(ctx)),
         ("data floor", f"On 2D grids every metric table of E1 and E7 has a row '{FLOOR_MODEL}' and the figures a grey "
                        f"line: {FLOOR_DRAWS} fresh draws of N points from the dataset's generator (seeds data_seed + "
@@ -234,6 +241,14 @@ def judging_items(ctx: Context) -> list[tuple[str, str]]:
                                     "[−1, 1]; samples are clamped to [0, 1] and quantised to 8 bits before any metric "
                                     "(as saved images are). Class-conditional sample i is drawn for class i mod C, so "
                                     "classes are balanced as in the reference set."),
+        ("training snapshots (E4)", "Every diffusion training run keeps its EMA weights at "
+                                    f"{SNAPSHOTS_PER_RUN} evenly spaced iterations (the last is the final model); "
+                                    "for E4's runs each snapshot is sampled ("
+                                    + "; ".join(f"{'2D' if mod == 'points' else 'images'}: {s} at K = {k}"
+                                                for mod, (s, k) in PROGRESS_SAMPLING.items())
+                                    + ", N as in the evaluation; ancestral, so an under-trained ε-model does not "
+                                    "drift as with DDIM) and scored with the evaluation's metric code (images: 1WD "
+                                    "and CW-1WD, no KID). Rows: sampler 'progress', K = the iteration."),
         ("ELBO derivation (E8)", elbo_methods_markdown()),
         ("ELBO (E8)", "Rows named elbo* are read as the negative variational bound (an upper bound on the negative "
                       "log-likelihood: bits/dim on images, nats on 2D data), so lower is better; j2 is the KL "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rpd.config import excluded
 from rpd.data.specs import is_image_dataset
 from rpd.report import verdicts as V
 
@@ -30,9 +31,9 @@ def prior_on(cfg: dict, model: str, dataset: str) -> tuple[str, str] | None:
 
 def same_prior_pairs(cfg: dict, exp: dict, dataset: str) -> list[tuple[str, str]]:
     """(RPD model, DiffuseVAE model) pairs of E8 that share their prior on ``dataset`` (first RPD per baseline)."""
-    rpd = V._family_models(cfg, exp, "rpd")
+    rpd = [m for m in V._family_models(cfg, exp, "rpd") if not excluded(exp, dataset, m)]
     out = []
-    for b in [m for f in DIFFUSEVAE for m in V._family_models(cfg, exp, f)]:
+    for b in [m for f in DIFFUSEVAE for m in V._family_models(cfg, exp, f) if not excluded(exp, dataset, m)]:
         match = [r for r in rpd if prior_on(cfg, r, dataset) == prior_on(cfg, b, dataset)]
         if match:
             out.append((match[0], b))

@@ -1,13 +1,16 @@
-"""E4 auxiliary variable (claim C4, paper Fig. 7): training loss against iteration per auxiliary input."""
+"""E4 auxiliary variable (claim C4, paper Fig. 7): the metric and the training loss against iteration, per
+auxiliary input of the network (ω, μ̂ alone, or none), the network's main input being x_t in data space."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from rpd.progress import PROGRESS_SAMPLING
 from rpd.report import figures as F
-from rpd.report.context import Context, ordered_sizes, start_section
+from rpd.report.context import Context, start_section
 from rpd.report.document import Figure, Section, section
-from rpd.report.stats import Side, Test, run_test, t_interval
+from rpd.report.judges.aux_input import AREA, PROGRESS, area_rows, c4_tests, progress_metric
+from rpd.report.stats import t_interval
 from rpd.report.tables import outcome_table, verdict_table, wide_table
 
 
@@ -16,48 +19,74 @@ def in_experiment(frame: pd.DataFrame, exp: dict) -> pd.DataFrame:
                  & frame["size"].isin(exp["sizes"])]
 
 
-def loss_figure(ctx: Context, fid: str, losses: pd.DataFrame, aux: dict[str, str]) -> Figure:
+def _curves(ctx: Context, frame: pd.DataFrame, value: str, aux: dict[str, str]) -> pd.DataFrame:
+    """Mean and sd over seeds per (dataset, model, size, step) of ``value``, in loss_curves' columns."""
     curves = []
-    for (dataset, model, family, size, step), g in losses.groupby(["dataset", "model", "family", "size", "step"]):
-        mean, sd, _, _, _ = t_interval(g["loss"])
+    for (dataset, model, size, step), g in frame.groupby(["dataset", "model", "size", "step"]):
+        mean, sd, _, _, _ = t_interval(g[value])
         curves.append({"panel": f"{dataset}, size {size}", "line": f"{model} (aux {aux.get(model, '—')})",
-                       "model": model, "family": family, "step": step, "mean": mean, "sd": sd})
+                       "model": model, "family": ctx.family(model), "step": step, "mean": mean, "sd": sd})
     curves = pd.DataFrame(curves)
     order = ctx.ordered_models(curves["model"].unique())
-    curves = curves.assign(_m=[order.index(m) for m in curves["model"]]).sort_values(["_m", "step"])
+    return curves.assign(_m=[order.index(m) for m in curves["model"]]).sort_values(["_m", "step"])
+
+
+def loss_figure(ctx: Context, fid: str, losses: pd.DataFrame, aux: dict[str, str]) -> Figure:
     path, src = ctx.figure_path(F.figure_name(fid, "loss-vs-iteration"))
-    F.loss_curves(path, curves, "training loss (MSE of the target, log scale)")
+    F.loss_curves(path, _curves(ctx, losses, "loss", aux), "training loss (MSE of the target, log scale)")
     return Figure(
         src, "Training loss against iteration",
-        "Training loss (mean of the logged window) against the optimiser step, mean over seeds with a ± 1 sd band "
-        "(none with one seed; the seed-paired test is in the table), per auxiliary input of the network: ω "
-        "(omega), μ̂ alone (mu) or none. Same target and schedule for all, so the losses are comparable.")
+        "Training loss (mean of the logged window) against the optimiser step, mean over seeds with a ± 1 sd band, "
+        "per auxiliary input of the network: ω (omega), μ̂ alone (mu) or none. The network's main input is x_t in "
+        "data space for all; same target and schedule, so the losses are comparable.")
+
+
+def metric_figure(ctx: Context, fid: str, snapshots: pd.DataFrame, dataset: str, metric: str,
+                  aux: dict[str, str]) -> Figure:
+    rows = snapshots[(snapshots["dataset"] == dataset) & (snapshots["metric"] == metric)]
+    curves = _curves(ctx, rows.rename(columns={"steps": "step"}), "value", aux)
+    path, src = ctx.figure_path(F.figure_name(fid, "metric-vs-iteration", dataset, metric))
+    label = ctx.metric_label(metric, [dataset])
+    F.loss_curves(path, curves, f"{label}, log scale")
+    sampler, k = PROGRESS_SAMPLING["images" if ctx.is_image(dataset) else "points"]
+    return Figure(
+        src, f"{label} against training iteration ({dataset})",
+        f"The metric of the EMA weights kept at evenly spaced iterations of each training run (the last is the final "
+        f"model), each sampled with {sampler} at K = {k} (N = the dataset's evaluation N), mean over seeds with a "
+        "± 1 sd band. C4 is decided on the area under the log-metric curve (the geometric mean over the snapshots).")
 
 
 @section("e4")
 def build_e4(ctx: Context, fid: str, exp: dict) -> Section:
     sec, rows = start_section(ctx, fid, exp)
     losses = in_experiment(ctx.losses, exp)
-    if rows.empty and losses.empty:
+    snapshots = in_experiment(ctx.metrics[ctx.metrics["sampler"] == PROGRESS], exp)
+    if rows.empty and losses.empty and snapshots.empty:
         return sec
+    if not snapshots.empty:
+        sec.notes = [n for n in sec.notes if "no rows" not in n]
     aux = {m: ctx.config["models"].get(m, {}).get("aux", "—") for m in exp["models"]}
+    for dataset in exp["datasets"]:
+        metric = progress_metric(snapshots, dataset) if not snapshots.empty else None
+        if metric is not None:
+            sec.figures.append(metric_figure(ctx, fid, snapshots, dataset, metric, aux))
     if not losses.empty:
         sec.figures.append(loss_figure(ctx, fid, losses, aux))
-    sec.notes.append("The pipeline evaluates the final checkpoint only, so the metric is shown at the end of "
-                     "training (table), not against iteration; the loss curve carries the 'falls faster' part.")
-    rpd = ctx.models_of(exp["models"], "rpd")
-    omega = [m for m in rpd if aux.get(m) == "omega"]
-    others = [m for m in rpd if aux.get(m) in ("mu", "none")]
-    outcomes = [run_test(ctx.train_metrics, Test("train_loss_mean", Side(a, {"model": a}), Side(b, {"model": b}),
-                                                 {"dataset": d, "size": z, "sampler": "train"}))
-                for d in exp["datasets"] for z in ordered_sizes(exp["sizes"]) for a in omega for b in others]
     summary = verdict_table(ctx, fid)
     if summary is not None:
         sec.summarise(summary)
-    if outcomes:
-        sec.summarise(outcome_table("ω against μ̂ / none: seed-paired difference of the mean training loss "
-                                    "(lower = falls faster).", outcomes))
-    sec.tables.append(wide_table(ctx, pd.concat([rows, in_experiment(ctx.train_metrics, exp)]),
-                                 "Mean training loss (sampler 'train') and final metrics per model, sampler and K "
-                                 "over seeds."))
+    deciding, guards = c4_tests(ctx.config, pd.concat([ctx.metrics, ctx.train_metrics], ignore_index=True), exp)
+    if deciding or guards:
+        sec.tables.append(outcome_table(
+            "ω against μ̂ alone (or none), seed-paired: the area under the log-metric curve (sampler "
+            f"'{AREA}': the geometric mean of the metric over the snapshots, shown as a ratio), the mean training "
+            "loss (sampler 'train', difference) and the metric of the last snapshot (the final model).",
+            deciding + guards))
+    scored = pd.concat([snapshots, area_rows(snapshots).assign(family=lambda f: [ctx.family(m) for m in f["model"]])],
+                       ignore_index=True)
+    sec.tables.append(wide_table(ctx, pd.concat([scored, in_experiment(ctx.train_metrics, exp)], ignore_index=True),
+                                 "The metric of each training snapshot (sampler 'progress', K = the iteration), its "
+                                 f"area ('{AREA}') and the mean training loss ('train') per model, over seeds."))
+    if not rows.empty:
+        sec.tables.append(wide_table(ctx, rows, "Final metrics per model, sampler and K over seeds."))
     return sec

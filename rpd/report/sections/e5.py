@@ -6,6 +6,7 @@ import pandas as pd
 
 from rpd.report.context import Context, ordered_sizes, start_section
 from rpd.report.document import Section, section
+from rpd.report.judges.prior_capacity import prior_pair
 from rpd.report.plots import few_pair, gallery, steps_figures
 from rpd.report.stats import Side, Test, run_test
 from rpd.report.tables import outcome_table, verdict_table, wide_table
@@ -20,9 +21,9 @@ def build_e5(ctx: Context, fid: str, exp: dict) -> Section:
     models = ctx.ordered_models(exp["models"])
     sec.figures += steps_figures(ctx, fid, rows, "RPD on the standard and on the small prior")
     sec.figures += gallery(ctx, fid, exp, rows, models)
-    rpd = [m for m in ctx.models_of(models, "rpd") if ctx.prior_of(m)]
-    strong = [m for m in rpd if ctx.prior_of(m)[1] == "std"]
-    weak = [m for m in rpd if ctx.prior_of(m)[1] == "small"]
+    # the pair C5 is judged on: RPD on the small and on the standard prior, of one target (v where present)
+    pair = prior_pair(ctx.config, exp)
+    weak, strong = ([pair[0]], [pair[1]]) if pair else ([], [])
     outcomes, fewest = [], []
     for dataset in exp["datasets"]:
         d = rows[rows["dataset"] == dataset]
@@ -44,7 +45,8 @@ def build_e5(ctx: Context, fid: str, exp: dict) -> Section:
     if fewest:
         sec.summarise(outcome_table(f"{caption}; at the fewest steps.", fewest))
     elif not weak:
-        sec.notes.append("No RPD model on a small prior in this experiment: nothing to compare.")
+        sec.notes.append("No pair of RPD models of one target on the small and the standard prior in this "
+                         "experiment: nothing to compare.")
     sec.tables.append(wide_table(ctx, pd.concat([ctx.prior_rows(exp), rows]),
                                  "Priors (sampled directly, K —) and the models on them, every metric over seeds."))
     if outcomes:
