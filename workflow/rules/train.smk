@@ -38,6 +38,7 @@ rule train_model:
         prior=prior_model_file,
     output:
         model=f"{RUN}/model.pt",
+        snapshots=f"{RUN}/snapshots.pt",
         config=f"{RUN}/config.json",
         losses=f"{RUN}/losses.npz",
         summary=f"{RUN}/train_summary.json",
