@@ -27,8 +27,8 @@ from suite import snakemake
 REPO = Path(__file__).resolve().parent.parent
 
 # Stated factors. Memory: the estimate is at least MEM_MARGIN × the measured peak RSS and at most MEM_FACTOR ×
-# it; the evaluate rule of a diffusion model on 2D points (NumPy only, 0.17 GB) also covers the torch-based
-# elbo rule of the same run, which asks for the same resources, so its factor is EVALUATE_2D_MEM_FACTOR.
+# it; the evaluate rule of a diffusion model on 2D points (NumPy only, 0.17 GB) is held to
+# EVALUATE_2D_MEM_FACTOR (its estimate counts a few float64 N×N matrices, which ci's N = 256 hardly fills).
 MEM_MARGIN, MEM_FACTOR, EVALUATE_2D_MEM_FACTOR = 1.25, 4.0, 15.0
 # Time: the estimate is at least RUNTIME_MARGIN × the measured wall time (a node as busy as the machine the ci
 # run ran on, times a margin), and at most RUNTIME_FACTOR × it unless it is the floor of every job.
