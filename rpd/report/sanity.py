@@ -22,6 +22,9 @@ from rpd.report.stats import Outcome, select
 #: The schema's defaults of the config key ``sanity`` (for configs that were not validated).
 DEFAULT_THRESHOLDS = {"max_out_of_range": 0.05, "min_accuracy_ratio": 0.5, "min_steps": 10}
 KEYS = ["dataset", "model", "size", "sampler", "steps"]
+#: Rows that are not a sampler's output at K steps: training snapshots (E4's ``progress``, K = the iteration),
+#: training-loss and bound rows. Their sanity is not a model's fitness to judge.
+NOT_SAMPLERS = ("progress", "train", "bound")
 
 
 def thresholds(cfg: Mapping) -> dict:
@@ -35,7 +38,7 @@ def sanity_rows(metrics: pd.DataFrame, cfg: Mapping) -> pd.DataFrame:
     (always computed, so a reader sees few-step rows too); ``why`` names the failed threshold.
     """
     cols = KEYS + ["seeds", *SANITY_METRICS, "worst_out_of_range", "gated", "passes", "why"]
-    m = metrics[metrics["metric"].isin(SANITY_METRICS)]
+    m = metrics[metrics["metric"].isin(SANITY_METRICS) & ~metrics["sampler"].isin(NOT_SAMPLERS)]
     if m.empty:
         return pd.DataFrame(columns=cols)
     t = thresholds(cfg)
@@ -70,7 +73,7 @@ def outcome_failures(rows: pd.DataFrame, outcome: Outcome) -> list[str]:
     Tests without a sampler (the bound, training loss) are not about samples and have no failures.
     """
     where = dict(outcome.test.where)
-    if "sampler" not in where or where["sampler"] in ("prior", "train", "bound"):
+    if "sampler" not in where or where["sampler"] in ("prior", *NOT_SAMPLERS):
         return []
     where.pop("steps", None)  # fitness is judged at every K ≥ min_steps of the same sampler
     out: list[str] = []
