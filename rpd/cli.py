@@ -1,7 +1,7 @@
 """``rpd-bench``: the common tasks from one command (README "Command line").
 
     rpd-bench run ci --cores 2          # snakemake --configfile benchmarks/ci.yaml --cores 2 (extra args pass through)
-    rpd-bench list                      # the suites in benchmarks/ and what each costs
+    rpd-bench list [--cost]             # the suites in benchmarks/: jobs per rule (--cost: GPU/CPU-hours)
     rpd-bench report [SUITE]            # the path of the latest (or that suite's) report
     rpd-bench validate my-suite.yaml    # check a suite file; the error names the key and the fix
 
@@ -71,19 +71,22 @@ def job_counts(root: Path, config: Path) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, flags=re.M)}
 
 
-def suite_cost(root: Path, config: Path, profile: str | None) -> str:
-    """One line on what a suite costs: rpd.cost's estimate where that module exists, else its DAG's job counts."""
+def suite_jobs(root: Path, config: Path) -> str:
+    """One line: a suite's jobs per rule from its DAG (or, where this machine cannot build it, its runs)."""
     try:
-        from rpd.cost import estimate_cost  # issue 16's estimate (GPU/CPU-hours per rule)
-    except ImportError:
-        try:
-            counts = job_counts(root, config)
-        except CliError as err:  # e.g. preflight: data or weights this machine lacks (paper's)
-            first = str(err).splitlines()[-1].strip() if "preflight" not in str(err) else "preflight found problems"
-            return (f"{describe_suite(load_config(config))}; no DAG on this machine ({first}; "
-                    f"`rpd-bench run {config.stem} -n` shows them)")
-        total = counts.pop("total", sum(counts.values()))
-        return f"{total} jobs (" + ", ".join(f"{rule} {n}" for rule, n in counts.items() if rule != "all") + ")"
+        counts = job_counts(root, config)
+    except CliError as err:  # e.g. preflight: data or weights this machine lacks (paper's)
+        first = "preflight found problems" if "preflight" in str(err) else str(err).splitlines()[-1].strip()
+        return (f"{describe_suite(load_config(config))}; no DAG on this machine ({first}; "
+                f"`rpd-bench run {config.stem} -n` shows them)")
+    total = counts.pop("total", sum(counts.values()))
+    return f"{total} jobs (" + ", ".join(f"{rule} {n}" for rule, n in counts.items() if rule != "all") + ")"
+
+
+def suite_cost(config: Path, profile: str | None) -> str:
+    """rpd.cost's estimate for a suite under a profile: jobs, GPU-hours, CPU-hours, cluster submissions."""
+    from rpd.cost import estimate_cost  # measures this machine's FLOP/s per network: seconds to minutes
+
     return str(estimate_cost(load_config(config), profile))
 
 
@@ -114,7 +117,8 @@ def _run(a: argparse.Namespace) -> int:
 def _list(a: argparse.Namespace) -> int:
     root = checkout_root(a.root)
     for path in sorted((root / "benchmarks").glob("*.yaml")):
-        print(f"{path.stem}: {suite_cost(root, path, a.profile)}", flush=True)
+        line = suite_cost(path, a.profile) if a.cost else suite_jobs(root, path)
+        print(f"{path.stem}: {line}", flush=True)
     return 0
 
 
@@ -138,8 +142,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--directory", help="where results/ and reports/ go (default: the current directory)")
     run.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="further snakemake arguments, e.g. -n")
     run.set_defaults(func=_run)
-    ls = sub.add_parser("list", help="list the suites in benchmarks/ with their cost")
-    ls.add_argument("--profile", help="the cluster profile the cost estimate is for (rpd.cost)")
+    ls = sub.add_parser("list", help="list the suites in benchmarks/ with their jobs (--cost: hours, rpd.cost)")
+    ls.add_argument("--cost", action="store_true",
+                    help="estimate GPU- and CPU-hours (python -m rpd.cost; measures this machine, minutes for paper)")
+    ls.add_argument("--profile", help="with --cost: the profile (slurm, generic, local or a folder)")
     ls.set_defaults(func=_list)
     rep = sub.add_parser("report", help="print the path of the latest report (or of SUITE's)")
     rep.add_argument("suite", nargs="?")
