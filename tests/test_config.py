@@ -22,6 +22,7 @@ from rpd.config import (
     ConfigError,
     Run,
     diffusion_runs,
+    excluded,
     load_config,
     load_schema,
     prior_run_of,
@@ -341,6 +342,7 @@ def test_diffusion_runs_cover_each_experiment(suite):
         for x in cfg["experiments"].values()
         for d, m, s, seed in itertools.product(x["datasets"], x["models"], x["sizes"], x.get("seeds", cfg["seeds"]))
         if seed in cfg["datasets"][d].get("seeds", [seed])  # a dataset's own seeds restrict its runs
+        and not excluded(x, d, m)  # an experiment's `exclude` leaves (dataset, model) out
     }
     assert len(got) == len(set(got))  # no duplicates where experiments overlap
     assert set(got) == expected
