@@ -318,3 +318,19 @@ def test_c3_is_judged_at_the_best_quality_and_a_few_step_setting() -> None:
     assert [(o.test.where["sampler"], o.test.where["steps"]) for o in c3.deciding] == [("ddpm", 10), ("ddim", 3)]
     assert [o.status for o in c3.deciding] == [V.SUPPORTED, V.NOT_SUPPORTED]
     assert c3.status == V.NOT_SUPPORTED
+
+
+def test_an_inconclusive_claim_says_how_many_seeds_would_settle_it() -> None:
+    from scipy import stats
+
+    # ratios 0.8, 0.95, 0.7: mean log ratio −0.19, sd 0.18; at 3 seeds the interval contains 1
+    o = test_one(table([0.8, 0.95, 0.7], [1.0, 1.0, 1.0]))
+    assert o.status == V.INCONCLUSIVE
+    v = V.combine("C1", "e1", "s", [o])
+    n = int(v.reason.split("about ")[1].split(" paired")[0])
+    assert 3 < n < 20
+    half = stats.t.ppf(0.975, n - 1) * o.sd / np.sqrt(n)
+    assert half < abs(o.mean) <= stats.t.ppf(0.975, n - 2) * o.sd / np.sqrt(n - 1)  # the fewest such n
+    # no effect at all: more seeds would not settle it, and the note says so
+    flat = V.combine("C1", "e1", "s", [test_one(table([1.1, 0.9, 1.0], [1.0, 1.0, 1.0]))])
+    assert "no effect seen" in flat.reason

@@ -192,6 +192,23 @@ def _non_finite(pairs: pd.DataFrame, test: Test) -> tuple[pd.Series, pd.Series, 
     return against_c, against_b, "; ".join(parts)
 
 
+def seeds_to_settle(outcome: Outcome, most: int = 200) -> str:
+    """For an inconclusive test with an interval: how many paired seeds would settle it, were the observed mean
+    and spread of Δ the truth (the fewest n with t₀.₉₇₅,ₙ₋₁ · sd/√n < the distance from the mean to the decision
+    boundary: 0, or the 'close' margin)."""
+    o, test = outcome, outcome.test
+    if o.status != INCONCLUSIVE or o.seeds < MIN_SEEDS or not (np.isfinite(o.mean) and np.isfinite(o.sd)):
+        return ""
+    boundary = 0.0
+    if test.expect == "close":
+        boundary = np.log1p(test.tolerance) if o.scale == LOG_RATIO else test.tolerance * abs(o.baseline_mean)
+    gap = abs(o.mean - boundary)
+    for n in range(max(o.seeds + 1, 3), most + 1):
+        if stats.t.ppf(0.5 + LEVEL / 2, n - 1) * o.sd / np.sqrt(n) < gap:
+            return f"at this effect and spread about {n} paired seeds would settle it"
+    return f"the effect is within the seeds' noise: more than {most} paired seeds would be needed (no effect seen)"
+
+
 def run_test(frame: pd.DataFrame, test: Test) -> Outcome:
     """Pair the test's rows by seed and decide (log ratio for positive metrics, else Δ; SPEC §7).
 

@@ -48,6 +48,7 @@ from rpd.report.stats import (  # noqa: F401
     decide,
     paired_values,
     run_test,
+    seeds_to_settle,
     select,
     sign_status,
     t_interval,
@@ -127,8 +128,9 @@ def combine(claim: str, family: str, statement: str, deciding: Sequence[Outcome]
     elif all(o.status == SUPPORTED for o in deciding):
         status, reason = SUPPORTED, "; ".join(f"{o.test.describe()}: {o.reason}" for o in deciding)
     else:
-        status, reason = INCONCLUSIVE, "; ".join(f"{o.test.describe()}: {o.reason}" for o in deciding
-                                                 if o.status != SUPPORTED)
+        status, reason = INCONCLUSIVE, "; ".join(
+            f"{o.test.describe()}: {o.reason}" + (f" ({settle})" if (settle := seeds_to_settle(o)) else "")
+            for o in deciding if o.status != SUPPORTED)
     return Verdict(claim, family, statement, status, reason, list(deciding), list(guards))
 
 
