@@ -28,9 +28,8 @@ import torch
 from rpd.checkpoint import load_state
 from rpd.config import Run
 from rpd.data.specs import data_shape, num_classes
-from rpd.diffusion import DiffusionSpec, prior_frame, sample_generators, sample_labels, step_noise
+from rpd.diffusion import DiffusionSpec, predict, prior_frame, sample_generators, sample_labels, step_noise
 from rpd.families import FAMILIES_WITH_PRIOR
-from rpd.frames import extra_inputs
 from rpd.io import load_json
 from rpd.schedule import make_sampler, x0_from_eps, x0_from_v
 from rpd.stages import build_denoiser, load_prior
@@ -67,7 +66,7 @@ def trace(results: Path, dataset: str, run: str, seed: int, n: int, steps: int) 
     for t in scheduler.timesteps:
         t_batch = t.expand(n)
         abar = scheduler.alphas_cumprod[t_batch]
-        pred = net(r, t_batch, extra_inputs(spec.family, spec.aux, spec.target, r, abar, mu), y)
+        pred = predict(spec, net, frame, r, t_batch, abar, mu, y)
         x0 = to_x0(pred, r, abar)
         r = scheduler.step(pred, t, r).prev_sample
         print(f"  t = {int(t):4d}: x̂₀ rms {rms(x0):7.2f} (max |x̂₀| {float(x0.abs().max()):6.1f}), "

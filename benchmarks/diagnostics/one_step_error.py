@@ -22,9 +22,8 @@ import torch
 
 from rpd.checkpoint import load_state
 from rpd.config import Run
-from rpd.diffusion import DiffusionSpec, prior_frame
+from rpd.diffusion import DiffusionSpec, predict, prior_frame
 from rpd.families import FAMILIES_WITH_PRIOR
-from rpd.frames import extra_inputs
 from rpd.io import load_json
 from rpd.schedule import make_training_scheduler, x0_from_eps, x0_from_v
 from rpd.stages import build_denoiser, load_prior, load_training_data
@@ -61,7 +60,7 @@ def one_step_errors(results: Path, dataset: str, run: str, seed: int, n: int) ->
     r0 = frame.to_residual(x0)
     eps = torch.randn_like(r0)
     r_t = scheduler.add_noise(r0, eps, t)
-    pred = net(r_t, t, extra_inputs(spec.family, spec.aux, spec.target, r_t, abar, mu), y)
+    pred = predict(spec, net, frame, r_t, t, abar, mu, y)
     if spec.target == "eps":
         target, r0_hat = eps, x0_from_eps(pred, r_t, abar)
     else:
