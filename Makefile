@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SUITE ?= quick
 CORES ?= all
 
-.PHONY: setup setup-test system-packages run test perf mutation clean-results
+.PHONY: setup setup-test system-packages run test test-fast perf mutation clean-results
 
 # Debian packages: Fashion-MNIST for the image experiments (offline source), Chromium for the report's
 # browser test. Installed with apt where we can (root on Debian/Ubuntu); elsewhere a note says what is missing.
@@ -42,6 +42,10 @@ run: setup
 
 test: setup-test
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -ra --durations=25
+
+# The tests not marked slow: no end-to-end suite run (README). Lint, config, metrics, report, API, dry runs.
+test-fast: setup-test
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow" -q -ra
 
 # Mutation testing (README "Mutation testing"; not part of `make test`): mutmut mutates the modules listed in
 # pyproject.toml [tool.mutmut] (equivalent mutants are listed there too) and runs the fast tests against each

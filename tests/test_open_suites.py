@@ -111,9 +111,11 @@ def test_report_lists_an_experiment_without_a_section(tmp_path):
 
 
 def _properties(schema: dict, where: str = ""):
-    """(path, property schema) of every key the schema accepts, through $defs, items and additionalProperties."""
+    """(path, property schema, required by its object) of every key the schema accepts, through $defs, items,
+    additionalProperties and if/then branches."""
+    required = set(schema.get("required", []))
     for name, sub in schema.get("properties", {}).items():
-        yield f"{where}{name}", sub
+        yield f"{where}{name}", sub, name in required
         yield from _properties(sub, f"{where}{name}.")
     for key in ("additionalProperties", "items"):
         if isinstance(schema.get(key), dict):
@@ -126,12 +128,7 @@ def _properties(schema: dict, where: str = ""):
 
 def test_schema_describes_every_key_with_its_default():
     schema = yaml.safe_load((ROOT / "rpd" / "schemas" / "config.schema.yaml").read_text())
-    required = {k for s in [schema, *schema["$defs"].values()] for k in s.get("required", [])}
-    missing = []
-    for path, sub in _properties(schema):
-        name = path.rsplit(".", 1)[-1]
-        described = "description" in sub
-        defaulted = "default" in sub or "Default" in sub.get("description", "") or name in required
-        if not (described and defaulted):
-            missing.append(path)
+    missing = [path for path, sub, required in _properties(schema)
+               if "description" not in sub
+               or not ("default" in sub or "Default" in sub.get("description", "") or required)]
     assert not missing, f"keys without a description and a default (or 'Default: …', or required): {missing}"
