@@ -419,3 +419,16 @@ def test_paired_outcomes_form_one_test_per_setting_both_models_ran() -> None:
     assert [(o.test.where["sampler"], o.test.where["steps"]) for o in outs] == [("ddim", 1), ("ddim", 3),
                                                                                 ("ddim", 10)]
     assert all(o.status == V.SUPPORTED and isinstance(o.test.where["steps"], int) for o in outs)
+
+
+def test_c3_judges_the_few_step_setting_only_when_it_differs_from_the_headline() -> None:
+    cfg = config("e3", ["rpd"], ("std", "small"), samplers=("ddpm",), steps=(10,))
+    close = rows("rpd", "rw1wd", [1.0, 1.02, 0.98]) + rows("rpd", "rw1wd", [1.01, 1.03, 0.99], size="small")
+    v = verdict(cfg, close, "C3")  # ddpm K = 10 is both the headline and the few-step setting: one test
+    assert v.status == V.SUPPORTED and [(o.test.where["sampler"], o.test.where["steps"]) for o in v.deciding] == [
+        ("ddpm", 10)]
+    cfg = config("e3", ["rpd"], ("std", "small"), samplers=("ddpm", "ddim"), steps=(1, 3, 10))
+    table = grid("rpd", "rw1wd", [1.0, 1.02, 0.98]) + grid("rpd", "rw1wd", [1.01, 1.03, 0.99], size="small")
+    v = verdict(cfg, table, "C3")  # headline ddpm K = 10, few-step DDIM at the fewest K ≥ 3
+    assert [(o.test.where["sampler"], o.test.where["steps"]) for o in v.deciding] == [("ddpm", 10), ("ddim", 3)]
+    assert V.few_step_setting(pd.DataFrame(rows("rpd", "train_loss_mean", BASE, "train", 0))) is None
