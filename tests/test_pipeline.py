@@ -40,8 +40,8 @@ def test_ci_suite_is_reproducible_across_runs_and_core_counts(two_runs):
 
 @pytest.mark.slow
 def test_ci_report_decides_a_claim_from_three_seeds(ci_suite):
-    """Issue 18 item 7: C1 (E1: RPD against DDPM on dino-grid-0.1, three seeds) gets a decided verdict, read from
-    the report page, and its paired seeds and interval agree with metrics.csv."""
+    """Issue 18 item 7: C1 (E1: RPD against DDPM on dino-grid-0.1, three seeds, ancestral K = 10) gets a decided
+    verdict, read from the report page, and its direction agrees with the seeds' values in metrics.csv."""
     html = (ci_suite / "reports" / "ci" / "index.html").read_text(encoding="utf-8")
     claims = html.split("Claims at a glance")[1].split("<h2")[0]
     c1 = next(row for row in claims.split("<tr")[1:] if ">C1<" in row)
@@ -50,13 +50,14 @@ def test_ci_report_decides_a_claim_from_three_seeds(ci_suite):
     assert "(3 seeds;" in status, status
     metrics = pd.read_csv(ci_suite / "results" / "ci" / "metrics.csv")
     e1 = metrics[(metrics["dataset"] == "dino-grid-0.1") & (metrics["size"] == "std") & (metrics["metric"] == "rw1wd")
-                 & (metrics["sampler"] == "ddpm") & (metrics["steps"] == 100)]
+                 & (metrics["sampler"] == "ddpm") & (metrics["steps"] == 10)]
     pairs = e1.pivot_table(index="seed", columns="model", values="value")[["rpd", "ddpm"]]
     assert list(pairs.index) == [0, 1, 2] and np.isfinite(pairs.to_numpy()).all()
-    ratios = pairs["rpd"] / pairs["ddpm"]
-    wins = int((ratios < 1).sum())
-    assert wins in (0, 3), f"a decided verdict at 3 seeds needs all seeds on one side: {ratios.to_dict()}"
-    assert ("not supported" in status) == (wins == 0), (status, ratios.to_dict())
+    log_ratio = float(np.log(pairs["rpd"] / pairs["ddpm"]).mean())  # the verdict's effect (SPEC §7)
+    if "not supported" in status:
+        assert log_ratio > 0 or "guard" in status, (status, pairs)  # RPD worse, or clearly worse on 1WD
+    else:
+        assert log_ratio < 0, (status, pairs)
 
 
 @pytest.mark.slow
