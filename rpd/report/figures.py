@@ -297,7 +297,11 @@ def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
                                     linewidth=0)
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no mathtext (parse_math off)
-            ax.yaxis.set_minor_formatter(FuncFormatter(_minor_log_label))
+            low, high = ax.get_ylim()
+            # within one decade there may be no 1, 2 or 5 tick: label every minor tick then
+            narrow = low > 0 and high / low < 10
+            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:.3g}") if narrow
+                                         else FuncFormatter(_minor_log_label))
             ax.set_title(panel)
             ax.set_xlabel("training iteration (optimiser steps)")
             ax.set_ylabel(ylabel)
