@@ -180,10 +180,11 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(ci_suite, tmp_pa
     rerun = snakemake(workdir, 1, "--rerun-incomplete", targets=IDENTITY_TARGETS)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     log = (run_dir / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
-    assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/200" in log
+    steps = load_config(REPO / "benchmarks" / "ci.yaml")["training"]["steps"]
+    assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/{steps}" in log
     assert not checkpoint.exists()
     assert finished and all(p.stat().st_mtime_ns == t for p, t in finished.items()), "finished training was redone"
-    print(f"\nresume saved {step}/200 training steps of {run_dir.relative_to(workdir)} and kept {len(finished)} "
+    print(f"\nresume saved {step}/{steps} training steps of {run_dir.relative_to(workdir)} and kept {len(finished)} "
           f"finished training job(s): {sorted(str(p.parent.relative_to(workdir)) for p in finished)}")
 
     for target in IDENTITY_TARGETS:
