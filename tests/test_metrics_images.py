@@ -48,7 +48,7 @@ class ClassOracle(nn.Module):
 
 def run_config(seed: int = 0) -> dict:
     return {"suite": "test", "kind": "model", "dataset": DATASET, "size": "std", "seed": seed, "T": 1000,
-            "beta_schedule": "linear", "n_eval": N, "sampling": [["ddim", 1], ["ddim", 3]], "kid": KID,
+            "beta_schedule": "linear", "device": "cpu", "n_eval": N, "sampling": [["ddim", 1], ["ddim", 3]], "kid": KID,
             "model": {"name": "ddpm", "family": "ddpm", "target": "eps", "aux": "none"}}
 
 
