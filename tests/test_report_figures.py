@@ -151,7 +151,7 @@ def test_scatter_plots_the_sample_files_points(synthetic: tuple[Path, dict, dict
     np.testing.assert_allclose(full["offsets"][-1], load_npz(sample_file(run / "seed0", "ddpm", 10))["x"])
     centres = grid_centres(2)
     local = [x - centres[assign_regions(x, centres)]
-             for x in (load_npz(sample_file(run / f"seed{s}", "ddpm", 10))["x"].astype(float) for s in (0, 1))]
+             for x in (load_npz(sample_file(run / f"seed{s}", "ddpm", 10))["x"].astype(float) for s in cfg["seeds"])]
     zoom = next(a for a in axes if a["title"].startswith("rpd\n") and "n =" in a["title"])
     np.testing.assert_allclose(zoom["offsets"][-1], np.concatenate(local), atol=1e-6)
     assert f"n = {sum(map(len, local))}" in zoom["title"]
