@@ -219,7 +219,7 @@ def judging_items(ctx: Context) -> list[tuple[str, str]]:
                      "same prior (name and size) on every E8 dataset (log-ratio test), the whole bound −ELBO "
                      "shown beside it, not deciding. −ELBO is read as lower-is-better."),
         ("sanity of the samples", sanity_text(ctx)),
-        ("data floor", f"On 2D grids every metric table of E1 and E7 has a row '{FLOOR_MODEL}' and the figures a grey "
+        ("data floor", f"On 2D grids every metric table of E1 and E7 has a row '{FLOOR_MODEL}' and the figures a black "
                        f"line: {FLOOR_DRAWS} fresh draws of N points from the dataset's generator (seeds data_seed + "
                        f"{FLOOR_SEED_OFFSET} + i, disjoint from the training and reference draws), each scored against "
                        "the same reference set by the evaluation's code. It is what the true distribution itself "

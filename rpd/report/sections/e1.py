@@ -159,7 +159,7 @@ def floor_figure(ctx: Context, fid: str, rows: pd.DataFrame, floor: pd.DataFrame
     F.metric_lines(path, s, "steps", F.STEPS_LABEL, F.RW1WD_LABEL, share_y=False)
     return Figure(src, "RW-1WD against K with the data floor",
                   "RW-1WD (local-shape units) against the number of inference steps K, mean over seeds with 95% "
-                  f"t-interval error bars, one panel per sampler. The flat grey line is the data's own floor: "
+                  f"t-interval error bars, one panel per sampler. The flat black line is the data's own floor: "
                   f"{FLOOR_DRAWS} independent draws of the true distribution at the same N scored against the same "
                   "reference set (mean and t-interval over draws); no model can be expected below it.")
 

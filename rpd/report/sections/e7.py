@@ -38,7 +38,7 @@ def build_e7(ctx: Context, fid: str, exp: dict) -> Section:
         src, "RW-1WD against scale",
         f"RW-1WD (local-shape units, so comparable across scales) against the dataset's scale, mean over "
         f"{rows['seed'].nunique()} seed(s) with 95% t-interval error bars (none with one seed); one line per model, "
-        "one panel per sampler and K. Colour = model family. The grey line is the data's own floor at each scale: "
+        "one panel per sampler and K. Colour = model family. The black line is the data's own floor at each scale: "
         f"{FLOOR_DRAWS} independent draws of the true distribution at the same N against the same reference set."))
     scale = {"scale": lambda w: f"{float(datasets[w['dataset']]['scale']):g}"}
     sec.summarise(paired_table(ctx, models, "Seed-paired RW-1WD difference RPD − DDPM per scale (negative favours "
