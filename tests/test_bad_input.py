@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import errno
 import io
+import json
 import os
 import pickle
 import re
@@ -34,6 +35,7 @@ from rpd.config import ConfigError, Run, load_config, run_config, validate_confi
 from rpd.evaluate import SampleError, evaluate_run
 from rpd.io import DataFileError, OutputWriteError, save_npz
 from rpd.layout import sample_file
+from rpd.provenance import training_record
 from rpd.stages import make_dataset, sample_model_run, sample_prior_run, train_model_run, train_prior_run
 from rpd.training import TrainingDivergedError
 from workflow_api import ROOT, dry_run, snakemake_cli, write_config
@@ -549,8 +551,18 @@ def test_out_of_memory(tmp_path):
 
 
 def test_missing_git_is_recorded_not_fatal(ws, monkeypatch, tmp_path):
-    """A missing optional executable (git) does not stop evaluation; provenance says 'unknown'."""
+    """A missing optional executable (git) stops neither training's record nor evaluation; the commit reads
+    'unknown'. Rows carry the commit recorded at training time, so a summary without one (written by a run
+    trained before training recorded it) falls back to the evaluating checkout's, here unknown too."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    assert training_record("cpu")["commit"] == "unknown"
+    summary_path = ws / "ddpm" / "train_summary.json"
+    summary = json.loads(summary_path.read_text())
+    trained_commit = summary.pop("commit")
+    assert trained_commit != "unknown"
+    frame = evaluate_run(ws / "ddpm", ws / "reference.npz", ws / "ddpm" / "metrics.csv")
+    assert (frame["commit"] == trained_commit).all()  # recorded when trained, not when evaluated
+    summary_path.write_text(json.dumps(summary))
     frame = evaluate_run(ws / "ddpm", ws / "reference.npz", ws / "ddpm" / "metrics.csv")
     assert (frame["commit"] == "unknown").all()
 

@@ -323,6 +323,8 @@ def test_dataset_seeds_restrict_runs(ci_raw):
 
     ci_raw["seeds"] = [0, 1]
     ci_raw["datasets"]["fmnist-8"]["seeds"] = [1]
+    for experiment in ci_raw["experiments"].values():  # an experiment's own seeds would override both
+        experiment.pop("seeds", None)
     runs = diffusion_runs(validate_config(ci_raw))
     assert {r.seed for r in runs if r.dataset == "fmnist-8"} == {1}
     assert {r.seed for r in runs if r.dataset == "dino-grid-0.1"} == {0, 1}

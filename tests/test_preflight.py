@@ -75,7 +75,8 @@ def test_too_few_images(ci, tmp_path):
 
 
 def test_enough_images_pass(ci, tmp_path):
-    ci["datasets"]["butterflies-8"]["folder"] = str(image_folder(tmp_path / "enough", 32))
+    n_eval = ci["datasets"]["butterflies-8"]["n_eval"]  # the reference is held out: training needs as many again
+    ci["datasets"]["butterflies-8"]["folder"] = str(image_folder(tmp_path / "enough", 2 * n_eval))
     dry_run(write_config(ci, tmp_path / "suite.yaml"), tmp_path)
 
 
