@@ -11,7 +11,7 @@ import pytest
 
 from rpd import api
 from rpd.config import ConfigError
-from workflow_api import ROOT
+from suite import REPO
 
 # README sizes → toy sizes (each must occur: a README edit that drops one fails here, not silently runs long).
 SHRINK = {"grid=4": "grid=2", "n_train=20000": "n_train=400", "n_eval=2000": "n_eval=64", "steps=3000": "steps=20",
@@ -19,7 +19,7 @@ SHRINK = {"grid=4": "grid=2", "n_train=20000": "n_train=400", "n_eval=2000": "n_
 
 
 def readme_api_example() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (REPO / "README.md").read_text(encoding="utf-8")
     section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 1, "README's Python API section should hold one python block"

@@ -1,4 +1,4 @@
-"""Bad input fails early, clearly and cleanly (issue 6).
+"""Bad input fails early, clearly and cleanly: rpd.config, rpd.io, rpd.checkpoint and the jobs of rpd.stages.
 
 Every case asserts the exact error class, that the message names the culprit (config key, file, value), and
 that no output of the failing job exists afterwards. Cases are grouped by what is bad: config, data,
@@ -38,9 +38,9 @@ from rpd.layout import sample_file
 from rpd.provenance import training_record
 from rpd.stages import make_dataset, sample_model_run, sample_prior_run, train_model_run, train_prior_run
 from rpd.training import TrainingDivergedError
-from workflow_api import ROOT, dry_run, snakemake_cli, write_config
+from suite import REPO, dry_run, snakemake_cli, write_config
 
-CI = ROOT / "benchmarks" / "ci.yaml"
+CI = REPO / "benchmarks" / "ci.yaml"
 DATASET = "dino-grid-0.1"
 TRAINING_OUTPUTS = ("model.pt", "config.json", "losses.npz", "train_summary.json")
 
@@ -542,7 +542,7 @@ def test_out_of_memory(tmp_path):
             print("MemoryError", type(err).__name__, err)
             sys.exit(3)
     """)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert re.search(r"Unable to allocate [\d.]+ GiB", proc.stdout), proc.stdout
@@ -624,8 +624,8 @@ def _calls(text: str, name: str) -> list[str]:
 
 def test_no_loader_unpickles():
     """Nothing in the package or the workflow can unpickle a file: torch loads tensors only, numpy no objects."""
-    sources = [*ROOT.joinpath("rpd").rglob("*.py"), *ROOT.joinpath("workflow").rglob("*.py"),
-               *ROOT.joinpath("workflow").rglob("*.smk"), ROOT / "Snakefile"]
+    sources = [*REPO.joinpath("rpd").rglob("*.py"), *REPO.joinpath("workflow").rglob("*.py"),
+               *REPO.joinpath("workflow").rglob("*.smk"), REPO / "Snakefile"]
     assert len(sources) > 10
     for path in sources:
         text = path.read_text()

@@ -14,24 +14,24 @@ import yaml
 
 from rpd.cli import main
 from rpd.config import diffusion_runs, load_config, prior_runs
-from workflow_api import ROOT
+from suite import REPO
 
 
 def test_console_script_is_declared_and_resolves():
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     module, func = scripts["rpd-bench"].split(":")
     assert getattr(importlib.import_module(module), func) is main
 
 
 def test_validate_a_good_suite_says_what_it_trains(capsys):
-    assert main(["validate", str(ROOT / "benchmarks" / "ci.yaml")]) == 0
-    cfg = load_config(ROOT / "benchmarks" / "ci.yaml")
+    assert main(["validate", str(REPO / "benchmarks" / "ci.yaml")]) == 0
+    cfg = load_config(REPO / "benchmarks" / "ci.yaml")
     out = capsys.readouterr().out
     assert out.startswith("ok: suite ci") and f"{len(diffusion_runs(cfg))} diffusion runs" in out, out
 
 
 def test_validate_a_bad_suite_names_the_key(tmp_path, capsys):
-    raw = yaml.safe_load((ROOT / "benchmarks" / "ci.yaml").read_text())
+    raw = yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())
     raw["training"]["lr"] = 0
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(raw))
@@ -62,15 +62,15 @@ def one_suite_checkout(tmp_path):
     root = tmp_path / "checkout"
     (root / "benchmarks").mkdir(parents=True)
     for name in ("Snakefile", "workflow", "rpd"):
-        os.symlink(ROOT / name, root / name)
-    shutil.copy(ROOT / "benchmarks" / "ci.yaml", root / "benchmarks" / "ci.yaml")
+        os.symlink(REPO / name, root / name)
+    shutil.copy(REPO / "benchmarks" / "ci.yaml", root / "benchmarks" / "ci.yaml")
     return root
 
 
 def test_list_counts_the_jobs_of_each_suite_from_its_dag(one_suite_checkout, capsys):
     assert main(["--root", str(one_suite_checkout), "list"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    cfg = load_config(ROOT / "benchmarks" / "ci.yaml")
+    cfg = load_config(REPO / "benchmarks" / "ci.yaml")
     assert len(out) == 1 and out[0].startswith("ci: "), out
     assert f"train_model {len(diffusion_runs(cfg))}," in out[0] and f"train_prior {len(prior_runs(cfg))}," in out[0]
 
@@ -81,7 +81,7 @@ def test_list_cost_prints_the_estimate(one_suite_checkout, capsys):
 
     assert main(["--root", str(one_suite_checkout), "list", "--cost"]) == 0
     out = capsys.readouterr().out.strip()
-    jobs = estimate_cost(ROOT / "benchmarks" / "ci.yaml", None).jobs  # the hours are measured: they vary a little
+    jobs = estimate_cost(REPO / "benchmarks" / "ci.yaml", None).jobs  # the hours are measured: they vary a little
     assert re.fullmatch(rf"ci: {jobs} jobs, [\d.,]+ CPU-hours; run locally \(.*\)", out), out
 
 
@@ -90,7 +90,7 @@ def test_run_wraps_snakemake_and_passes_arguments_through(tmp_path, capfd):
     work.mkdir()
     assert main(["run", "ci", "--cores", "1", "--directory", str(work), "-n", "--quiet", "rules"]) == 0
     captured = capfd.readouterr()
-    assert "--configfile" in captured.err and str(ROOT / "benchmarks" / "ci.yaml") in captured.err
+    assert "--configfile" in captured.err and str(REPO / "benchmarks" / "ci.yaml") in captured.err
     assert "train_model" in captured.out + captured.err
     assert not (work / "results").exists()  # a dry run: nothing written
 

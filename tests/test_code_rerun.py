@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from rpd.codehash import code_hash, reachable_modules
-from workflow_api import ROOT
+from suite import REPO
 
-SCRIPTS = ROOT / "workflow" / "scripts"
+SCRIPTS = REPO / "workflow" / "scripts"
 
 
 def test_evaluation_code_excludes_training_and_includes_lazy_imports():
@@ -29,10 +29,10 @@ def test_evaluation_code_excludes_training_and_includes_lazy_imports():
 
 def test_hash_follows_the_code_a_script_reaches(tmp_path):
     package = tmp_path / "rpd"
-    shutil.copytree(ROOT / "rpd", package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "rpd", package, ignore=shutil.ignore_patterns("__pycache__"))
     script = SCRIPTS / "evaluate.py"
     before = code_hash(script, package)
-    assert before == code_hash(script, ROOT / "rpd")  # the path of the checkout does not matter
+    assert before == code_hash(script, REPO / "rpd")  # the path of the checkout does not matter
     with open(package / "training.py", "a") as f:  # not reached by evaluation
         f.write("\n# edited\n")
     assert code_hash(script, package) == before
@@ -46,7 +46,7 @@ def test_hash_follows_the_code_a_script_reaches(tmp_path):
 
 def test_every_rule_with_a_script_passes_its_code_hash():
     missing = []
-    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
         text = smk.read_text()
         for rule_text in re.split(r"\n(?=rule )", text):
             script = re.search(r'script:\n\s+"\.\./scripts/([\w.]+)"', rule_text)
@@ -60,7 +60,7 @@ def test_every_rule_with_a_script_passes_its_code_hash():
 
 
 def _tiny_suite() -> dict:
-    raw = yaml.safe_load((ROOT / "benchmarks" / "ci.yaml").read_text())
+    raw = yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())
     training = {"steps": 5, "batch_size": 16, "lr": 1e-3, "log_every": 5, "checkpoint_every": 0}
     return {
         "suite": "coderun", "T": 100, "seeds": [0], "n_eval": 32, "threads": 1, "sample_batch_size": 32,
@@ -103,10 +103,10 @@ def test_editing_a_module_reruns_the_jobs_that_run_it(tmp_path):
     tree = tmp_path / "checkout"
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     for name in ("rpd", "workflow"):
-        shutil.copytree(ROOT / name, tree / name, ignore=ignore)
+        shutil.copytree(REPO / name, tree / name, ignore=ignore)
     for name in ("Snakefile",):
-        shutil.copy(ROOT / name, tree / name)
-    shutil.copytree(ROOT / "benchmarks", tree / "benchmarks", ignore=shutil.ignore_patterns("perf", "diagnostics"))
+        shutil.copy(REPO / name, tree / name)
+    shutil.copytree(REPO / "benchmarks", tree / "benchmarks", ignore=shutil.ignore_patterns("perf", "diagnostics"))
     (tree / "suite.yaml").write_text(yaml.safe_dump(_tiny_suite()))
     _snakemake(tree)
     assert _planned(tree) == {}, _snakemake(tree, "-n")[-3000:]  # the dry run's reasons

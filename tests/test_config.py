@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import copy
 import itertools
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -32,10 +28,9 @@ from rpd.config import (
     typed_overrides,
     validate_config,
 )
-from workflow_api import snakemake_cli
+from suite import REPO, snakemake_cli
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks"
+BENCH = REPO / "benchmarks"
 BAD_SUITE = "badcfg_test"
 SUITES = ["ci", "quick", "paper"]
 
@@ -244,9 +239,7 @@ def test_several_errors_are_all_reported(raw):
 
 
 def _snakemake(*args, timeout=180):
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return subprocess.run(["snakemake", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return snakemake_cli(*args, workdir=REPO, timeout=timeout, cwd=REPO)
 
 
 def _set_scale(cfg):
@@ -263,7 +256,7 @@ def _set_kind(cfg):
 
 @pytest.fixture
 def no_bad_results():
-    out = ROOT / "results" / BAD_SUITE
+    out = REPO / "results" / BAD_SUITE
     assert not out.exists(), f"{out} exists before the test; remove it"
     yield out
     existed = out.exists()

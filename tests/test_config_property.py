@@ -1,4 +1,4 @@
-"""Property: the config validator and the workflow agree on generated configs (issue 6).
+"""Property: the config validator and the workflow agree on generated configs (rpd.config).
 
 Configs are mutations of benchmarks/ci.yaml (keys dropped or renamed, values replaced by other values or
 types, numbers pushed out of range, plus changes that keep the config valid). For each one:
@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from snakemake.exceptions import WorkflowError
 
 from rpd.config import ConfigError, validate_config
-from workflow_api import ROOT, dry_run, write_config
+from suite import REPO, dry_run, write_config
 
-with open(ROOT / "benchmarks" / "ci.yaml") as f:
+with open(REPO / "benchmarks" / "ci.yaml") as f:
     BASE = yaml.safe_load(f)
 
 # Fixed examples by default (CI is deterministic); RPD_PROPERTY_RANDOM=1 RPD_PROPERTY_EXAMPLES=500 explores.

@@ -11,9 +11,8 @@ import pytest
 from rpd.config import load_config
 from rpd.cost import STARTUP_SECONDS, estimate_cost, main
 from rpd.flops import GPU
+from suite import REPO
 from test_profiles import LOCAL_RULES, dry_run, job_total, jobs, site_ready_slurm_profile
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Every stage that runs a network computes on the config's `device`, through the one code path a GPU job takes
 (there is no GPU here: the device is the CPU, the calls are the same); bf16 autocast; provenance and
-train_seconds recorded at training time (issue 16 items 1, 7, 8)."""
+train_seconds recorded at training time (rpd.devices, rpd.stages, rpd.provenance)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from rpd.layout import sample_file
 from rpd.metrics.kid import fidelity_kwargs
 from rpd.provenance import git_commit, package_versions
 from rpd.training import Checkpoint
+from suite import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 DATASET = "dino-grid-0.1"
 
 

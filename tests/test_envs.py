@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from suite import REPO
 
 
 def _pins(lines) -> dict[str, str]:

@@ -26,7 +26,7 @@ from torch import nn
 import rpd.stages as stages
 from rpd.checkpoint import CorruptCheckpointError, load_state
 from rpd.io import DataFileError, load_json, load_npz
-from workflow_api import ROOT, snakemake_cli, write_config
+from suite import REPO, snakemake_cli, write_config
 
 TRAINING_FILES = ["config.json", "losses.npz", "train_summary.json", "model.pt"]
 
@@ -184,7 +184,7 @@ def _check_outputs(run_dir: Path) -> dict[str, int | None]:
 def test_sigkill_while_writing_leaves_only_complete_files(tmp_path):
     """Twelve SIGKILLs at random moments: every output present loads fully and is consistent, every time."""
     rng = random.Random(6)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, str(tmp_path)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, env=env)
     interrupted_writes, seen = 0, []
@@ -232,7 +232,7 @@ def test_the_check_detects_a_torn_file(tmp_path):
 
 @pytest.fixture
 def ci_raw() -> dict:
-    with open(ROOT / "benchmarks" / "ci.yaml") as f:
+    with open(REPO / "benchmarks" / "ci.yaml") as f:
         return yaml.safe_load(f)
 
 

@@ -1,4 +1,4 @@
-"""Image data, networks and metrics (issue 3): Fashion-MNIST facts, loaders' errors, CW-1WD, KID equality."""
+"""Image data, networks and metrics (rpd.data, rpd.nets.unet, rpd.metrics): Fashion-MNIST facts, loaders' errors, CW-1WD, KID equality."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A known-answer run through the job code (issue 18 item 4): the denoiser is exact, so the answer is known.
+"""A known-answer run through the job code (rpd.stages, rpd.evaluate): the denoiser is exact, so the answer is known.
 
 The data are Gaussian, r₀ ~ N(m_y, diag s²) (2D points, and 8×8 class-conditional images with a mean image per
 class). Its exact ε-predictor, E[ε | r_t] = √(1−ᾱ_t)(r_t − √ᾱ_t m_y)/(ᾱ_t s² + 1 − ᾱ_t), is saved as a run's
@@ -37,8 +37,8 @@ from rpd.layout import sample_file
 from rpd.metrics.images import classwise_w1, image_w1
 from rpd.metrics.wasserstein import w1
 from rpd.schedule import alphas_cumprod, make_sampler
+from suite import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 DDIM_K, ANCESTRAL_K = 1000, 1000  # large K: DDIM close to the flow map, ancestral at every training step
 
 

@@ -1,4 +1,4 @@
-"""Image evaluation glue (issue 18 item 5): the [−1, 1] → uint8 mapping, the class each sample was generated for
+"""Image evaluation glue (rpd.evaluate, rpd.metrics.images): the [−1, 1] → uint8 mapping, the class each sample was generated for
 (sample i is class i mod C) as the pipeline saves it, and CW-1WD on labels that matter. Fixtures are in the form
 the pipeline writes: uint8 N×C×H×W images with labels ``y`` in a run folder's ``samples/<sampler>-K<k>.npz``."""
 

@@ -1,4 +1,4 @@
-"""KID (issue 18 item 5) against an independent computation: the unbiased polynomial-kernel MMD² in NumPy on the
+"""KID (rpd.metrics.kid) against an independent computation: the unbiased polynomial-kernel MMD² in NumPy on the
 features of a feature net with fixed weights, compared with what rpd.metrics.kid and the evaluation glue
 (rpd.evaluate.image_metrics) get through torch-fidelity."""
 

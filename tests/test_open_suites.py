@@ -1,4 +1,4 @@
-"""Open suites (issue 17 item 5): free size names, new experiment ids with the claim they test, and a schema that
+"""Open suites (rpd.config, the schema, the report): free size names, new experiment ids with the claim they test, and a schema that
 documents every key it accepts."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from rpd.config import ConfigError, diffusion_runs, prior_runs, validate_config
-from workflow_api import ROOT, dry_run, write_config
+from suite import REPO, dry_run, write_config
 
 
 @pytest.fixture
 def raw() -> dict:
-    return yaml.safe_load((ROOT / "benchmarks" / "ci.yaml").read_text())
+    return yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())
 
 
 def two_d_only(raw: dict) -> dict:
@@ -127,7 +127,7 @@ def _properties(schema: dict, where: str = ""):
 
 
 def test_schema_describes_every_key_with_its_default():
-    schema = yaml.safe_load((ROOT / "rpd" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "rpd" / "schemas" / "config.schema.yaml").read_text())
     missing = [path for path, sub, required in _properties(schema)
                if "description" not in sub
                or not ("default" in sub or "Default" in sub.get("description", "") or required)]

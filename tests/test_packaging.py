@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from suite import REPO
 
 
 def run(*cmd: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -34,8 +34,8 @@ def build(tmp_path_factory) -> tuple[Path, str]:
     src = tmp / "src"
     src.mkdir()
     for name in ("pyproject.toml", "LICENSE"):
-        shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "rpd", src / "rpd", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(REPO / name, src / name)
+    shutil.copytree(REPO / "rpd", src / "rpd", ignore=shutil.ignore_patterns("__pycache__"))
     log = run(sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "--no-index",
               "-w", tmp / "dist", src).stdout
     wheel, = (tmp / "dist").glob("rpd_bench-*.whl")
@@ -68,7 +68,7 @@ def test_build_has_spdx_licence_and_no_setuptools_warning(build):
 def test_wheel_ships_every_data_file_of_the_package(build):
     """Templates, CSVs, the schema: every non-Python file of rpd/ that git tracks is inside the wheel."""
     wheel, _ = build
-    tracked = run("git", "ls-files", "rpd", cwd=ROOT).stdout.split()
+    tracked = run("git", "ls-files", "rpd", cwd=REPO).stdout.split()
     data = {f for f in tracked if not f.endswith(".py")}
     assert "rpd/schemas/config.schema.yaml" in data
     with zipfile.ZipFile(wheel) as z:
@@ -78,8 +78,8 @@ def test_wheel_ships_every_data_file_of_the_package(build):
 def test_installed_package_validates_a_suite_from_another_directory(installed, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    shutil.copy(ROOT / "benchmarks" / "ci.yaml", elsewhere / "my-suite.yaml")
-    misspelt = (ROOT / "benchmarks" / "ci.yaml").read_text().replace("seeds: [0]", "seed: [0]")
+    shutil.copy(REPO / "benchmarks" / "ci.yaml", elsewhere / "my-suite.yaml")
+    misspelt = (REPO / "benchmarks" / "ci.yaml").read_text().replace("seeds: [0]", "seed: [0]")
     (elsewhere / "bad.yaml").write_text(misspelt)
     script = textwrap.dedent("""
         import rpd, rpd.config
@@ -99,5 +99,5 @@ def test_installed_package_validates_a_suite_from_another_directory(installed, t
 
 def test_workflow_schema_is_the_package_schema():
     """One schema file: the Snakemake-conventional path links to the one inside the package."""
-    link = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-    assert link.is_symlink() and link.resolve() == (ROOT / "rpd" / "schemas" / "config.schema.yaml").resolve()
+    link = REPO / "workflow" / "schemas" / "config.schema.yaml"
+    assert link.is_symlink() and link.resolve() == (REPO / "rpd" / "schemas" / "config.schema.yaml").resolve()

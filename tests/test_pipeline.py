@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,9 +12,8 @@ import pytest
 import yaml
 
 from rpd.io import load_npz
-from suite import IDENTITY_TARGETS, snakemake, snakemake_cmd
+from suite import IDENTITY_TARGETS, REPO, snakemake, snakemake_cmd
 
-REPO = Path(__file__).resolve().parent.parent
 KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
 
 
@@ -40,7 +38,7 @@ def test_ci_suite_is_reproducible_across_runs_and_core_counts(two_runs):
 
 @pytest.mark.slow
 def test_ci_report_decides_a_claim_from_three_seeds(ci_suite):
-    """Issue 18 item 7: C1 (E1: RPD against DDPM on dino-grid-0.1, three seeds, ancestral K = 10) gets a decided
+    """The ci suite decides a claim end to end: C1 (E1: RPD against DDPM on dino-grid-0.1, three seeds, ancestral K = 10) gets a decided
     verdict, read from the report page, and its direction agrees with the seeds' values in metrics.csv."""
     html = (ci_suite / "reports" / "ci" / "index.html").read_text(encoding="utf-8")
     claims = html.split("Claims at a glance")[1].split("<h2")[0]

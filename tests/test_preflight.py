@@ -14,10 +14,10 @@ from rpd import preflight
 from rpd.config import validate_config
 from rpd.data import fmnist
 from rpd.preflight import PreflightError, check, data_problems, profile_problems
+from suite import REPO, dry_run, snakemake_cli, write_config
 from test_config import two_d_only
-from workflow_api import ROOT, dry_run, snakemake_cli, write_config
 
-CI = ROOT / "benchmarks" / "ci.yaml"
+CI = REPO / "benchmarks" / "ci.yaml"
 
 
 @pytest.fixture
@@ -182,12 +182,12 @@ def test_shipped_slurm_profile_and_paper_suite_stop_with_every_problem_once(tmp_
     """The documented cluster command, as a new user runs it: every problem in one message, no job submitted."""
     monkeypatch.setenv("RPD_OFFLINE", "1")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    proc = snakemake_cli("-n", "--profile", str(ROOT / "workflow" / "profiles" / "slurm"), "--configfile",
-                         str(ROOT / "benchmarks" / "paper.yaml"), workdir=tmp_path)
+    proc = snakemake_cli("-n", "--profile", str(REPO / "workflow" / "profiles" / "slurm"), "--configfile",
+                         str(REPO / "benchmarks" / "paper.yaml"), workdir=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert out.count("preflight: ") == 1, out
-    profile = str(ROOT / "workflow" / "profiles" / "slurm" / "profile.yaml")
+    profile = str(REPO / "workflow" / "profiles" / "slurm" / "profile.yaml")
     for needle in (f"{profile}: 'default-resources: slurm_account' is still the placeholder 'your_account'",
                    f"{profile}: 'default-resources: slurm_partition' is still the placeholder 'your_cpu_partition'",
                    "config key 'datasets.butterflies-64.folder': null",
@@ -217,7 +217,7 @@ def test_profile_file_is_named_from_the_command_line(tmp_path):
 
 def test_local_and_generic_profiles_hold_no_placeholders():
     for name in ("local", "generic"):
-        profile = yaml.safe_load((ROOT / "workflow" / "profiles" / name / "profile.yaml").read_text())
+        profile = yaml.safe_load((REPO / "workflow" / "profiles" / name / "profile.yaml").read_text())
         sections = {"default-resources": profile.get("default-resources", {}), **profile.get("set-resources", {})}
         assert profile_problems(sections) == [], name
 

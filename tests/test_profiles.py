@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,8 +16,8 @@ from snakemake_executor_plugin_slurm.utils import set_gres_string
 from rpd.config import Run, load_config, run_config
 from rpd.data.specs import is_image_dataset
 from rpd.resources import STAGES, cluster_resources, needs, wants_gpu
+from suite import REPO, snakemake_cli
 
-REPO = Path(__file__).resolve().parent.parent
 PROFILES = REPO / "workflow" / "profiles"
 # Rule name → stage of rpd.resources (the rule that samples diffusion models is the `sample` stage).
 RULE_STAGE = {"dataset": "dataset", "synthetic_image_folder": "dataset", "feature_net": "feature_net",
@@ -36,13 +34,12 @@ GPU_RULES = ("train_prior", "train_model", "sample_model", "elbo", "feature_net"
 
 def dry_run(workdir: Path, profile: str | Path | None, configfile: Path) -> str:
     """A dry run with a profile (a name under workflow/profiles/, or a profile folder) or with --cores 2."""
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(configfile)]
+    args = ["-n", "--configfile", str(configfile)]
     if profile:
-        cmd += ["--profile", str(PROFILES / profile if isinstance(profile, str) else profile)]
+        args += ["--profile", str(PROFILES / profile if isinstance(profile, str) else profile)]
     else:
-        cmd += ["--cores", "2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir)
+        args += ["--cores", "2"]
+    proc = snakemake_cli(*args, workdir=workdir, timeout=600, cwd=workdir)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     return proc.stdout + proc.stderr
 

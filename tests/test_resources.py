@@ -1,4 +1,4 @@
-"""Resource estimates (rpd/resources.py, issue 18 item 8) against measured costs.
+"""Resource estimates (rpd/resources.py) against measured costs.
 
 The slow test takes every job of a dry run of the `ci` suite with the resources the workflow itself declares
 (common.smk job_resources → rpd.resources), and compares them with what the same jobs of a finished `ci` run
@@ -22,9 +22,7 @@ import pytest
 
 from rpd.config import Run, load_config, run_config
 from rpd.resources import MIN_MINUTES, NETWORK_STAGES, STAGES, cluster_resources, needs, wants_gpu
-from suite import snakemake
-
-REPO = Path(__file__).resolve().parent.parent
+from suite import REPO, snakemake
 
 # Stated factors. Memory: the estimate is at least MEM_MARGIN × the measured peak RSS and at most MEM_FACTOR ×
 # it; the evaluate rule of a diffusion model on 2D points (NumPy only, 0.17 GB) is held to

@@ -1,4 +1,4 @@
-"""The evaluation estimate follows the work of exact OT (rpd/resources.py, issue 18 items 1 and 8).
+"""The evaluation estimate follows the work of exact OT (rpd/resources.py).
 
 tests/test_resources.py compares every `ci` estimate with measured costs (slow: it needs a finished run); these
 fast checks pin how the evaluation estimate scales, so that mutation testing kills a wrong scaling in well under
@@ -9,14 +9,12 @@ and longer vectors); a prior has one sample file, a model one per (sampler, K).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from rpd.config import Run, load_config, run_config
 from rpd.resources import MIN_MINUTES, needs
+from suite import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 PAPER = load_config(REPO / "benchmarks" / "paper.yaml")
 
 

@@ -19,9 +19,7 @@ from rpd.config import Run, config_hash, load_config, run_config
 from rpd.io import load_npz
 from rpd.stages import make_dataset, train_model_run, train_prior_run
 from rpd.training import Checkpoint
-from suite import IDENTITY_TARGETS, snakemake, snakemake_cmd
-
-REPO = Path(__file__).resolve().parent.parent
+from suite import IDENTITY_TARGETS, REPO, snakemake, snakemake_cmd
 
 
 class Killed(Exception):

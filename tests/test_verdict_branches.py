@@ -1,5 +1,5 @@
 """Every guard and every decision branch of the claim judges (rpd/report/verdicts.py, rpd/report/stats.py) on a
-hand-made metric table that triggers it (issue 18 item 6).
+hand-made metric table that triggers it.
 
 tests/test_verdicts.py checks the decision rule on clear wins, losses and overlaps; here each judge's guards are
 made to veto, each 'not run' precondition is made to fail, and each choice a judge makes (which sampler, which K,

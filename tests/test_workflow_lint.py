@@ -7,26 +7,26 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from workflow_api import ROOT, snakemake_cli
+from suite import REPO, snakemake_cli
 
 
 def test_snakemake_lint_finds_nothing():
-    proc = snakemake_cli("--lint", "--configfile", str(ROOT / "benchmarks" / "ci.yaml"), workdir=ROOT)
+    proc = snakemake_cli("--lint", "--configfile", str(REPO / "benchmarks" / "ci.yaml"), workdir=REPO)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Lints for" not in out, out
 
 
 def test_snakefmt_would_change_no_workflow_file():
-    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out + "\n(run `snakefmt Snakefile workflow/` to format)"
-    checked = 1 + len(list((ROOT / "workflow" / "rules").glob("*.smk")))  # the Snakefile and every rule file
+    checked = 1 + len(list((REPO / "workflow" / "rules").glob("*.smk")))  # the Snakefile and every rule file
     assert f"All {checked} file(s) would be left unchanged" in out, out
 
 
 def test_ruff_finds_nothing():
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out + "\n(run `ruff check --fix .` for import order; other findings by hand)"
