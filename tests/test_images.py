@@ -17,6 +17,7 @@ from rpd.data.imagefolder import load_butterflies, load_image_folder
 from rpd.data.images import balanced_subset, make_fmnist, resize_area
 from rpd.data.synthetic import write_synthetic_folder
 from rpd.metrics.images import classwise_w1, image_w1
+from suite import CI_SUITE
 
 HAVE_FMNIST = (DEBIAN_DIR / "train-images-idx3-ubyte.gz").exists()
 needs_fmnist = pytest.mark.skipif(not HAVE_FMNIST, reason="apt-get install dataset-fashion-mnist (make setup does)")
@@ -270,7 +271,7 @@ def test_image_sampling_is_batch_independent_and_class_balanced():
 def ci_raw() -> dict:
     import yaml
 
-    with open(Path(__file__).resolve().parent.parent / "benchmarks" / "ci.yaml") as f:
+    with open(CI_SUITE) as f:
         return yaml.safe_load(f)
 
 

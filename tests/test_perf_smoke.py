@@ -7,16 +7,16 @@ import importlib
 import math
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
 from rpd.logs import STARTUP_PREFIX, log_to
+from suite import REPO
 
 START_OF_TESTS = time.time()
 
-PERF = Path(__file__).resolve().parents[1] / "benchmarks" / "perf"
+PERF = REPO / "benchmarks" / "perf"
 sys.path.insert(0, str(PERF))
 
 
@@ -32,7 +32,7 @@ def test_run_all_runs_every_benchmark():
 @pytest.mark.parametrize("script", sorted(p.stem for p in PERF.glob("bench_*.py")))
 def test_benchmark_smoke(script, capsys, monkeypatch):
     threads = torch.get_num_threads()
-    monkeypatch.chdir(PERF.parents[1])
+    monkeypatch.chdir(REPO)
     try:
         _bench(script).main(["--smoke"])
     finally:

@@ -22,6 +22,7 @@ from rpd.report.floor import FLOOR_MODEL
 from rpd.report.inputs import load_metrics
 from rpd.report.stats import METRIC_NAMES, t_interval
 from rpd.report.tables import fmt, fmt_effect, fmt_effect_interval, fmt_interval
+from suite import CI_SUITE
 
 
 @dataclass
@@ -206,7 +207,7 @@ def test_ci_report_numbers_match_metrics_csv(ci_suite: Path) -> None:
     metrics = load_metrics(ci_suite / "results" / "ci" / "metrics.csv")
     summary = pd.read_csv(ci_suite / "results" / "ci" / "summary.csv", keep_default_na=False)
     # a section shows its experiment's seeds (ci's E1 runs three, the other experiments seed 0 of the same runs)
-    cfg = load_config(Path(__file__).resolve().parents[1] / "benchmarks" / "ci.yaml")
+    cfg = load_config(CI_SUITE)
     seeds = {e: x.get("seeds", cfg["seeds"]) for e, x in cfg["experiments"].items()}
     checked = sum(check_wide_table(t, metrics[metrics["seed"].isin(seeds.get(t.section, metrics["seed"]))])
                   for t in tables_of(html) if any(c.endswith(" mean ± sd") for c in t.columns))

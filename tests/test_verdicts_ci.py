@@ -17,6 +17,7 @@ import pytest
 import yaml
 from scipy import stats
 
+from suite import CI_SUITE
 from test_report_html import HtmlTable, tables_of
 
 RATIO_METRICS = {"RW-1WD": "rw1wd", "1WD": "1wd", "CW-1WD": "cw1wd", "KID": "kid", "J₂": "j2"}
@@ -107,7 +108,7 @@ def decided_tables(tables: list[HtmlTable]) -> dict[str, tuple[HtmlTable, int]]:
 def test_ci_verdicts_are_recomputed_from_metrics_csv(ci_suite: Path) -> None:
     html = (ci_suite / "reports" / "ci" / "index.html").read_text(encoding="utf-8")
     metrics = pd.read_csv(ci_suite / "results" / "ci" / "metrics.csv")
-    config = yaml.safe_load((Path(__file__).resolve().parent.parent / "benchmarks" / "ci.yaml").read_text())
+    config = yaml.safe_load(CI_SUITE.read_text())
     tables = tables_of(html)
     claims = next(t for t in tables if t.columns[:3] == ["claim", "statement", "verdict"])
     shown = {r["claim"]: r["verdict"] for r in claims.records()}
