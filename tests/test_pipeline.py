@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from rpd.evaluate import SANITY_METRICS
 from rpd.io import load_npz
 from suite import IDENTITY_TARGETS, REPO, snakemake, snakemake_cmd
 
@@ -67,10 +68,14 @@ def test_ci_suite_outputs_follow_the_contract(ci_suite):
     assert set(metrics["family"]) >= {"rpd", "ddpm", "diffusevae1", "diffusevae2", "vqvae", "betavae"}
     bound = {"elbo", "elbo_latent", "elbo_diffusion", "elbo_terminal", "elbo_decoder", "j2"}  # E8 rows
     samples = {"1wd", "rw1wd", "mass_error", "cw1wd", "kid"}  # 2D: 1wd, rw1wd, mass_error; images: 1wd, cw1wd, kid
-    assert bound <= set(metrics["metric"]) and set(metrics["metric"]) - bound == samples
+    sanity = set(SANITY_METRICS)  # whether samples are fit to judge: range on every dataset, class accuracy on fmnist
+    assert bound <= set(metrics["metric"]) and set(metrics["metric"]) - bound - sanity == samples
+    assert all("out_of_range" in set(rows["metric"]) for _, rows in metrics.groupby("dataset"))
     images = metrics[metrics["dataset"].isin(["fmnist-8", "butterflies-8"])]
-    assert set(images["metric"]) - bound == {"1wd", "cw1wd", "kid"}
-    assert set(images.loc[images["dataset"] == "butterflies-8", "metric"]) == {"1wd", "kid"}  # unconditional
+    assert set(images["metric"]) - bound - sanity == {"1wd", "cw1wd", "kid"}
+    butterflies = set(images.loc[images["dataset"] == "butterflies-8", "metric"])
+    assert butterflies == {"1wd", "kid", "out_of_range"}  # unconditional: no CW-1WD, no class accuracy
+    assert {"class_accuracy", "class_accuracy_ratio"} <= set(images.loc[images["dataset"] == "fmnist-8", "metric"])
     kid = images[images["metric"] == "kid"]
     assert kid["extractor"].str.startswith("rpd-feature-net (").all()  # every KID row names its extractor
     assert (metrics.loc[metrics["metric"].isin(bound), "sampler"] == "bound").all()
