@@ -222,6 +222,8 @@ def _stage_run(stage, w):
         return model_run_config(w)
     if stage == "evaluate":
         return evaluate_run_config(w)
+    if stage == "feature_net":
+        return {"device": CFG["device"]}
     return None
 
 
