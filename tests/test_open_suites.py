@@ -1,5 +1,5 @@
-"""Open suites (rpd.config, the schema, the report): free size names, new experiment ids with the claim they test, and a schema that
-documents every key it accepts."""
+"""Open suites (rpd.config, the schema, the report): free size names, new experiment ids with the claim they test, (that the schema documents every key it accepts
+is tests/test_config.py::test_schema_documents_every_key_with_description_and_default)."""
 
 from __future__ import annotations
 
@@ -108,27 +108,3 @@ def test_report_lists_an_experiment_without_a_section(tmp_path):
     listed = text.split('id="other-experiments"')[1].split("</p>")[0]
     assert "probe (tests C1)" in listed and "explore (tests no claim)" in listed, listed
     assert 'id="e1"' in text  # the benchmark's sections are still built
-
-
-def _properties(schema: dict, where: str = ""):
-    """(path, property schema, required by its object) of every key the schema accepts, through $defs, items,
-    additionalProperties and if/then branches."""
-    required = set(schema.get("required", []))
-    for name, sub in schema.get("properties", {}).items():
-        yield f"{where}{name}", sub, name in required
-        yield from _properties(sub, f"{where}{name}.")
-    for key in ("additionalProperties", "items"):
-        if isinstance(schema.get(key), dict):
-            yield from _properties(schema[key], f"{where}<{key}>.")
-    for branch in schema.get("allOf", []):
-        yield from _properties(branch.get("then", {}), where)
-    for name, sub in schema.get("$defs", {}).items():
-        yield from _properties(sub, f"$defs.{name}.")
-
-
-def test_schema_describes_every_key_with_its_default():
-    schema = yaml.safe_load((REPO / "rpd" / "schemas" / "config.schema.yaml").read_text())
-    missing = [path for path, sub, required in _properties(schema)
-               if "description" not in sub
-               or not ("default" in sub or "Default" in sub.get("description", "") or required)]
-    assert not missing, f"keys without a description and a default (or 'Default: …', or required): {missing}"
