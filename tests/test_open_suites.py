@@ -1,5 +1,5 @@
-"""Open suites (rpd.config, the schema, the report): free size names, new experiment ids with the claim they test, (that the schema documents every key it accepts
-is tests/test_config.py::test_schema_documents_every_key_with_description_and_default)."""
+"""Open suites (rpd.config, the schema, the report): free size names, new experiment ids with the claim they
+test. That the schema documents every key it accepts is checked in tests/test_config.py."""
 
 from __future__ import annotations
 
