@@ -30,7 +30,7 @@ from rpd.data.specs import data_shape
 from rpd.diffusion import DiffusionSpec, denoiser_training
 from rpd.evaluate import grid_metrics
 from rpd.families import FAMILIES_WITH_PRIOR
-from rpd.stages import build_denoiser, build_prior_for
+from rpd.stages import build_denoiser, build_prior_for, fit_prior
 from rpd.training import Progress, TrainConfig, fit
 
 #: The one size name of an API run (a suite may name its sizes freely).
@@ -77,17 +77,9 @@ def train_prior(data: GridData, kind: str = "vqvae", hidden: int = 64, depth: in
     torch.manual_seed(seed)
     prior = build_prior_for(run)
     x = torch.from_numpy(data.train)
-    if hasattr(prior, "init_codebook"):  # as rpd.stages.train_prior_run: k-means codebook, dead codes restarted
-        prior.init_codebook(x[torch.randperm(len(x))[:4096]])
     train_cfg = TrainConfig.from_dict(run["training"], source="prior_training")
-
-    def every_100(batch: torch.Tensor, step: int) -> None:
-        if hasattr(prior, "restart_dead_codes") and step < train_cfg.steps:
-            prior.restart_dead_codes(batch)
-
-    history = fit(prior, lambda b: prior.loss(b, None)[0], x, train_cfg, Progress("api/prior", train_cfg.steps),
-                  torch.Generator().manual_seed(seed), every_100)
-    prior.fit_latent_prior(x)
+    history = fit_prior(prior, lambda b: prior.loss(b, None)[0], x, x, train_cfg,
+                        Progress("api/prior", train_cfg.steps), seed)
     prior.eval().requires_grad_(False)
     return Trained(run, prior, history)
 

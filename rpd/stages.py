@@ -9,6 +9,7 @@ Evaluation lives in :mod:`rpd.evaluate` (no torch import there).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,26 @@ def _checkpoint(run: dict, run_dir: str | Path, cfg: TrainConfig) -> Checkpoint:
     return Checkpoint(Path(run_dir) / "checkpoint.pt", cfg.checkpoint_every, config_hash(run))
 
 
+def fit_prior(prior: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor], data, x_all: torch.Tensor,
+              cfg: TrainConfig, progress: Progress, seed: int, **fit_options) -> list[tuple[int, float]]:
+    """Train a prior (a VQ-VAE's codebook started by k-means on the data), then fit p̂(z) on ``x_all``.
+
+    ``fit_options``: :func:`rpd.training.fit`'s checkpoint, device and precision.
+    """
+    if hasattr(prior, "init_codebook"):
+        prior.init_codebook(x_all[torch.randperm(len(x_all))[:4096]])
+    # Dead VQ codes are restarted every 100 steps, except after the last step (the decoder gets no update).
+    restart = getattr(prior, "restart_dead_codes", None)
+
+    def every_100(batch: torch.Tensor, step: int) -> None:
+        if restart is not None and step < cfg.steps:
+            restart(batch)
+
+    history = fit(prior, loss_fn, data, cfg, progress, torch.Generator().manual_seed(seed), every_100, **fit_options)
+    prior.fit_latent_prior(x_all)
+    return history
+
+
 def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> None:
     """Stage 1: train a prior, then fit its latent distribution p̂(z) on the training set."""
     torch.set_num_threads(run["threads"])
@@ -138,21 +159,11 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
     data = load_training_data(train_path, run["dataset"])
     x_all, _ = _split(data)
     prior = build_prior_for(run)
-    if hasattr(prior, "init_codebook"):
-        prior.init_codebook(x_all[torch.randperm(len(x_all))[:4096]])
     cfg = TrainConfig.from_dict(run["training"], source=training_key(run))
-    # Dead VQ codes are restarted every 100 steps, except after the last step (the decoder gets no update).
-    restart = getattr(prior, "restart_dead_codes", None)
-
-    def every_100(batch: torch.Tensor, step: int) -> None:
-        if restart is not None and step < cfg.steps:
-            restart(batch)
-
     progress = Progress(_label(run), cfg.steps)
     checkpoint = _checkpoint(run, run_dir, cfg)
-    history = fit(prior, lambda b: prior.loss(*_split(b))[0], data, cfg, progress,
-                  torch.Generator().manual_seed(run["seed"]), every_100, checkpoint, device, precision_of(run))
-    prior.fit_latent_prior(x_all)
+    history = fit_prior(prior, lambda b: prior.loss(*_split(b))[0], data, x_all, cfg, progress, run["seed"],
+                        checkpoint=checkpoint, device=device, precision=precision_of(run))
     _write_training_outputs(run, prior, history, progress.seconds(), run_dir, describe(device))
     checkpoint.discard()
 
