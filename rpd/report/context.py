@@ -21,18 +21,11 @@ from rpd.report.verdicts import Verdict, experiment_frame
 
 #: Where the PNG figures go, relative to index.html (the report rule declares this folder as a report() output).
 FIGURES_DIR = "figures"
-SIZE_ORDER = ("std", "small")
 #: Display order of families in tables and figures (priors first, RPD last).
 FAMILY_ORDER = ("vqvae", "betavae", "ddpm", "diffusevae1", "diffusevae2", "rpd")
 #: Units of the metrics (1WD and the bound depend on the data: see :meth:`Context.metric_label`).
 METRIC_UNITS = {"rw1wd": "local-shape units", "mass_error": "share of samples", "kid": "unitless",
                 "cw1wd": "pixel units, [0, 1] scale", "j2": "nats", "train_loss_mean": "MSE of the target"}
-
-
-def ordered_sizes(names: Iterable[str]) -> list[str]:
-    """Network sizes in report order (std, small, then any other alphabetically)."""
-    names = list(dict.fromkeys(names))
-    return sorted(names, key=lambda s: (SIZE_ORDER.index(s) if s in SIZE_ORDER else len(SIZE_ORDER), s))
 
 
 @dataclass

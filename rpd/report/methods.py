@@ -14,11 +14,12 @@ from rpd.analysis import elbo_methods_markdown
 from rpd.config import MODALITY_KEYS, modality
 from rpd.progress import PROGRESS_SAMPLING, SNAPSHOTS_PER_RUN
 from rpd.report import figures as F
-from rpd.report.context import Context, ordered_sizes
+from rpd.report.context import Context
 from rpd.report.document import Table
 from rpd.report.floor import FLOOR_DRAWS, FLOOR_MODEL, FLOOR_SEED_OFFSET
 from rpd.report.plots import GALLERY_COLUMNS
 from rpd.report.sanity import thresholds
+from rpd.report.sizes import ordered_sizes
 from rpd.report.verdicts import DECISION_RULE, SMALL_SHARE
 
 SETTINGS_SHOWN = {
@@ -154,7 +155,8 @@ def network_table(ctx: Context, code: dict) -> Table:
         detail = ", ".join(f"{k}={spec[k]}" for k in relevant if k in spec)
         for mod, keys in MODALITY_KEYS.items():
             sizes = cfg.get(keys["prior_sizes" if is_prior else "networks"], {})
-            for size in ordered_sizes(sizes):
+            own = runs[(runs["model"] == name) & (runs["modality"] == mod)] if not runs.empty else runs
+            for size in ordered_sizes(sizes, own):
                 count = params.get((name, size, mod), "")
                 if count == "":
                     continue

@@ -8,6 +8,7 @@ import pandas as pd
 from rpd.report.context import Context
 from rpd.report.document import EXPERIMENT_FAMILIES, SECTIONS, STATUS_CLASS, Link, Section, Table
 from rpd.report.inputs import BENCHMARKED_JOBS, all_runs
+from rpd.report.sizes import size_ranker
 from rpd.report.tables import fmt_seconds
 from rpd.report.verdicts import Verdict
 
@@ -69,8 +70,11 @@ def job_table(ctx: Context) -> Table:
     m = ctx.metrics
     hashes = {(d, n, z, int(k)): h for d, n, z, k, h in
               m[["dataset", "model", "size", "seed", "config_hash"]].drop_duplicates().itertuples(index=False)}
+    size_rank = size_ranker(m, ["dataset", "model"])
+    runs = sorted(all_runs(ctx.config), key=lambda r: (
+        r.dataset, r.name, size_rank({"dataset": r.dataset, "model": r.name, "size": r.size}), r.seed))
     rows = []
-    for run in all_runs(ctx.config):
+    for run in runs:
         for job in BENCHMARKED_JOBS[run.kind]:
             last = ctx.inputs.benchmark(run, job)
             if last is None:

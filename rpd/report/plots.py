@@ -14,8 +14,9 @@ from rpd.report import figures as F
 from rpd.report.context import Context
 from rpd.report.document import Figure
 from rpd.report.inputs import images, points
+from rpd.report.sizes import largest_size, size_ranker
 from rpd.report.stats import summarise
-from rpd.report.verdicts import few_step_sampler, first_size, headline_pair
+from rpd.report.verdicts import few_step_sampler, headline_pair
 
 #: Metrics shown as figures, in this order (mass error stays in tables: it is a diagnostic of RW-1WD).
 FIGURE_METRICS = ("kid", "cw1wd", "rw1wd", "1wd")
@@ -50,12 +51,19 @@ def few_pair(frame: pd.DataFrame) -> tuple[str, int] | None:
 
 
 def line_data(ctx: Context, frame: pd.DataFrame, keys: list[str], panel, line, sort: list[str]) -> pd.DataFrame:
-    """Mean and interval per ``keys`` with ``panel`` / ``line`` labels (functions of a record), in report order."""
+    """Mean and interval per ``keys`` with ``panel`` / ``line`` labels (functions of a record), in report order.
+
+    Models in family order, then ``sort``; a size in ``sort`` orders largest network first (per dataset and model).
+    """
     s = summarise(frame.drop(columns=["extractor"], errors="ignore"), keys)
     if s.empty:
         return s
     models = ctx.ordered_models(s["model"].unique())
-    s = s.assign(_m=[models.index(m) for m in s["model"]]).sort_values(["_m", *sort])
+    size_rank = size_ranker(frame, [k for k in ("dataset", "model") if k in keys])
+    s = s.assign(_m=[models.index(m) for m in s["model"]])
+    if "size" in s:
+        s = s.assign(_s=[size_rank(r) for r in s.to_dict("records")])
+    s = s.sort_values(["_m", *["_s" if c == "size" else c for c in sort]])
     records = s.to_dict("records")
     return s.assign(panel=[panel(r) for r in records], line=[line(r) for r in records])
 
@@ -156,7 +164,7 @@ def points_by_steps(ctx: Context, fid: str, dataset: str, models: list[str], siz
 def gallery(ctx: Context, fid: str, exp: dict, rows: pd.DataFrame, models: list[str], max_k: int = 4) -> list[Figure]:
     """Sample galleries of an experiment: per dataset, its models at several K (images or 2D points)."""
     figures: list[Figure] = []
-    size = first_size(exp)
+    size = largest_size(exp["sizes"], rows)
     for dataset in exp["datasets"]:
         sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
         sampler = few_step_sampler(sub)

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from rpd.report import figures as F
-from rpd.report.context import Context, ordered_sizes
+from rpd.report.context import Context
 from rpd.report.document import STATUS_CLASS, Table
+from rpd.report.sizes import size_ranker
 from rpd.report.stats import (
     LOG_RATIO,
     METRIC_NAMES,
@@ -79,18 +80,24 @@ def metric_name(metric: str, extractor: str = "") -> str:
     return METRIC_NAMES.get(metric, metric) + (f" [{extractor}]" if extractor else "")
 
 
-def _ordered_groups(ctx: Context, s: pd.DataFrame, keys: list[str], has_ext: bool) -> dict[tuple, dict]:
-    """Summary records grouped by ``keys`` (in report order) → {(metric, extractor): record}."""
+def _ordered_groups(ctx: Context, s: pd.DataFrame, keys: list[str], has_ext: bool,
+                    frame: pd.DataFrame) -> dict[tuple, dict]:
+    """Summary records grouped by ``keys`` (in report order) → {(metric, extractor): record}.
+
+    Models in family order; sizes largest first by the parameter counts of ``frame`` (the rows summarised in
+    ``s``), per dataset and model.
+    """
     groups: dict[tuple, dict] = {}
     for r in s.to_dict("records"):
         ext = r.get("extractor", "") if has_ext else ""
         groups.setdefault(tuple(r[k] for k in keys), {})[(r["metric"], ext)] = r
     models = ctx.ordered_models(k[keys.index("model")] for k in groups) if "model" in keys else []
-    sizes = ordered_sizes(k[keys.index("size")] for k in groups) if "size" in keys else []
-    rank = {"model": models.index, "size": sizes.index}
+    size_rank = size_ranker(frame, [k for k in ("dataset", "model") if k in keys])
 
     def order(k: tuple) -> tuple:
-        return tuple(rank[key](v) if key in rank else v for key, v in zip(keys, k))
+        record = dict(zip(keys, k))
+        return tuple(models.index(v) if key == "model" else size_rank(record) if key == "size" else v
+                     for key, v in zip(keys, k))
 
     return {k: groups[k] for k in sorted(groups, key=order)}
 
@@ -115,7 +122,7 @@ def wide_table(ctx: Context, frame: pd.DataFrame, caption: str, keys: list[str] 
         cols += [f"{metric_name(metric, ext)} mean ± sd", f"{metric_name(metric, ext)} 95% interval"]
         numeric += [True, True]
     rows = []
-    for k, per in _ordered_groups(ctx, s, keys, has_ext).items():
+    for k, per in _ordered_groups(ctx, s, keys, has_ext, frame).items():
         cells = [fmt_key(key, v) for key, v in zip(keys, k)]
         cells.append(str(max(int(p["seeds"]) for p in per.values())))
         for mk in metric_keys:
@@ -138,8 +145,11 @@ def paired_table(ctx: Context, frame: pd.DataFrame, caption: str, baseline_famil
                  metric: str = "rw1wd", extra: dict | None = None) -> Table:
     """Seed-paired differences of ``metric``, every RPD-family model against every baseline-family model."""
     models = frame["model"].unique()
-    outcomes = paired_outcomes(frame, ctx.models_of(models, "rpd"), ctx.models_of(models, *baseline_families),
-                               metric)
+    challengers, baselines = ctx.models_of(models, "rpd"), ctx.models_of(models, *baseline_families)
+    size_rank = size_ranker(frame, ["dataset", "model"])
+    outcomes = sorted(paired_outcomes(frame, challengers, baselines, metric), key=lambda o: (
+        challengers.index(o.test.challenger.label), baselines.index(o.test.baseline.label), o.test.where["dataset"],
+        size_rank({**o.test.where, "model": o.test.challenger.label})))  # stable: sampler and K stay sorted
     extra = extra or {}
     cols = ["dataset", *extra, "RPD model", "baseline", "size", "sampler", "K", "paired seeds",
             f"effect on {METRIC_NAMES.get(metric, metric)} (×: ratio RPD / baseline; else mean Δ RPD − baseline)",
@@ -201,6 +211,11 @@ def sanity_table(ctx: Context, rows: pd.DataFrame) -> Table:
 
     t = thresholds(ctx.config)
     s = sanity_rows(rows, ctx.config)
+    if not s.empty:  # report order: models by family, sizes largest first (sanity_rows sorts by name)
+        models, size_rank = ctx.ordered_models(s["model"].unique()), size_ranker(rows, ["dataset", "model"])
+        records = s.to_dict("records")
+        s = s.assign(_m=[models.index(r["model"]) for r in records], _s=[size_rank(r) for r in records])
+        s = s.sort_values(["dataset", "_m", "_s", "sampler", "steps"], kind="stable")
     cols = ["dataset", "model", "size", "sampler", "K", "seeds", "outside data range (mean; worst seed)",
             "class accuracy: samples", "real held-out", "ratio", "sanity"]
     out, classes = [], []

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from rpd.report.sanity import outcome_failures, sanity_rows
+from rpd.report.sizes import largest_size
 
 # The statistics live in rpd.report.stats (shared with the report's tables); re-exported here for the judges' callers.
 from rpd.report.stats import (  # noqa: F401
@@ -174,7 +175,6 @@ CLAIMS: dict[str, tuple[str, str]] = {
                  "does not: the terminal mismatch J₂ = KL(q(x_T|x₀,z) ‖ N(μ̂, σ̂²)) is lower for RPD (decided on "
                  "J₂; the whole bound is shown beside it, not deciding)."),
 }
-SIZE_ORDER = ("std", "small")
 
 
 def experiment_frame(cfg: dict, metrics: pd.DataFrame, exp: dict, extra_samplers: Sequence[str] = ()) -> pd.DataFrame:
@@ -201,14 +201,18 @@ def _family_models(cfg: dict, exp: dict, family: str, **settings: tuple[object, 
     return out
 
 
-def first_size(exp: dict) -> str:
-    return sorted(exp["sizes"], key=lambda s: SIZE_ORDER.index(s) if s in SIZE_ORDER else 99)[0]
+def first_size(exp: dict, rows: pd.DataFrame) -> str:
+    """The size a single-size verdict or figure uses: the experiment's largest network by the parameter counts
+    in ``rows`` (its first size in config order while none has a count)."""
+    return largest_size(exp["sizes"], rows)
 
 
 def _first_setting(rows: pd.DataFrame, exp: dict) -> tuple[str, str, pd.DataFrame]:
-    """The dataset and size a claim is judged on (the experiment's first of each) and their rows."""
-    dataset, size = exp["datasets"][0], first_size(exp)
-    return dataset, size, rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
+    """The dataset and size a claim is judged on (the experiment's first dataset, its largest size) and their rows."""
+    dataset = exp["datasets"][0]
+    on_dataset = rows[rows["dataset"] == dataset]
+    size = first_size(exp, on_dataset)
+    return dataset, size, on_dataset[on_dataset["size"] == size]
 
 
 def _not_run(claim: str, reason: str) -> Verdict:

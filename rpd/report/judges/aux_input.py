@@ -72,8 +72,8 @@ def c4_tests(cfg: dict, metrics: pd.DataFrame, exp: dict) -> tuple[list[V.Outcom
     pair = sides(cfg, exp)
     if pair is None:
         return [], []
-    size = V.first_size(exp)
     m = V.experiment_frame(cfg, metrics, exp, extra_samplers=("train", PROGRESS))
+    size = V.first_size(exp, m[m["model"].isin(pair)])
     m = m[m["model"].isin(pair) & (m["size"] == size)]
     areas = area_rows(m)
     rows = pd.concat([m, areas], ignore_index=True) if len(areas) else m

@@ -51,7 +51,7 @@ def bound_rows(cfg: dict, metrics: pd.DataFrame, exp: dict) -> pd.DataFrame:
 def c6_tests(cfg: dict, metrics: pd.DataFrame, exp: dict, metric: str = "j2") -> list[V.Outcome]:
     """The seed-paired ``metric`` tests (J₂ decides; ``elbo`` is shown beside) of every same-prior pair."""
     rows = bound_rows(cfg, metrics, exp)
-    size = V.first_size(exp)
+    size = V.first_size(exp, rows)
     return [V.run_test(rows, V.Test(metric, V.Side(r, {"model": r}), V.Side(b, {"model": b}),
                                     {"dataset": d, "size": size}))
             for d in exp["datasets"] if metric in set(rows.loc[rows["dataset"] == d, "metric"])

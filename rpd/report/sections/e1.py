@@ -11,12 +11,13 @@ import pandas as pd
 
 from rpd.data.grid import assign_regions, grid_centres
 from rpd.report import figures as F
-from rpd.report.context import Context, ordered_sizes, start_section
+from rpd.report.context import Context, start_section
 from rpd.report.document import Figure, Section, section
 from rpd.report.floor import FLOOR_DRAWS, FLOOR_MODEL, floor_rows, floor_series
 from rpd.report.inputs import points
 from rpd.report.plots import at_best_setting, full_window, line_data
 from rpd.report.sanity import SANITY_METRICS
+from rpd.report.sizes import ordered_sizes
 from rpd.report.stats import t_interval
 from rpd.report.tables import fmt, paired_table, sanity_table, verdict_table, wide_table
 from rpd.report.verdicts import headline_pair
@@ -90,7 +91,7 @@ class ScatterColumns:
 
 def scatter_figure(ctx: Context, fid: str, exp: dict, dataset: str, rows: pd.DataFrame) -> Figure:
     cols = ScatterColumns(ctx, exp, dataset, rows)
-    sizes = ordered_sizes(exp["sizes"])
+    sizes = ordered_sizes(exp["sizes"], rows)
     panels = [cols.panels(size, zoom=False) for size in sizes] + [cols.panels(sizes[0], zoom=True)]
     labels = [f"size {size}" for size in sizes] + [f"size {sizes[0]}, every cell on its centre"]
     path, src = ctx.figure_path(F.figure_name(fid, "scatter", dataset))

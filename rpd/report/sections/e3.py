@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from rpd.report import figures as F
-from rpd.report.context import Context, ordered_sizes, start_section
+from rpd.report.context import Context, start_section
 from rpd.report.document import Figure, Section, section
 from rpd.report.plots import extractor_note, figure_metrics, headline_and_few, line_data, only
 from rpd.report.sanity import SANITY_METRICS
+from rpd.report.sizes import ordered_sizes
 from rpd.report.stats import CLOSE_TOLERANCE, Side, Test, run_test
 from rpd.report.tables import outcome_table, sanity_table, verdict_table, wide_table
 from rpd.report.verdicts import primary_metric
@@ -32,7 +33,7 @@ def params_figures(ctx: Context, fid: str, exp: dict, d: pd.DataFrame, dataset: 
         figures.append(Figure(
             src, f"{label} against parameter count on {dataset}",
             f"{dataset}: {label}{extractor_note(ext)} against the denoiser's trainable parameter count (sizes "
-            f"{', '.join(ordered_sizes(exp['sizes']))}), at the best-quality setting and at the fewest steps; mean "
+            f"{', '.join(ordered_sizes(exp['sizes'], d))}), at the best-quality setting and at the fewest steps; mean "
             "over seeds with 95% t-interval error bars. One line per model; colour = family."))
     return figures
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rpd.report.context import Context, ordered_sizes, start_section
+from rpd.report.context import Context, start_section
 from rpd.report.document import Section, section
 from rpd.report.judges.prior_capacity import prior_pair
 from rpd.report.plots import few_pair, gallery, steps_figures
+from rpd.report.sizes import ordered_sizes
 from rpd.report.stats import Side, Test, run_test
 from rpd.report.tables import outcome_table, verdict_table, wide_table
 from rpd.report.verdicts import primary_metric
@@ -28,7 +29,7 @@ def build_e5(ctx: Context, fid: str, exp: dict) -> Section:
     for dataset in exp["datasets"]:
         d = rows[rows["dataset"] == dataset]
         metric, few = primary_metric(d, dataset), few_pair(d)
-        for size in ordered_sizes(exp["sizes"]):
+        for size in ordered_sizes(exp["sizes"], d):
             for w in weak:
                 for s in strong:
                     for sampler, k in sorted({(a, int(b)) for a, b in zip(d["sampler"], d["steps"])}):

@@ -23,7 +23,7 @@ def build_e6(ctx: Context, fid: str, exp: dict) -> Section:
     if all_rows.empty:
         return sec
     rows = all_rows[~all_rows["metric"].isin(SANITY_METRICS)]
-    size = first_size(exp)
+    size = first_size(exp, rows)
     for dataset in [d for d in exp["datasets"] if ctx.is_image(d)]:
         sec.figures += reference_gallery(ctx, fid, dataset)
         d = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
