@@ -172,7 +172,7 @@ def sample(
     device: torch.device | str = "cpu",
     precision: str = "fp32",
 ) -> np.ndarray:
-    """Draw n samples: z ~ p̂(z), r_T ~ N(0, I), ``steps`` denoising steps in r-space, x₀ = c + s·r₀.
+    """Draw n samples: z ~ p̂(z|y), r_T ~ N(0, I), ``steps`` denoising steps in r-space, x₀ = c + s·r₀.
 
     With ``num_classes`` > 0, sample i is drawn for class i mod C (:func:`sample_labels`).
     The denoising loop runs on ``device`` (where ``net`` must be); every random number is drawn on the CPU
@@ -197,7 +197,7 @@ def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y, device:
     scheduler = make_sampler(sampler, spec.num_train_timesteps, spec.beta_schedule, spec.target, steps)
     b = len(gens)
     like = torch.zeros(b, *data_shape)
-    z = prior.sample_latent(gens) if spec.family in FAMILIES_WITH_PRIOR else None
+    z = prior.sample_latent(gens, y) if spec.family in FAMILIES_WITH_PRIOR else None
     frame, mu = prior_frame(spec, prior, z, like, y)
     frame, mu = Frame(frame.centre.to(device), frame.scale.to(device)), None if mu is None else mu.to(device)
     y = None if y is None else y.to(device)
@@ -234,7 +234,7 @@ def step_noise(gens: list[torch.Generator], data_shape: tuple[int, ...], steps: 
 
 @torch.no_grad()
 def sample_prior(prior: nn.Module, n: int, seed: int, batch_size: int, num_classes: int = 0) -> np.ndarray:
-    """Samples of the prior model itself: z ~ p̂(z), x ~ N(μ̂(z, y), σ̂(z, y)²) (classes as in :func:`sample`)."""
+    """Samples of the prior model itself: z ~ p̂(z|y), x ~ N(μ̂(z, y), σ̂(z, y)²) (classes as in :func:`sample`)."""
     prior.eval()
     labels = sample_labels(n, num_classes)
     out = []
@@ -242,6 +242,6 @@ def sample_prior(prior: nn.Module, n: int, seed: int, batch_size: int, num_class
         idx = range(start, min(n, start + batch_size))
         gens = sample_generators(seed, idx)
         y = None if labels is None else torch.from_numpy(labels[start: idx.stop])
-        mu, sigma = prior.decode(prior.sample_latent(gens), y)
+        mu, sigma = prior.decode(prior.sample_latent(gens, y), y)
         out.append(Frame(mu, sigma).to_data(randn_tensor(mu.shape, generator=gens)))
     return torch.cat(out).numpy()

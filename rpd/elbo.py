@@ -3,7 +3,7 @@
 Each family is a latent-variable model with a standard DDPM in its frame r = (x − c(z)) / s(z)
 (:mod:`rpd.frames`). With diffusers' 0-based index i = t − 1 (ᾱ[i] = ᾱ_t), the bound on −log p(x₀) is
 
-    latent     KL(q(z|x₀) ‖ p(z))                     β-VAE: Gaussian KL; VQ-VAE: −log p̂(code(x₀)); DDPM: 0
+    latent     KL(q(z|x₀) ‖ p(z))                     β-VAE: Gaussian KL (images: p = p̂(z|y)); VQ-VAE: −log p̂(code(x₀)); DDPM: 0
     diffusion  Σ_{t=2..T} KL(q(x_{t−1}|x_t,x₀,z) ‖ p_θ(x_{t−1}|x_t,z))
     terminal   KL(q(x_T|x₀,z) ‖ p(x_T|z))              p(x_T|z) = N(c, s²): the model's own reverse start
     decoder    −log p_θ(x₀|x₁,z)                       N(c + s·r̂₀(r₁), s²β₁), a density in x
@@ -38,6 +38,7 @@ from rpd.diffusion import DiffusionSpec, predict
 from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, make_frame
+from rpd.gaussians import gaussian_kl
 from rpd.io import load_json, write_atomic
 from rpd.logs import say
 from rpd.provenance import training_provenance
@@ -82,11 +83,6 @@ def _sum_dims(x: torch.Tensor) -> torch.Tensor:
 
 def _bcast(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return v.reshape(-1, *([1] * (like.dim() - 1)))
-
-
-def gaussian_kl(m_q: torch.Tensor, v_q: torch.Tensor, m_p: torch.Tensor, v_p: torch.Tensor) -> torch.Tensor:
-    """KL(N(m_q, v_q) ‖ N(m_p, v_p)) for diagonal Gaussians, summed over all but the batch dimension."""
-    return _sum_dims(0.5 * (torch.log(v_p / v_q) + (v_q + (m_q - m_p) ** 2) / v_p - 1))
 
 
 def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:

@@ -132,8 +132,10 @@ def _checkpoint(run: dict, run_dir: str | Path, cfg: TrainConfig) -> Checkpoint:
 
 
 def fit_prior(prior: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor], data, x_all: torch.Tensor,
-              cfg: TrainConfig, progress: Progress, seed: int, **fit_options) -> list[tuple[int, float]]:
-    """Train a prior (a VQ-VAE's codebook started by k-means on the data), then fit p̂(z) on ``x_all``.
+              cfg: TrainConfig, progress: Progress, seed: int, y_all: torch.Tensor | None = None,
+              **fit_options) -> list[tuple[int, float]]:
+    """Train a prior (a VQ-VAE's codebook started by k-means on the data), then fit p̂(z) on ``x_all``
+    (p̂(z|y) on ``x_all`` and its labels ``y_all`` for class-conditional data).
 
     ``fit_options``: :func:`rpd.training.fit`'s checkpoint, device and precision.
     """
@@ -147,7 +149,7 @@ def fit_prior(prior: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor],
             restart(batch)
 
     history = fit(prior, loss_fn, data, cfg, progress, torch.Generator().manual_seed(seed), every_100, **fit_options)
-    prior.fit_latent_prior(x_all)
+    prior.fit_latent_prior(x_all, y_all)
     return history
 
 
@@ -157,12 +159,12 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
     torch.manual_seed(run["seed"])
     device = select_device(run["device"])
     data = load_training_data(train_path, run["dataset"])
-    x_all, _ = _split(data)
+    x_all, y_all = _split(data)
     prior = build_prior_for(run)
     cfg = TrainConfig.from_dict(run["training"], source=training_key(run))
     progress = Progress(_label(run), cfg.steps)
     checkpoint = _checkpoint(run, run_dir, cfg)
-    history = fit_prior(prior, lambda b: prior.loss(*_split(b))[0], data, x_all, cfg, progress, run["seed"],
+    history = fit_prior(prior, lambda b: prior.loss(*_split(b))[0], data, x_all, cfg, progress, run["seed"], y_all,
                         checkpoint=checkpoint, device=device, precision=precision_of(run))
     _write_training_outputs(run, prior, history, progress.seconds(), run_dir, describe(device))
     checkpoint.discard()

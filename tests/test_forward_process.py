@@ -397,7 +397,7 @@ class FixedPrior(nn.Module):
         super().__init__()
         self.mu, self.sigma = mu, sigma
 
-    def sample_latent(self, generators):
+    def sample_latent(self, generators, y=None):
         return torch.zeros(len(generators), 1)
 
     def decode(self, z, y=None):

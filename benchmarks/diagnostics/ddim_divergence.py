@@ -57,7 +57,7 @@ def trace(results: Path, dataset: str, run: str, seed: int, n: int, steps: int) 
     labels = sample_labels(n, num_classes(config["dataset"]))
     y = None if labels is None else torch.from_numpy(labels)
     gens = sample_generators(seed, range(n))
-    z = prior.sample_latent(gens) if prior is not None else None
+    z = prior.sample_latent(gens, y) if prior is not None else None
     frame, mu = prior_frame(spec, prior, z, torch.zeros(n, *shape), y)
     scheduler = make_sampler("ddim", spec.num_train_timesteps, spec.beta_schedule, spec.target, steps)
     r = next(step_noise(gens, shape, 1))

@@ -1,7 +1,13 @@
 """The convolutional β-VAE prior for images (SPEC §2), class-conditional when the data has labels.
 
 Same interface as the 2D priors (:mod:`rpd.priors.vae2d`), with the class label ``y`` (or None) passed
-through: ``loss(x, y)``, ``posterior_sample(x, y)``, ``sample_latent(generators)``, ``decode(z, y)``.
+through: ``loss(x, y)``, ``posterior_sample(x, y)``, ``sample_latent(generators, y)``, ``decode(z, y)``.
+
+The latent prior that generates and that the bound uses is p̂(z|y), fitted to the aggregate posterior after
+training (:meth:`ConvBetaVAE.fit_latent_prior`), not the N(0, I) of the training objective: the encoder sees
+x, which reveals the class, so z carries class information, and z ~ N(0, I) drawn independently of y
+conflicts with y. Measured at ``quick`` scale (fmnist-16, seed 0): the feature net recognises the class of
+26% of the prior's samples from N(0, I) and 76% of those from p̂(z|y), against 87% of real held-out images.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rpd.gaussians import gaussian_kl
 from rpd.priors.vae2d import gaussian_nll
 
 
@@ -33,7 +40,8 @@ def _deconv_stack(channels: list[int], c_out: int) -> nn.Sequential:
 
 
 class ConvBetaVAE(nn.Module):
-    """q(z|x, y) = N(m, diag s²), p(z) = N(0, I), decoder N(μ̂(z, y), σ̂(z, y)²) with σ̂ = softplus + floor."""
+    """q(z|x, y) = N(m, diag s²), decoder N(μ̂(z, y), σ̂(z, y)²) with σ̂ = softplus + floor; trained with
+    p(z) = N(0, I) (the β-VAE objective), then generating from p̂(z|y) = N(latent_mean[y], diag latent_var[y])."""
 
     kind = "betavae"
 
@@ -50,6 +58,17 @@ class ConvBetaVAE(nn.Module):
         self.to_posterior = nn.Linear(flat, 2 * latent_dim)
         self.from_latent = nn.Linear(latent_dim + num_classes, flat)
         self.decoder = _deconv_stack(channels, 2 * c)
+        # p̂(z|y): one row per class (one row for unlabelled data); N(0, I) until fit_latent_prior runs.
+        # Buffers, so model files and checkpoints carry them.
+        self.register_buffer("latent_mean", torch.zeros(max(num_classes, 1), latent_dim))
+        self.register_buffer("latent_var", torch.ones(max(num_classes, 1), latent_dim))
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        missing = [k for k in ("latent_mean", "latent_var") if k not in state_dict]
+        if strict and missing:
+            raise ValueError(f"the β-VAE's saved state has no {missing}: it was written before the prior's p̂(z|y) "
+                             f"was saved with it; delete that model file (or checkpoint) and retrain the prior")
+        return super().load_state_dict(state_dict, strict, assign)
 
     def _one_hot(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
         if self.num_classes == 0:
@@ -71,7 +90,7 @@ class ConvBetaVAE(nn.Module):
         z = m + log_s.exp() * torch.randn_like(m)
         mu, sigma = self.decode(z, y)
         nll = gaussian_nll(x, mu, sigma).mean()
-        kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1).mean()
+        kl = gaussian_kl(m, (2 * log_s).exp(), torch.zeros_like(m), torch.ones_like(m)).mean()
         return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -86,16 +105,55 @@ class ConvBetaVAE(nn.Module):
         m, log_s = params.chunk(2, dim=1)
         return m + log_s.exp() * torch.randn_like(m)
 
+    def _component(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
+        """The row of p̂ each of n samples uses: its class, or row 0 for unlabelled data."""
+        if self.num_classes == 0:
+            return torch.zeros(n, dtype=torch.long)
+        if y is None:
+            raise ValueError(f"this prior is class-conditional ({self.num_classes} classes): pass the labels y")
+        return y.long().cpu()
+
+    def latent_prior(self, y: torch.Tensor | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, variance) of p̂(z|y) for each of n samples, n × latent_dim each."""
+        k = self._component(y, n).to(self.latent_mean.device)
+        return self.latent_mean[k], self.latent_var[k]
+
     def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
                          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """z ~ q(z|x, y) and the latent term of the variational bound, KL(q(z|x, y) ‖ N(0, I)) per sample, in nats."""
+        """z ~ q(z|x, y) and the latent term of the variational bound, KL(q(z|x, y) ‖ p̂(z|y)) per sample, in
+        nats: the prior that :meth:`sample_latent` draws from, so the bound is that of the sampled model."""
         m, log_s = self._posterior(x, y)
-        kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
+        mean, var = self.latent_prior(y, len(x))
+        kl = gaussian_kl(m, (2 * log_s).exp(), mean, var)
         return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
 
-    def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
-        return torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
+    def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
+        """z_i ~ p̂(z|y_i), one standard normal draw from each sample's own generator (batch-independent)."""
+        mean, var = self.latent_prior(y, len(generators))
+        eps = torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
+        return mean + var.sqrt() * eps.to(mean.device)
 
     @torch.no_grad()
-    def fit_latent_prior(self, x: torch.Tensor, y: torch.Tensor | None = None) -> None:
-        """p(z) is fixed to N(0, I): nothing to fit."""
+    def fit_latent_prior(self, x: torch.Tensor, y: torch.Tensor | None = None, chunk: int = 1024) -> None:
+        """Fit p̂(z|y) to the aggregate posterior of the training set (x, y): per class, the mean and the
+        diagonal of the covariance of the mixture (1/n_y) Σ_{i: y_i = y} N(m_i, diag s_i²), i.e. the mean of m_i
+        and Var(m_i) + mean(s_i²).
+
+        Moment matching is what the VQ-VAE's p̂(z) does with code frequencies. Diagonal rather than full
+        covariance: the β-VAE objective's KL to N(0, I) pushes the posterior towards independent coordinates,
+        2·latent_dim numbers per class are well estimated from a class's few hundred training images where a full
+        covariance needs latent_dim²/2, and the bound's KL keeps the one diagonal closed form (rpd.gaussians).
+        """
+        device = self.latent_mean.device
+        params = torch.cat([self.posterior_params(x[i: i + chunk].to(device),
+                                                  None if y is None else y[i: i + chunk].to(device))
+                            for i in range(0, len(x), chunk)]).double()
+        m, var = params[:, :self.latent_dim], (2 * params[:, self.latent_dim:]).exp()
+        component = self._component(y, len(x)).to(device)
+        for k in range(len(self.latent_mean)):
+            members = component == k
+            if not members.any():
+                raise ValueError(f"fit_latent_prior: class {k} has no training image; p̂(z|y={k}) cannot be fitted")
+            mk = m[members]
+            self.latent_mean[k] = mk.mean(0).to(self.latent_mean)
+            self.latent_var[k] = (mk.var(0, correction=0) + var[members].mean(0)).to(self.latent_var)

@@ -2,7 +2,7 @@
 
 Common interface (what stage 2 needs from a frozen prior):
 ``loss(x, y)`` for training, ``posterior_sample(x, y)`` for z ~ q(z|x₀) (= ``posterior_from_params`` of the
-deterministic ``posterior_params(x, y)``, which training caches), ``sample_latent(generators)`` for
+deterministic ``posterior_params(x, y)``, which training caches), ``sample_latent(generators, y)`` for
 z ~ p̂(z) with one generator per sample, and ``decode(z, y) -> (μ̂, σ̂)`` with σ̂ = softplus(·) + floor.
 ``y`` is the class label of conditional data; the 2D data here is unconditional, so these priors ignore it.
 """
@@ -90,7 +90,7 @@ class BetaVAE2D(nn.Module):
         kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
         return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
 
-    def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
+    def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
         return torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -223,7 +223,7 @@ class VQVAE2D(nn.Module):
         idx = self.codes_of(x)
         return self.codebook[idx], -self.code_probs[idx].log()
 
-    def sample_latent(self, generators: list[torch.Generator]) -> torch.Tensor:
+    def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
         """One code per generator, k ~ p̂ by inverse CDF over the used codes (one uniform per sample:
         torch.multinomial per sample cost 0.1 ms each)."""
         used = self.code_probs.nonzero().flatten()
