@@ -1,5 +1,6 @@
 """Shared fixtures: the `ci` suite run end to end once per test session (it takes minutes), reused by every
-end-to-end test; a second run with 1 core, of a sub-DAG covering every rule kind, for the reproducibility test.
+end-to-end test; a second run with 1 core, of a sub-DAG covering every rule kind, for the reproducibility test;
+the report of the synthetic results tree of tests/test_report.py, rendered once per session for the report tests.
 
 Both runs start in the background when the session starts (only if a collected test needs them), so they use
 the cores the fast tests leave idle; the tests that need them wait for them.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,28 @@ def ci_suite(ci_runs: dict) -> Path:
 def two_runs(ci_suite: Path, ci_runs: dict) -> tuple[Path, Path]:
     """The 2-core run of the whole suite and the 1-core run of IDENTITY_TARGETS (working folders)."""
     return ci_suite, ci_runs["cores1"].wait()
+
+
+@dataclass(frozen=True)
+class SyntheticReport:
+    """The synthetic report: its page, the config and results tree it came from, and what each figure draws."""
+
+    html: Path
+    text: str
+    cfg: dict
+    results: Path
+    drawn: dict[str, list[dict]]  # figure file name → per axes: title, lines, points, images
+
+
+@pytest.fixture(scope="session")
+def synthetic_report(tmp_path_factory: pytest.TempPathFactory) -> SyntheticReport:
+    """tests/test_report.py's synthetic results tree and its report, rendered once (tens of seconds) for every
+    test that reads it (test_report, test_report_html, test_report_figures). Tests must not change it."""
+    from test_report import _config, _results_tree
+    from test_report_figures import render_capturing
+
+    cfg, root = _config(), tmp_path_factory.mktemp("synthetic_report")
+    results = _results_tree(root, cfg).parent
+    drawn = render_capturing(results, cfg, root / "reports" / "t")
+    html = root / "reports" / "t" / "index.html"
+    return SyntheticReport(html, html.read_text(encoding="utf-8"), cfg, results, drawn)

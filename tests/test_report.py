@@ -138,9 +138,10 @@ def _render(root: Path, cfg: dict) -> tuple[Path, str]:
     return html, html.read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return _render(tmp_path_factory.mktemp("report"), _config())
+@pytest.fixture
+def report(synthetic_report) -> tuple[Path, str]:
+    """The synthetic report (tests/conftest.py renders it once per session)."""
+    return synthetic_report.html, synthetic_report.text
 
 
 @pytest.fixture(scope="module")

@@ -121,14 +121,10 @@ def render_capturing(results: Path, cfg: dict, out: Path) -> dict[str, list[dict
     return drawn
 
 
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
-    from test_report import _config, _results_tree
-
-    cfg = _config()
-    root = tmp_path_factory.mktemp("figures")
-    results = _results_tree(root, cfg).parent
-    return results, cfg, render_capturing(results, cfg, root / "reports" / "t")
+@pytest.fixture
+def synthetic(synthetic_report) -> tuple[Path, dict, dict]:
+    """The synthetic report (tests/conftest.py renders it once per session, capturing what figures draw)."""
+    return synthetic_report.results, synthetic_report.cfg, synthetic_report.drawn
 
 
 def one(drawn: dict, prefix: str) -> list[dict]:

@@ -102,13 +102,10 @@ def close(shown: str, value: float, digits: int = 4) -> bool:
 # Fast: the synthetic report
 
 
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict]:
-    from test_report import _config, _render
-
-    cfg = _config()
-    html, text = _render(tmp_path_factory.mktemp("report_html"), cfg)
-    return html, text, cfg
+@pytest.fixture
+def synthetic(synthetic_report) -> tuple[Path, str, dict]:
+    """The synthetic report (tests/conftest.py renders it once per session)."""
+    return synthetic_report.html, synthetic_report.text, synthetic_report.cfg
 
 
 def test_paired_table_rows_match_the_deciding_tests(synthetic: tuple[Path, str, dict]) -> None:
