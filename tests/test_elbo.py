@@ -304,28 +304,30 @@ def test_prior_latent_terms():
     torch.testing.assert_close(kl, -torch.tensor([0.1, 0.2, 0.3, 0.4])[codes].log())
     # the image prior (class-conditional): the Gaussian KL to the prior it samples from, p̂(z|y) of the label's class
     conv = ConvBetaVAE((1, 8, 8), latent_dim=4, channels=[8, 16], beta=1.0, sigma_floor=0.1, num_classes=3)
-    with torch.no_grad():
+    var = torch.rand(3, 4) + 0.5
+    with torch.no_grad():  # diagonal p̂ here, so the per-coordinate KL of independent Normals is the reference
         conv.latent_mean.copy_(torch.randn(3, 4))
-        conv.latent_var.copy_(torch.rand(3, 4) + 0.5)
+        conv.latent_scale_tril.copy_(torch.diag_embed(var.sqrt()))
     images, labels = torch.randn(5, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1])
     z, kl = conv.posterior_and_kl(images, labels, generator=torch.Generator().manual_seed(2))
     m, log_s = conv._posterior(images, labels)
     q = torch.distributions.Normal(m, log_s.exp())
-    p_y = torch.distributions.Normal(conv.latent_mean[labels], conv.latent_var[labels].sqrt())
+    p_y = torch.distributions.Normal(conv.latent_mean[labels], var[labels].sqrt())
     torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, p_y).sum(1))
     assert z.shape == (5, 4)
 
 
 def test_image_prior_latent_term_by_hand():
-    """KL(N((1, 0), diag(1/4, 1)) ‖ N((0, 0), diag(1, 4))) = ½(ln 4 + 1/4 + 1 − 1) + ½(ln 4 + 1/4 − 1) = ln 4 − 1/4,
-    and the bound's latent term is it (p̂ of class 1; class 0's N(0, I) would give ½(ln 4 + 1/4 + 1 − 1))."""
+    """q = N((1, 0), diag(1/4, 1)) against p̂(z|1) = N(0, Σ), Σ = [[1, ½], [½, 1]]: Σ⁻¹ = (4/3)[[1, −½], [−½, 1]],
+    KL = ½(tr Σ⁻¹ diag v + mᵀΣ⁻¹m − 2 + ln|Σ| − Σ ln v) = ½(5/3 + 4/3 − 2 + ln ¾ − ln ¼) = ½(1 + ln 3); against
+    class 0's N(0, I), ½(ln 4 + 1/4 + 1 − 1). The bound's latent term is that KL."""
     conv = ConvBetaVAE((1, 8, 8), latent_dim=2, channels=[8, 16], beta=1.0, sigma_floor=0.1, num_classes=2)
     with torch.no_grad():
-        conv.latent_var[1] = torch.tensor([1.0, 4.0])
+        conv.latent_scale_tril[1] = torch.linalg.cholesky(torch.tensor([[1.0, 0.5], [0.5, 1.0]]))
     conv._posterior = lambda x, y: (torch.tensor([[1.0, 0.0]]).expand(len(x), 2),
                                     torch.tensor([[math.log(0.5), 0.0]]).expand(len(x), 2))
     _, kl = conv.posterior_and_kl(torch.zeros(2, 1, 8, 8), torch.tensor([1, 0]))
-    torch.testing.assert_close(kl, torch.tensor([math.log(4) - 0.25, 0.5 * (math.log(4) + 0.25)]))
+    torch.testing.assert_close(kl, torch.tensor([0.5 * (1 + math.log(3)), 0.5 * (math.log(4) + 0.25)]))
 
     class Zero(nn.Module):
         def forward(self, x_t, t, extra, class_labels=None):

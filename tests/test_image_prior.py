@@ -18,26 +18,34 @@ def _prior(num_classes: int = 2, latent_dim: int = 3) -> ConvBetaVAE:
                        num_classes=num_classes)
 
 
-def test_fit_recovers_each_class_mean_and_aggregate_variance():
-    """Synthetic posteriors: class k's means m ~ N(μ_k, diag c_k), every s = 0.5; p̂(z|k) must be
-    N(μ_k, c_k + 0.25): the mixture's mean and variance, not only the spread of the means."""
+def _covariance(prior: ConvBetaVAE) -> torch.Tensor:
+    return prior.latent_scale_tril @ prior.latent_scale_tril.transpose(1, 2)
+
+
+def test_fit_recovers_each_class_mean_and_aggregate_covariance():
+    """Synthetic posteriors: class k's means m ~ N(μ_k, C_k) (correlated), every s = 0.5; p̂(z|k) must be
+    N(μ_k, C_k + 0.25 I): the mixture's mean and covariance, not only the spread of the means."""
     prior = _prior()
     g = torch.Generator().manual_seed(1)
-    n = 3000  # more than fit_latent_prior's chunk, so the chunks are stitched
+    n = 6000  # more than fit_latent_prior's chunk, so the chunks are stitched
     y = torch.arange(n) % 2
-    centres, spreads = torch.tensor([[2.0, -1.0, 0.0], [-3.0, 0.5, 1.0]]), torch.tensor([[1.0, 0.1, 4.0], [0.2, 2.0, 0.5]])
-    m = centres[y] + spreads[y].sqrt() * torch.randn(n, 3, generator=g)
+    centres = torch.tensor([[2.0, -1.0, 0.0], [-3.0, 0.5, 1.0]])
+    factors = torch.tensor([[[1.0, 0.0, 0.0], [0.8, 0.3, 0.0], [0.0, -1.0, 1.5]],
+                            [[0.4, 0.0, 0.0], [0.0, 1.4, 0.0], [0.5, 0.5, 0.5]]])
+    spreads = factors @ factors.transpose(1, 2)
+    m = centres[y] + (factors[y] @ torch.randn(n, 3, 1, generator=g))[:, :, 0]
     params = torch.cat([m, torch.full((n, 3), math.log(0.5))], 1)
     prior.posterior_params = lambda x, labels: x  # "images" are their own posterior parameters here
     prior.fit_latent_prior(params, y)
-    torch.testing.assert_close(prior.latent_mean, centres, rtol=0, atol=5 * (spreads.max() / (n / 2)) ** 0.5)
-    torch.testing.assert_close(prior.latent_var, spreads + 0.25, rtol=0.1, atol=0)
-    # unlabelled data: one Gaussian for the whole set
+    torch.testing.assert_close(prior.latent_mean, centres, rtol=0, atol=5 * (3.25 / (n / 2)) ** 0.5)
+    expected = spreads + 0.25 * torch.eye(3)
+    torch.testing.assert_close(_covariance(prior), expected, rtol=0, atol=0.1 * expected.diagonal(0, 1, 2).max())
+    # unlabelled data: one Gaussian for the whole set, exactly the sample moments
     single = _prior(num_classes=0)
     single.posterior_params = lambda x, labels: x
     single.fit_latent_prior(params)
     torch.testing.assert_close(single.latent_mean[0], m.mean(0))
-    torch.testing.assert_close(single.latent_var[0], m.var(0, correction=0) + 0.25)
+    torch.testing.assert_close(_covariance(single)[0], torch.cov(m.T, correction=0) + 0.25 * torch.eye(3))
 
 
 def test_fit_needs_every_class():
@@ -50,14 +58,16 @@ def test_sample_latent_draws_from_the_class_component_per_generator():
     prior = _prior()
     with torch.no_grad():
         prior.latent_mean.copy_(torch.tensor([[5.0, 0.0, -5.0], [-5.0, 1.0, 5.0]]))
-        prior.latent_var.copy_(torch.tensor([[1.0, 4.0, 0.25], [0.01, 1.0, 9.0]]))
+        prior.latent_scale_tril.copy_(torch.tensor([[[1.0, 0.0, 0.0], [1.5, 0.5, 0.0], [0.0, 0.0, 0.5]],
+                                                    [[0.1, 0.0, 0.0], [0.0, 1.0, 0.0], [-2.0, 1.0, 2.0]]]))
     n = 4000
     y = torch.arange(n) % 2
     z = prior.sample_latent(sample_generators(0, range(n)), y)
+    covariance = _covariance(prior)
     for k in (0, 1):
         zk = z[y == k]
         torch.testing.assert_close(zk.mean(0), prior.latent_mean[k], rtol=0, atol=5 * 3 / math.sqrt(n / 2))
-        torch.testing.assert_close(zk.var(0), prior.latent_var[k], rtol=0.1, atol=0)
+        torch.testing.assert_close(torch.cov(zk.T), covariance[k], rtol=0, atol=0.1 * covariance[k].diagonal().max())
     # a sample depends on its own generator and class only, not on the batch it was drawn in
     torch.testing.assert_close(prior.sample_latent(sample_generators(0, range(10, 20)), y[10:20]), z[10:20],
                                rtol=0, atol=0)
@@ -77,12 +87,12 @@ def test_state_dict_carries_the_latent_prior():
     prior = _prior()
     with torch.no_grad():
         prior.latent_mean.fill_(2.0)
-        prior.latent_var.fill_(3.0)
+        prior.latent_scale_tril.mul_(3.0)
     state = prior.state_dict()
     fresh = _prior()
     fresh.load_state_dict(state)
     torch.testing.assert_close(fresh.latent_mean, prior.latent_mean)
-    torch.testing.assert_close(fresh.latent_var, prior.latent_var)
+    torch.testing.assert_close(fresh.latent_scale_tril, prior.latent_scale_tril)
     old = {k: v for k, v in state.items() if not k.startswith("latent_")}
     with pytest.raises(ValueError, match="retrain the prior"):
         fresh.load_state_dict(old)

@@ -7,7 +7,8 @@ The latent prior that generates and that the bound uses is p̂(z|y), fitted to t
 training (:meth:`ConvBetaVAE.fit_latent_prior`), not the N(0, I) of the training objective: the encoder sees
 x, which reveals the class, so z carries class information, and z ~ N(0, I) drawn independently of y
 conflicts with y. Measured at ``quick`` scale (fmnist-16, seed 0): the feature net recognises the class of
-26% of the prior's samples from N(0, I) and 76% of those from p̂(z|y), against 87% of real held-out images.
+26% of the prior's samples from N(0, I), 77% of those from a diagonal p̂(z|y) and 82% from the full-covariance
+one used here (same weights), against 87% of real held-out images.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.distributions import MultivariateNormal, kl_divergence
 
 from rpd.gaussians import gaussian_kl
 from rpd.priors.vae2d import gaussian_nll
@@ -41,7 +43,7 @@ def _deconv_stack(channels: list[int], c_out: int) -> nn.Sequential:
 
 class ConvBetaVAE(nn.Module):
     """q(z|x, y) = N(m, diag s²), decoder N(μ̂(z, y), σ̂(z, y)²) with σ̂ = softplus + floor; trained with
-    p(z) = N(0, I) (the β-VAE objective), then generating from p̂(z|y) = N(latent_mean[y], diag latent_var[y])."""
+    p(z) = N(0, I) (the β-VAE objective), then generating from p̂(z|y) = N(latent_mean[y], L Lᵀ), L = latent_scale_tril[y]."""
 
     kind = "betavae"
 
@@ -61,10 +63,10 @@ class ConvBetaVAE(nn.Module):
         # p̂(z|y): one row per class (one row for unlabelled data); N(0, I) until fit_latent_prior runs.
         # Buffers, so model files and checkpoints carry them.
         self.register_buffer("latent_mean", torch.zeros(max(num_classes, 1), latent_dim))
-        self.register_buffer("latent_var", torch.ones(max(num_classes, 1), latent_dim))
+        self.register_buffer("latent_scale_tril", torch.eye(latent_dim).repeat(max(num_classes, 1), 1, 1))
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        missing = [k for k in ("latent_mean", "latent_var") if k not in state_dict]
+        missing = [k for k in ("latent_mean", "latent_scale_tril") if k not in state_dict]
         if strict and missing:
             raise ValueError(f"the β-VAE's saved state has no {missing}: it was written before the prior's p̂(z|y) "
                              f"was saved with it; delete that model file (or checkpoint) and retrain the prior")
@@ -114,35 +116,37 @@ class ConvBetaVAE(nn.Module):
         return y.long().cpu()
 
     def latent_prior(self, y: torch.Tensor | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, variance) of p̂(z|y) for each of n samples, n × latent_dim each."""
+        """(mean, Cholesky factor of the covariance) of p̂(z|y) for each of n samples: n × d and n × d × d."""
         k = self._component(y, n).to(self.latent_mean.device)
-        return self.latent_mean[k], self.latent_var[k]
+        return self.latent_mean[k], self.latent_scale_tril[k]
 
     def posterior_and_kl(self, x: torch.Tensor, y: torch.Tensor | None = None,
                          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """z ~ q(z|x, y) and the latent term of the variational bound, KL(q(z|x, y) ‖ p̂(z|y)) per sample, in
         nats: the prior that :meth:`sample_latent` draws from, so the bound is that of the sampled model."""
         m, log_s = self._posterior(x, y)
-        mean, var = self.latent_prior(y, len(x))
-        kl = gaussian_kl(m, (2 * log_s).exp(), mean, var)
+        mean, scale_tril = self.latent_prior(y, len(x))
+        q = MultivariateNormal(m, scale_tril=torch.diag_embed(log_s.exp()))
+        kl = kl_divergence(q, MultivariateNormal(mean, scale_tril=scale_tril))  # torch's closed form
         return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
 
     def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
         """z_i ~ p̂(z|y_i), one standard normal draw from each sample's own generator (batch-independent)."""
-        mean, var = self.latent_prior(y, len(generators))
-        eps = torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
-        return mean + var.sqrt() * eps.to(mean.device)
+        mean, scale_tril = self.latent_prior(y, len(generators))
+        eps = torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators]).to(mean.device)
+        return mean + (scale_tril @ eps[:, :, None])[:, :, 0]
 
     @torch.no_grad()
     def fit_latent_prior(self, x: torch.Tensor, y: torch.Tensor | None = None, chunk: int = 1024) -> None:
-        """Fit p̂(z|y) to the aggregate posterior of the training set (x, y): per class, the mean and the
-        diagonal of the covariance of the mixture (1/n_y) Σ_{i: y_i = y} N(m_i, diag s_i²), i.e. the mean of m_i
-        and Var(m_i) + mean(s_i²).
+        """Fit p̂(z|y) to the aggregate posterior of the training set (x, y): per class, the Gaussian with the
+        mean and covariance of the mixture (1/n_y) Σ_{i: y_i = y} N(m_i, diag s_i²), i.e. mean(m_i) and
+        Cov(m_i) + diag(mean(s_i²)) (positive definite: the second term is).
 
-        Moment matching is what the VQ-VAE's p̂(z) does with code frequencies. Diagonal rather than full
-        covariance: the β-VAE objective's KL to N(0, I) pushes the posterior towards independent coordinates,
-        2·latent_dim numbers per class are well estimated from a class's few hundred training images where a full
-        covariance needs latent_dim²/2, and the bound's KL keeps the one diagonal closed form (rpd.gaussians).
+        Moment matching, as the VQ-VAE's p̂(z) matches code frequencies. Full rather than diagonal covariance:
+        the posterior means of a class are correlated, and at quick scale (16 latent dimensions, 6,000 images
+        a class: 136 covariance entries well estimated) the feature net recognised 82% of the samples' classes
+        against 77% with the diagonal (same weights; 87% on real images). The bound's KL to it is torch's
+        closed form for Gaussians (:meth:`posterior_and_kl`).
         """
         device = self.latent_mean.device
         params = torch.cat([self.posterior_params(x[i: i + chunk].to(device),
@@ -154,6 +158,7 @@ class ConvBetaVAE(nn.Module):
             members = component == k
             if not members.any():
                 raise ValueError(f"fit_latent_prior: class {k} has no training image; p̂(z|y={k}) cannot be fitted")
-            mk = m[members]
-            self.latent_mean[k] = mk.mean(0).to(self.latent_mean)
-            self.latent_var[k] = (mk.var(0, correction=0) + var[members].mean(0)).to(self.latent_var)
+            covariance = torch.cov(m[members].T, correction=0).reshape(self.latent_dim, self.latent_dim)
+            covariance += torch.diag(var[members].mean(0))
+            self.latent_mean[k] = m[members].mean(0).to(self.latent_mean)
+            self.latent_scale_tril[k] = torch.linalg.cholesky(covariance).to(self.latent_scale_tril)
