@@ -1,17 +1,31 @@
 """A hash of the code a job runs, so that editing the ``rpd`` package reruns the jobs whose code changed.
 
 Each rule passes ``code_hash(<its script>)`` as a param; Snakemake's default ``params`` rerun trigger then
-reruns a job when the hash differs from the one recorded with its outputs. The hash covers the job script and
-every ``rpd`` module it reaches through imports (read from the source with :mod:`ast`, including imports
-inside functions, so a module a job imports lazily counts too), plus the package data files those modules
-read (the Datasaurus table, the report templates, the schema). An edit to a module no stage imports reruns
-nothing; ``--rerun-triggers mtime`` keeps old results whatever the code (README, "Code changes").
+reruns a job when the hash differs from the one recorded with its outputs.
+
+What the hash covers, read from the source with :mod:`ast` (nothing is imported):
+
+* the job script;
+* every ``rpd`` module the job imports (module-level imports, followed through the modules they import, and
+  the packages around them): the module's own top-level code, i.e. its text without the functions and
+  classes the job cannot reach;
+* the top-level functions and classes the job can reach: named in the script, then in whatever they name
+  (``f``, ``module.f``, ``from rpd.x import f``, a re-export), and their imports inside functions (a module a
+  job imports lazily counts, with what the importing function names of it). Decorated definitions (registered
+  at import) and names used by top-level code count whenever their module is imported;
+* the package data files those modules read (the Datasaurus table, the report templates, the schema).
+
+So an edit inside an evaluation function reruns the jobs that can call it (evaluate, and sampling or training
+jobs only if they reach that function), while the training jobs, which import the evaluation module only for
+its constants, keep their results. An edit to a module no job imports reruns nothing; ``--rerun-triggers
+mtime`` keeps old results whatever the code (README, "Code changes").
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +36,8 @@ DATA_OF = {
     "rpd.config": ["schemas/*.yaml"],
     "rpd.report.render": ["report/templates/*.j2", "report/*.css", "report/*.md"],
 }
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+Chain = tuple[str, ...]  # a name and the attributes read from it: ``V.first_size`` → ("V", "first_size")
 
 
 def module_file(name: str, package: Path = PACKAGE_DIR) -> Path | None:
@@ -34,23 +50,87 @@ def module_file(name: str, package: Path = PACKAGE_DIR) -> Path | None:
     return None
 
 
-def imported_modules(source: Path, package: Path = PACKAGE_DIR) -> frozenset[str]:
-    """The ``rpd`` modules a source file imports anywhere in its body (``from rpd.x import y`` may name a module y)."""
-    stat = source.stat()  # the parse is cached per file version: rules share most modules
-    return _imports(source, stat.st_mtime_ns, stat.st_size, package)
+@dataclass(frozen=True)
+class Source:
+    """What one file binds, defines and names, as the reachability walk needs it."""
+
+    text: str
+    #: name → (module, attribute or None) for every ``rpd`` import in the file (top level or inside functions)
+    bindings: dict[str, tuple[str, str | None]]
+    #: top-level function and class name → (first line, last line), decorators included
+    definitions: dict[str, tuple[int, int]]
+    #: modules imported and names used by code that runs on import (top-level code, decorated definitions)
+    top_imports: frozenset[str]
+    top_names: frozenset[Chain]
+    #: per top-level definition: the modules it imports inside and the names it uses
+    def_imports: dict[str, frozenset[str]] = field(default_factory=dict)
+    def_names: dict[str, frozenset[Chain]] = field(default_factory=dict)
+
+
+def _chains(node: ast.AST) -> frozenset[Chain]:
+    """Every name used under ``node``, each with the attributes read from it."""
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            out.add((n.id,))
+        elif isinstance(n, ast.Attribute):
+            attrs, base = [], n
+            while isinstance(base, ast.Attribute):
+                attrs.append(base.attr)
+                base = base.value
+            if isinstance(base, ast.Name):
+                out.add((base.id, *reversed(attrs)))
+    return frozenset(out)
+
+
+def _imports(node: ast.AST, bindings: dict[str, tuple[str, str | None]]) -> frozenset[str]:
+    """The ``rpd`` modules imported under ``node`` (absolute imports; with each ``from`` import's names, which may be
+    submodules: the walk keeps those that are); records the names they bind in ``bindings``."""
+    found = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Import):
+            for a in n.names:
+                if a.name == "rpd" or a.name.startswith("rpd."):
+                    found.add(a.name)
+                    bound = a.asname or a.name.split(".")[0]
+                    bindings[bound] = (a.name if a.asname else bound, None)
+        elif isinstance(n, ast.ImportFrom) and n.module and n.level == 0:
+            if n.module == "rpd" or n.module.startswith("rpd."):
+                found.add(n.module)
+                found |= {f"{n.module}.{a.name}" for a in n.names}  # `from rpd.a import b`: b may be a module
+                for a in n.names:
+                    bindings[a.asname or a.name] = (n.module, a.name)
+    return frozenset(found)
+
+
+def _is_definition(node: ast.stmt) -> bool:
+    return isinstance(node, DEFINITIONS)
+
+
+def read_source(path: Path) -> Source:
+    """The parsed :class:`Source` of a file (cached per file version: rules share most modules)."""
+    stat = path.stat()
+    return _read(path, stat.st_mtime_ns, stat.st_size)
 
 
 @cache
-def _imports(source: Path, mtime_ns: int, size: int, package: Path) -> frozenset[str]:
-    found = set()
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"), str(source))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name == "rpd" or a.name.startswith("rpd.")}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "rpd" or node.module.startswith("rpd."):
-                found.add(node.module)
-                found |= {f"{node.module}.{a.name}" for a in node.names}
-    return frozenset(m for m in found if module_file(m, package) is not None)
+def _read(path: Path, mtime_ns: int, size: int) -> Source:
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text, str(path))
+    bindings: dict[str, tuple[str, str | None]] = {}
+    top_imports, top_names, definitions, def_imports, def_names = set(), set(), {}, {}, {}
+    for stmt in tree.body:
+        if not _is_definition(stmt):
+            top_imports |= _imports(stmt, bindings)
+            top_names |= _chains(stmt)
+            continue
+        first = min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)])
+        definitions[stmt.name] = (first, stmt.end_lineno or stmt.lineno)
+        def_imports[stmt.name] = _imports(stmt, bindings)
+        def_names[stmt.name] = _chains(stmt)
+        if stmt.decorator_list:  # registered when the module is imported (e.g. @section): callable from then on
+            top_names.add((stmt.name,))
+    return Source(text, bindings, definitions, frozenset(top_imports), frozenset(top_names), def_imports, def_names)
 
 
 def _parents(name: str) -> list[str]:
@@ -59,31 +139,109 @@ def _parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def reachable_modules(script: Path, package: Path = PACKAGE_DIR) -> list[str]:
-    """Every ``rpd`` module the script runs: its imports, their imports, and the packages around them."""
-    seen: set[str] = set()
-    todo = sorted(imported_modules(script, package))
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo += [m for m in imported_modules(module_file(name, package), package) | set(_parents(name)) if m not in seen]
-    return sorted(seen)
+class _Reach:
+    """The walk: modules imported and (module, definition) pairs reachable from a script."""
+
+    def __init__(self, package: Path) -> None:
+        self.package = package
+        self.modules: set[str] = set()
+        self.definitions: set[tuple[str, str]] = set()
+
+    def source(self, module: str) -> Source:
+        return read_source(module_file(module, self.package))
+
+    def module(self, name: str) -> None:
+        if name in self.modules or module_file(name, self.package) is None:
+            return
+        self.modules.add(name)
+        src = self.source(name)
+        for other in [*_parents(name), *src.top_imports]:
+            self.module(other)
+        for chain in src.top_names:
+            self.name(name, src, chain)
+
+    def name(self, module: str, src: Source, chain: Chain) -> None:
+        """Follow a name used in ``module`` (whose source is ``src``) to the definition or module it denotes."""
+        head, rest = chain[0], list(chain[1:])
+        if head in src.definitions:
+            if module:  # the script's own definitions are walked whole (see :meth:`script`)
+                self.definition(module, head)
+            return
+        if head not in src.bindings:
+            return
+        target, attr = src.bindings[head]
+        if attr is not None:
+            if module_file(f"{target}.{attr}", self.package) is None:  # a function, class or constant
+                self.module(target)
+                self.name(target, self.source(target), (attr,))
+                return
+            target = f"{target}.{attr}"
+        self.module(target)
+        while rest and module_file(f"{target}.{rest[0]}", self.package) is not None:
+            target = f"{target}.{rest.pop(0)}"
+            self.module(target)
+        if rest:
+            self.name(target, self.source(target), (rest[0],))
+
+    def definition(self, module: str, name: str) -> None:
+        if (module, name) in self.definitions:
+            return
+        self.definitions.add((module, name))
+        src = self.source(module)
+        for other in src.def_imports[name]:
+            self.module(other)
+            for parent in _parents(other):
+                self.module(parent)
+        for chain in src.def_names[name]:
+            self.name(module, src, chain)
+
+    def script(self, path: Path) -> None:
+        src = read_source(path)
+        for name in src.top_imports | {m for d in src.def_imports.values() for m in d}:
+            self.module(name)
+        for chain in src.top_names | {c for d in src.def_names.values() for c in d}:
+            self.name("", src, chain)
+
+
+def _reach(script: Path, package: Path) -> _Reach:
+    reach = _Reach(package)
+    reach.script(Path(script))
+    return reach
+
+
+def reachable_modules(script: str | Path, package: Path = PACKAGE_DIR) -> list[str]:
+    """Every ``rpd`` module the script imports: its imports, their imports, and the packages around them."""
+    return sorted(_reach(Path(script), package).modules)
+
+
+def reachable_definitions(script: str | Path, package: Path = PACKAGE_DIR) -> set[tuple[str, str]]:
+    """The (module, top-level function or class) pairs the script can call."""
+    return _reach(Path(script), package).definitions
+
+
+def reached_text(module: str, reach: _Reach) -> str:
+    """The module's text without the top-level definitions the job cannot reach."""
+    src = reach.source(module)
+    lines = src.text.splitlines(keepends=True)
+    for name, (first, last) in src.definitions.items():
+        if (module, name) not in reach.definitions:
+            lines[first - 1:last] = [""] * (last - first + 1)
+    return "".join(lines)
 
 
 def code_hash(script: str | Path, package: Path = PACKAGE_DIR) -> str:
-    """12 hex digits over the script, the ``rpd`` modules it reaches and their data files (paths and bytes).
+    """12 hex digits over the script, the code it reaches (module top levels and reachable definitions) and
+    the data files of the modules it imports (paths and bytes).
 
     Computed afresh on each call (a workflow calls it once per rule): a cached value would outlive an edit.
     """
     script = Path(script)
-    files = [script]
-    for name in reachable_modules(script, package):
-        files.append(module_file(name, package))
-        files += sorted(p for pattern in DATA_OF.get(name, []) for p in package.glob(pattern))
+    reach = _reach(script, package)
     digest = hashlib.sha256()
-    for path in files:
-        label = path.name if path == script else path.relative_to(package).as_posix()
-        digest.update(label.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(script.name.encode() + b"\0" + script.read_bytes() + b"\0")
+    for name in sorted(reach.modules):
+        label = module_file(name, package).relative_to(package).as_posix()
+        digest.update(label.encode() + b"\0" + reached_text(name, reach).encode() + b"\0")
+        for data in sorted(p for pattern in DATA_OF.get(name, []) for p in package.glob(pattern)):
+            digest.update(data.relative_to(package).as_posix().encode() + b"\0" + data.read_bytes() + b"\0")
     return digest.hexdigest()[:12]

@@ -3,6 +3,7 @@ param of every rule); `--rerun-triggers mtime` keeps old results instead."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -42,6 +43,35 @@ def test_hash_follows_the_code_a_script_reaches(tmp_path):
     assert after != before
     (package / "data" / "datasaurus.csv").write_text((package / "data" / "datasaurus.csv").read_text() + "\n")
     assert code_hash(script, package) != after  # package data a reached module reads
+
+
+def _edit_function(path: Path, name: str) -> None:
+    """Add a statement at the start of the top-level function ``name`` (behaviour unchanged, code changed)."""
+    lines = path.read_text().splitlines(keepends=True)
+    fn = next(n for n in ast.parse("".join(lines)).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    first = fn.body[0]
+    lines.insert(first.lineno - 1, " " * first.col_offset + "_edited = None\n")
+    path.write_text("".join(lines))
+
+
+def test_an_evaluation_function_edit_reruns_evaluation_not_training(tmp_path):
+    """Training and sampling import rpd.evaluate for its constants and out_of_range_share: an edit inside
+    grid_metrics changes the hash of the jobs that call it, not theirs; an edit inside rpd.training.fit does."""
+    package = tmp_path / "rpd"
+    shutil.copytree(REPO / "rpd", package, ignore=shutil.ignore_patterns("__pycache__"))
+    scripts = [p.name for p in sorted(SCRIPTS.glob("*.py"))]
+    before = {s: code_hash(SCRIPTS / s, package) for s in scripts}
+
+    def changed() -> set[str]:
+        return {s for s in scripts if code_hash(SCRIPTS / s, package) != before[s]}
+
+    _edit_function(package / "evaluate.py", "grid_metrics")
+    assert changed() == {"evaluate.py", "progress.py", "report.py"}  # the report draws the data floor with it
+    _edit_function(package / "evaluate.py", "out_of_range_share")  # the sampling jobs call this one
+    assert {"sample_model.py", "train_prior.py"} <= changed() and "train_model.py" not in changed()
+    _edit_function(package / "training.py", "fit")
+    assert {"train_model.py", "train_prior.py"} <= changed()
+    assert not {"make_dataset.py", "train_feature_net.py", "collect.py"} & changed()  # KID's net has its own loop
 
 
 def test_every_rule_with_a_script_passes_its_code_hash():
@@ -115,6 +145,9 @@ def test_editing_a_module_reruns_the_jobs_that_run_it(tmp_path):
     assert _planned(tree) == {}
     _touch_code(tree / "rpd" / "report" / "tables.py")  # report code only
     assert _planned(tree) == {"report": 1, "all": 1}
+    _edit_function(tree / "rpd" / "evaluate.py", "grid_metrics")  # evaluation code: training and sampling kept
+    planned = _planned(tree)
+    assert planned.get("evaluate") == 3 and not {"train_model", "train_prior", "sample_model"} & set(planned), planned
     _touch_code(tree / "rpd" / "diffusion.py")  # training and sampling code: those jobs and what follows them
     planned = _planned(tree)
     assert planned.get("train_model") == 2 and planned.get("sample_model") == 2, planned
