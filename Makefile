@@ -44,8 +44,10 @@ test: setup-test
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -ra --durations=25
 
 # The tests not marked slow: no end-to-end suite run (README). Lint, config, metrics, report, API, dry runs.
+# In parallel (pytest-xdist), TEST_WORKERS processes: 2 halves the wall time on 2 cores; `auto` = one per core.
+TEST_WORKERS ?= 2
 test-fast: setup-test
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow" -q -ra
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow" -q -ra -n $(TEST_WORKERS) --durations=10
 
 # Mutation testing (README "Mutation testing"; not part of `make test`): mutmut mutates the modules listed in
 # pyproject.toml [tool.mutmut] (equivalent mutants are listed there too) and runs the fast tests against each

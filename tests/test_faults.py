@@ -181,6 +181,7 @@ def _check_outputs(run_dir: Path) -> dict[str, int | None]:
     return generations
 
 
+@pytest.mark.slow  # twelve kills of 8 MB writers: tens of seconds; `make test` runs it
 def test_sigkill_while_writing_leaves_only_complete_files(tmp_path):
     """Twelve SIGKILLs at random moments: every output present loads fully and is consistent, every time."""
     rng = random.Random(6)
@@ -248,6 +249,7 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
 
 
+@pytest.mark.slow  # runs Snakemake jobs; `make test` runs it
 def test_out_of_memory_job_fails_and_the_dag_keeps_the_rest(ci_raw, tmp_path):
     """One data job runs out of memory: it fails with MemoryError in its log and leaves no file; the other
     data job's outputs are complete and kept (--keep-going)."""
@@ -269,6 +271,7 @@ def test_out_of_memory_job_fails_and_the_dag_keeps_the_rest(ci_raw, tmp_path):
     assert load_npz(good / "reference.npz")["x"].shape == (256, 2)
 
 
+@pytest.mark.slow  # runs Snakemake jobs (data, training); `make test` runs it
 def test_diverging_training_stops_the_dag(ci_raw, tmp_path):
     """lr = 1e6 through Snakemake: the training job fails with the divergence message; no model file, no
     samples and no metrics exist for the run."""
