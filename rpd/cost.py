@@ -125,7 +125,8 @@ def _network_work(job: _Job) -> tuple[NetworkCost, float, float, bool] | None:
     if job.rule == "elbo":
         draws = IMAGE_T_DRAWS + 1 if job.images else run["T"]
         return cost, n * draws, n * draws / (IMAGE_ROWS_PER_CALL if job.images else ROWS_PER_CALL), False
-    from rpd.progress import PROGRESS_SAMPLING, SNAPSHOTS_PER_RUN  # progress: each snapshot sampled once
+    from rpd.layout import SNAPSHOTS_PER_RUN
+    from rpd.progress import PROGRESS_SAMPLING  # progress: each snapshot sampled once
 
     k = PROGRESS_SAMPLING["images" if job.images else "points"][1]
     return cost, SNAPSHOTS_PER_RUN * n * k, SNAPSHOTS_PER_RUN * k * math.ceil(n / batch), False

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: EMA snapshots every diffusion training run keeps in ``snapshots.pt`` (the last is the final model): E4
+#: scores each (rpd.progress).
+SNAPSHOTS_PER_RUN = 6
+
 
 def sample_file(run_dir: str | Path, sampler: str, steps: int) -> Path:
     """Where the samples of one (sampler, K) pair of a run live."""

@@ -1,6 +1,6 @@
 """E4 (claim C4, paper Fig. 7): the metric against training iteration, from a run's EMA snapshots.
 
-A diffusion training job keeps its EMA weights at :data:`SNAPSHOTS_PER_RUN` evenly spaced iterations
+A diffusion training job keeps its EMA weights at :data:`rpd.layout.SNAPSHOTS_PER_RUN` evenly spaced iterations
 (``snapshots.pt``); this job samples each snapshot and scores it against the reference set
 with the same metric code as the final evaluation. Its rows have metrics.csv's columns with sampler
 ``progress`` and K (``steps``) = the training iteration; the (sampler, K) the snapshots are drawn with is
@@ -28,8 +28,6 @@ from rpd.provenance import git_commit, package_versions
 # torch and the model code are imported in the functions that run networks: the report reads this module's
 # constants without them.
 
-#: EMA snapshots every diffusion training run keeps (the last is the final model): E4 scores each.
-SNAPSHOTS_PER_RUN = 6
 #: The rows' sampler name; their ``steps`` column holds the training iteration of the snapshot.
 PROGRESS_SAMPLER = "progress"
 #: (sampler, K) each snapshot is drawn with, per modality. Ancestral sampling: an under-trained ε-model

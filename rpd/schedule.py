@@ -8,7 +8,7 @@ r_t = √ᾱ_t r_0 + √(1 − ᾱ_t) ε, so diffusers' schedulers apply unchang
 from __future__ import annotations
 
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
+from diffusers import DDIMScheduler, DDPMScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin, SchedulerOutput
 
 BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
@@ -72,17 +72,6 @@ class AncestralSampler(DDPMScheduler):
         return alpha_prod_t.sqrt() * sample - (1 - alpha_prod_t).sqrt() * model_output  # v_prediction
 
 
-class UniPCSampler(UniPCMultistepScheduler):
-    """diffusers' UniPC with the ``step(..., generator=...)`` signature of the other samplers.
-
-    UniPC is deterministic, so the per-sample generators the sampling loop passes are accepted and unused.
-    """
-
-    def step(self, model_output: torch.Tensor, timestep, sample: torch.Tensor, generator=None,
-             return_dict: bool = True) -> SchedulerOutput | tuple:
-        return super().step(model_output, timestep, sample, return_dict=return_dict)
-
-
 def make_sampler(name: str, num_train_timesteps: int, beta_schedule: str, target: str, steps: int) -> SchedulerMixin:
     """A diffusers scheduler set to ``steps`` inference steps (one of :data:`SAMPLERS`).
 
@@ -100,25 +89,16 @@ def make_sampler(name: str, num_train_timesteps: int, beta_schedule: str, target
     elif name == "ddim":
         # set_alpha_to_one: the last step of K = T returns the x₀ prediction, as DDPM's does.
         scheduler = DDIMScheduler(**kwargs, set_alpha_to_one=True)
-    elif name == "dpmpp":
-        scheduler = DPMSolverMultistepScheduler(
-            **_multistep_kwargs(kwargs), algorithm_type="dpmsolver++", solver_type="midpoint", euler_at_final=False)
-    elif name == "unipc":
-        scheduler = UniPCSampler(**_multistep_kwargs(kwargs), predict_x0=True, solver_type="bh2")
+    elif name in ("dpmpp", "unipc"):
+        # imported here: diffusers' multistep modules import scipy.stats, which jobs that do not sample with
+        # them (training, priors, bounds) should not pay for at start-up (rpd/multistep.py)
+        from rpd.multistep import make_multistep_sampler
+
+        scheduler = make_multistep_sampler(name, kwargs)
     else:
         raise ValueError(f"sampler={name!r}; allowed: {list(SAMPLERS)}")
     scheduler.set_timesteps(steps)
     return scheduler
-
-
-def _multistep_kwargs(kwargs: dict) -> dict:
-    """DPM-Solver++ / UniPC settings: second order, lower order near the end, final σ = 0, no thresholding.
-
-    ``clip_sample`` is a DDPM/DDIM option; the multistep solvers' counterpart is ``thresholding`` (off).
-    """
-    out = {k: v for k, v in kwargs.items() if k != "clip_sample"}
-    return dict(out, solver_order=2, lower_order_final=True, final_sigmas_type="zero", thresholding=False,
-                use_karras_sigmas=False)
 
 
 def alphas_cumprod(num_train_timesteps: int, beta_schedule: str) -> torch.Tensor:

@@ -25,11 +25,10 @@ from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_label
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import num_extra_inputs
 from rpd.io import load_npz, save_json, save_npz, write_atomic
-from rpd.layout import sample_file, snapshots_file
+from rpd.layout import SNAPSHOTS_PER_RUN, sample_file, snapshots_file
 from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
 from rpd.priors import build_prior
-from rpd.progress import SNAPSHOTS_PER_RUN
 from rpd.provenance import training_record
 from rpd.training import Checkpoint, Progress, Snapshots, TrainConfig, fit, snapshot_steps
 

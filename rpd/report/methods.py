@@ -12,7 +12,8 @@ import pandas as pd
 
 from rpd.analysis import elbo_methods_markdown
 from rpd.config import MODALITY_KEYS, modality
-from rpd.progress import PROGRESS_SAMPLING, SNAPSHOTS_PER_RUN
+from rpd.layout import SNAPSHOTS_PER_RUN
+from rpd.progress import PROGRESS_SAMPLING
 from rpd.report import figures as F
 from rpd.report.context import Context
 from rpd.report.document import Table
