@@ -67,40 +67,36 @@ class Source:
     def_names: dict[str, frozenset[Chain]] = field(default_factory=dict)
 
 
-def _chains(node: ast.AST) -> frozenset[Chain]:
-    """Every name used under ``node``, each with the attributes read from it."""
-    out = set()
+def _scan(node: ast.AST, bindings: dict[str, tuple[str, str | None]]) -> tuple[frozenset[str], frozenset[Chain]]:
+    """The ``rpd`` modules imported under ``node`` (absolute imports; with each ``from`` import's names, which may be
+    submodules: the walk keeps those that are) and every name used, each with the attributes read from it.
+
+    Records the names the imports bind in ``bindings``. One pass over the tree: the parse is most of a hash's cost.
+    """
+    modules, names = set(), set()
     for n in ast.walk(node):
         if isinstance(n, ast.Name):
-            out.add((n.id,))
+            names.add((n.id,))
         elif isinstance(n, ast.Attribute):
             attrs, base = [], n
             while isinstance(base, ast.Attribute):
                 attrs.append(base.attr)
                 base = base.value
             if isinstance(base, ast.Name):
-                out.add((base.id, *reversed(attrs)))
-    return frozenset(out)
-
-
-def _imports(node: ast.AST, bindings: dict[str, tuple[str, str | None]]) -> frozenset[str]:
-    """The ``rpd`` modules imported under ``node`` (absolute imports; with each ``from`` import's names, which may be
-    submodules: the walk keeps those that are); records the names they bind in ``bindings``."""
-    found = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.Import):
+                names.add((base.id, *reversed(attrs)))
+        elif isinstance(n, ast.Import):
             for a in n.names:
                 if a.name == "rpd" or a.name.startswith("rpd."):
-                    found.add(a.name)
+                    modules.add(a.name)
                     bound = a.asname or a.name.split(".")[0]
                     bindings[bound] = (a.name if a.asname else bound, None)
         elif isinstance(n, ast.ImportFrom) and n.module and n.level == 0:
             if n.module == "rpd" or n.module.startswith("rpd."):
-                found.add(n.module)
-                found |= {f"{n.module}.{a.name}" for a in n.names}  # `from rpd.a import b`: b may be a module
+                modules.add(n.module)
+                modules |= {f"{n.module}.{a.name}" for a in n.names}
                 for a in n.names:
                     bindings[a.asname or a.name] = (n.module, a.name)
-    return frozenset(found)
+    return frozenset(modules), frozenset(names)
 
 
 def _is_definition(node: ast.stmt) -> bool:
@@ -121,13 +117,13 @@ def _read(path: Path, mtime_ns: int, size: int) -> Source:
     top_imports, top_names, definitions, def_imports, def_names = set(), set(), {}, {}, {}
     for stmt in tree.body:
         if not _is_definition(stmt):
-            top_imports |= _imports(stmt, bindings)
-            top_names |= _chains(stmt)
+            modules, names = _scan(stmt, bindings)
+            top_imports |= modules
+            top_names |= names
             continue
         first = min([stmt.lineno, *(d.lineno for d in stmt.decorator_list)])
         definitions[stmt.name] = (first, stmt.end_lineno or stmt.lineno)
-        def_imports[stmt.name] = _imports(stmt, bindings)
-        def_names[stmt.name] = _chains(stmt)
+        def_imports[stmt.name], def_names[stmt.name] = _scan(stmt, bindings)
         if stmt.decorator_list:  # registered when the module is imported (e.g. @section): callable from then on
             top_names.add((stmt.name,))
     return Source(text, bindings, definitions, frozenset(top_imports), frozenset(top_names), def_imports, def_names)
@@ -146,12 +142,21 @@ class _Reach:
         self.package = package
         self.modules: set[str] = set()
         self.definitions: set[tuple[str, str]] = set()
+        self._files: dict[str, Path | None] = {}  # one walk asks about the same names thousands of times
+        self._sources: dict[str, Source] = {}
+
+    def file(self, module: str) -> Path | None:
+        if module not in self._files:
+            self._files[module] = module_file(module, self.package)
+        return self._files[module]
 
     def source(self, module: str) -> Source:
-        return read_source(module_file(module, self.package))
+        if module not in self._sources:
+            self._sources[module] = read_source(self.file(module))
+        return self._sources[module]
 
     def module(self, name: str) -> None:
-        if name in self.modules or module_file(name, self.package) is None:
+        if name in self.modules or self.file(name) is None:
             return
         self.modules.add(name)
         src = self.source(name)
@@ -171,13 +176,13 @@ class _Reach:
             return
         target, attr = src.bindings[head]
         if attr is not None:
-            if module_file(f"{target}.{attr}", self.package) is None:  # a function, class or constant
+            if self.file(f"{target}.{attr}") is None:  # a function, class or constant
                 self.module(target)
                 self.name(target, self.source(target), (attr,))
                 return
             target = f"{target}.{attr}"
         self.module(target)
-        while rest and module_file(f"{target}.{rest[0]}", self.package) is not None:
+        while rest and self.file(f"{target}.{rest[0]}") is not None:
             target = f"{target}.{rest.pop(0)}"
             self.module(target)
         if rest:
