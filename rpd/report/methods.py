@@ -12,6 +12,7 @@ import pandas as pd
 
 from rpd.analysis import elbo_methods_markdown
 from rpd.config import MODALITY_KEYS, modality
+from rpd.evaluate import RANGE_MARGIN
 from rpd.layout import SNAPSHOTS_PER_RUN
 from rpd.progress import PROGRESS_SAMPLING
 from rpd.report import figures as F
@@ -104,8 +105,10 @@ def method_items(ctx: Context, code: dict) -> list[tuple[str, str]]:
                      "999, 666, 332) is off by one step from the next listed timestep (diffusers' behaviour, "
                      "negligible). K per sampler: "
                      + "; ".join(f"{s}: {', '.join(map(str, ks))}" for s, ks in steps_by_sampler.items()) + "."),
-        ("sampling z", "z ~ p̂(z): for VQ-VAE the empirical code frequencies on the training set; for β-VAE "
-                       "N(0, I). Decoder σ̂ = softplus(·) + sigma_floor. During stage-2 training z ~ q(z|x₀) "
+        ("sampling z", "z ~ p̂(z): for VQ-VAE the empirical code frequencies on the training set; for the 2D β-VAE "
+                       "N(0, I); for the image β-VAE p̂(z|y), one full-covariance Gaussian per class fitted to the "
+                       "aggregate posterior after training (N(0, I) drawn apart from y ignored the class). "
+                       "Decoder σ̂ = softplus(·) + sigma_floor. During stage-2 training z ~ q(z|x₀) "
                        "(VQ-VAE: the code of x₀). VQ-VAE codebook: k-means on 4096 training encodings (best "
                        "of 5 k-means++ runs), codes serving under a tenth of the mean usage restarted every "
                        "100 steps; encoder = identity skip + MLP."),
@@ -192,8 +195,9 @@ def sanity_text(ctx: Context) -> str:
     """The sanity thresholds (config key ``sanity``) and what is measured."""
     t = thresholds(ctx.config)
     return (f"Per model and (sampler, K), evaluation records the share of raw sample values outside the data range "
-            f"widened by 5% of its width (images: [−1, 1] in model space, before clamping; 2D: the reference set's "
-            f"bounding box) and, on class-conditional data, the KID feature net's accuracy on the samples against "
+            f"widened by {RANGE_MARGIN:.0%} of its width per side (images: [−1, 1] in model space, before clamping; "
+            f"2D: the reference set's bounding box; the check is for diverging samplers, not a slight overshoot) "
+            f"and, on class-conditional data, the KID feature net's accuracy on the samples against "
             f"the class each was drawn for, divided by its accuracy on the real held-out images. A model is fit to "
             f"judge with a sampler when at every K ≥ {t['min_steps']} at most {t['max_out_of_range']:.0%} of values "
             f"are outside and the accuracy ratio is at least {t['min_accuracy_ratio']:g} (config key 'sanity'); a "

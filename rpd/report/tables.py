@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rpd.evaluate import RANGE_MARGIN
 from rpd.report import figures as F
 from rpd.report.context import Context
 from rpd.report.document import STATUS_CLASS, Table
@@ -226,7 +227,8 @@ def sanity_table(ctx: Context, rows: pd.DataFrame) -> Table:
                     f"{r.out_of_range:.2%}; {r.worst_out_of_range:.2%}" if np.isfinite(r.out_of_range) else "—",
                     fmt(r.class_accuracy, 3), fmt(real, 3), fmt(r.class_accuracy_ratio, 3), verdict])
         classes.append("" if r.passes else "bad" if r.gated else "muted")
-    caption = (f"Sanity of the samples (config key 'sanity'): share of raw values outside the data range widened by 5% "
+    caption = (f"Sanity of the samples (config key 'sanity'): share of raw values outside the data range widened by "
+               f"{RANGE_MARGIN:.0%} per side "
                f"(max {t['max_out_of_range']:.0%}) and, on class-conditional data, the KID feature net's accuracy on "
                f"the samples against its accuracy on real held-out images (ratio at least {t['min_accuracy_ratio']:g}). "
                f"Thresholds apply at K ≥ {t['min_steps']}; a claim resting on a failing model is shown as not fit "
