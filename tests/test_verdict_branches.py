@@ -432,3 +432,16 @@ def test_c3_judges_the_few_step_setting_only_when_it_differs_from_the_headline()
     v = verdict(cfg, table, "C3")  # headline ddpm K = 10, few-step DDIM at the fewest K ≥ 3
     assert [(o.test.where["sampler"], o.test.where["steps"]) for o in v.deciding] == [("ddpm", 10), ("ddim", 3)]
     assert V.few_step_setting(pd.DataFrame(rows("rpd", "train_loss_mean", BASE, "train", 0))) is None
+
+
+def test_c4_area_of_a_single_snapshot_is_its_value_and_no_snapshot_has_none() -> None:
+    """A run scored once (one snapshot) is judged on that score; a run without snapshots has no area."""
+    from rpd.report.judges.aux_input import area_rows, log_area
+
+    assert log_area(np.array([500]), np.array([0.3])) == pytest.approx(0.3)
+    assert np.isnan(log_area(np.array([]), np.array([])))
+    assert log_area(np.array([200, 400]), np.array([0.3, 0.0])) == np.inf  # a zero score cannot be logged
+    # unsorted iterations are put in order: 0.1 at 200 and 0.4 at 1000 give exp(mean of the two logs) = 0.2
+    assert log_area(np.array([1000, 200]), np.array([0.4, 0.1])) == pytest.approx(0.2)
+    areas = area_rows(pd.DataFrame(progress("rpd", [[0.3, 0.4, 0.5]], iterations=(700,))))
+    assert areas["value"].tolist() == pytest.approx([0.3, 0.4, 0.5]) and set(areas["steps"]) == {700}
