@@ -445,3 +445,19 @@ def test_c4_area_of_a_single_snapshot_is_its_value_and_no_snapshot_has_none() ->
     assert log_area(np.array([1000, 200]), np.array([0.4, 0.1])) == pytest.approx(0.2)
     areas = area_rows(pd.DataFrame(progress("rpd", [[0.3, 0.4, 0.5]], iterations=(700,))))
     assert areas["value"].tolist() == pytest.approx([0.3, 0.4, 0.5]) and set(areas["steps"]) == {700}
+
+
+def test_paired_outcomes_come_in_setting_order_whatever_the_row_order() -> None:
+    """The table lists K ascending within each sampler even when metrics.csv holds the rows in another order."""
+    table = (grid("rpd", "rw1wd", CLEAR_BETTER, samplers=("ddim",), steps=(10, 1, 3))
+             + grid("ddpm", "rw1wd", BASE, samplers=("ddim",), steps=(3, 10, 1)))
+    outs = S.paired_outcomes(pd.DataFrame(table), ["rpd"], ["ddpm"], "rw1wd")
+    assert [o.test.where["steps"] for o in outs] == [1, 3, 10]
+
+
+def test_paired_outcomes_name_k_as_an_integer_when_the_column_is_float() -> None:
+    """metrics.csv read back with an empty K somewhere (bound rows) holds K as floats; the row still says K = 10."""
+    table = pd.DataFrame(rows("rpd", "rw1wd", CLEAR_BETTER) + rows("ddpm", "rw1wd", BASE)).astype({"steps": float})
+    (out,) = S.paired_outcomes(table, ["rpd"], ["ddpm"], "rw1wd")
+    assert out.test.describe() == "rpd − ddpm, RW-1WD (dataset d, size std, sampler ddpm, steps 10)"
+    assert out.status == V.SUPPORTED and out.seeds == 3
