@@ -156,14 +156,18 @@ def test_a_failed_deciding_test_is_reported_before_a_guard() -> None:
 # ---------------------------------------------------------------------------------------------------------
 # 'Not run': each judge's preconditions
 
+#: The whole of C4's 'not run' reason: it tells the user both ways of giving C4 its evidence.
+C4_NEEDS = ("E4 needs RPD models with aux omega and aux mu (or none) with results (snapshot scores or training-loss "
+            "rows)")
+
 
 @pytest.mark.parametrize("claim,family,models,sizes,needs", [
     ("C1", "e1", ["rpd"], ("std",), "E1 needs an RPD and a DDPM model"),
     ("C2", "e2", ["ddpm"], ("std",), "E2 needs an RPD and a DDPM model"),
     ("C3", "e3", ["rpd"], ("std",), "E3 needs an RPD model at sizes std and small"),
     ("C3", "e3", ["ddpm"], ("std", "small"), "E3 needs an RPD model at sizes std and small"),
-    ("C4", "e4", ["rpd"], ("std",), "E4 needs RPD models with aux omega and aux mu"),
-    ("C4", "e4", ["rpd_mu"], ("std",), "E4 needs RPD models with aux omega and aux mu"),
+    ("C4", "e4", ["rpd"], ("std",), C4_NEEDS),
+    ("C4", "e4", ["rpd_mu"], ("std",), C4_NEEDS),
     ("C5", "e5", ["rpd"], ("std",), "E5 needs RPD models on the std and the small prior"),
     ("C6", "e8", ["rpd"], ("std",), "E8 needs RPD and DiffuseVAE models on the same prior"),
 ])
