@@ -60,7 +60,8 @@ def test_c1_global_layout_guard_vetoes_a_local_win() -> None:
     """RPD wins RW-1WD clearly but is clearly worse on 1WD: C1 ('without losing the global layout') fails."""
     cfg = config("e1", ["rpd", "ddpm"])
     table = grid("rpd", "rw1wd", CLEAR_BETTER) + grid("ddpm", "rw1wd", BASE)
-    assert verdict(cfg, table, "C1").status == V.SUPPORTED  # no 1WD rows: no guard
+    no_layout = verdict(cfg, table, "C1")
+    assert no_layout.status == V.SUPPORTED and no_layout.guards == []  # no 1WD rows: no guard (none shown)
     v = verdict(cfg, table + grid("rpd", "1wd", CLEAR_WORSE) + grid("ddpm", "1wd", BASE), "C1")
     assert v.status == V.NOT_SUPPORTED and v.reason.startswith("guard rpd − ddpm, 1WD")
     assert v.deciding[0].status == V.SUPPORTED and v.guards[0].lo > 0
