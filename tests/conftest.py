@@ -8,7 +8,9 @@ the cores the fast tests leave idle; the tests that need them wait for them.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,12 +71,22 @@ class SyntheticReport:
 @pytest.fixture(scope="session")
 def synthetic_report(tmp_path_factory: pytest.TempPathFactory) -> SyntheticReport:
     """tests/test_report.py's synthetic results tree and its report, rendered once (tens of seconds) for every
-    test that reads it (test_report, test_report_html, test_report_figures). Tests must not change it."""
+    test that reads it (test_report, test_report_html, test_report_figures). Tests must not change it.
+
+    Under pytest-xdist (make test-fast) the workers share one rendering: the first renders it into the folder
+    all workers' temporary folders sit in, under a lock; the others wait for it and read it.
+    """
     from test_report import _config, _results_tree
     from test_report_figures import render_capturing
 
-    cfg, root = _config(), tmp_path_factory.mktemp("synthetic_report")
-    results = _results_tree(root, cfg).parent
-    drawn = render_capturing(results, cfg, root / "reports" / "t")
-    html = root / "reports" / "t" / "index.html"
-    return SyntheticReport(html, html.read_text(encoding="utf-8"), cfg, results, drawn)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root, cfg = shared / "synthetic_report", _config()
+    html, drawn_file = root / "reports" / "t" / "index.html", root / "drawn.pickle"
+    with open(shared / "synthetic_report.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not drawn_file.exists():
+            results = _results_tree(root, cfg).parent
+            drawn_file.write_bytes(pickle.dumps(render_capturing(results, cfg, html.parent)))
+    drawn = pickle.loads(drawn_file.read_bytes())
+    return SyntheticReport(html, html.read_text(encoding="utf-8"), cfg, root / "results" / "t", drawn)
