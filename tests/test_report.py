@@ -138,7 +138,7 @@ def _render(root: Path, cfg: dict) -> tuple[Path, str]:
     return html, html.read_text(encoding="utf-8")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # module scope: tests/mutmut_plugin.py runs tests needing a built report last
 def report(synthetic_report) -> tuple[Path, str]:
     """The synthetic report (tests/conftest.py renders it once per session)."""
     return synthetic_report.html, synthetic_report.text

@@ -121,7 +121,7 @@ def render_capturing(results: Path, cfg: dict, out: Path) -> dict[str, list[dict
     return drawn
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # module scope: tests/mutmut_plugin.py runs tests needing a built report last
 def synthetic(synthetic_report) -> tuple[Path, dict, dict]:
     """The synthetic report (tests/conftest.py renders it once per session, capturing what figures draw)."""
     return synthetic_report.results, synthetic_report.cfg, synthetic_report.drawn

@@ -102,7 +102,7 @@ def close(shown: str, value: float, digits: int = 4) -> bool:
 # Fast: the synthetic report
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # module scope: tests/mutmut_plugin.py runs tests needing a built report last
 def synthetic(synthetic_report) -> tuple[Path, str, dict]:
     """The synthetic report (tests/conftest.py renders it once per session)."""
     return synthetic_report.html, synthetic_report.text, synthetic_report.cfg
