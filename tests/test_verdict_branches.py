@@ -466,3 +466,15 @@ def test_paired_outcomes_name_k_as_an_integer_when_the_column_is_float() -> None
     (out,) = S.paired_outcomes(table, ["rpd"], ["ddpm"], "rw1wd")
     assert out.test.describe() == "rpd − ddpm, RW-1WD (dataset d, size std, sampler ddpm, steps 10)"
     assert out.status == V.SUPPORTED and out.seeds == 3
+
+
+def test_an_unset_aux_or_prior_size_is_read_as_its_schema_default() -> None:
+    """A model that leaves out ``aux`` is the ω model of C4 and one that leaves out ``prior_size`` is on the
+    standard prior for C5 (the schema's defaults: omega, std)."""
+    from rpd.report.judges.aux_input import sides
+    from rpd.report.judges.prior_capacity import prior_pair
+
+    cfg = {"models": {"w": {"family": "rpd"}, "m": {"family": "rpd", "aux": "mu"}}}
+    assert sides(cfg, {"models": ["w", "m"]}) == ("w", "m")
+    cfg = {"models": {"s": {"family": "rpd"}, "weak": {"family": "rpd", "prior_size": "small"}}}
+    assert prior_pair(cfg, {"models": ["weak", "s"]}) == ("weak", "s")
