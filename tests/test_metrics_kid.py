@@ -80,3 +80,20 @@ def test_image_metrics_kid_uses_the_configured_subsets_and_the_run_seed(fixed_ne
     other_seed, _ = kid_reference(features(net, a), features(net, b), 25, 6, 0)
     assert abs(expected - other_seed) > 1e-3 * abs(expected)  # the seed matters at this subset size
     assert values["kid"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_feature_net_summary_states_its_task_size_and_accuracy(tmp_path):
+    """The feature net's summary (shown in the report beside KID) names its task, its parameter count and what its
+    accuracy was measured on, and a saved net loads back with the same outputs."""
+    from rpd.metrics.kid import save_feature_net, train_feature_net
+
+    torch.set_num_threads(1)
+    x = _images(0, 40, 1, 255)
+    net, summary = train_feature_net(x, None, x[:8], None, steps=2, seed=0, batch_size=8)
+    assert summary["task"] == "rotation" and summary["num_outputs"] == 4 and summary["in_channels"] == 1
+    assert summary["parameters"] == sum(p.numel() for p in net.parameters()) > 0
+    assert summary["accuracy_on"] == "8 reference images" and 0.0 <= summary["accuracy"] <= 1.0
+    save_feature_net(tmp_path / "model.pt", net, summary)
+    loaded = load_feature_net(tmp_path / "model.pt")
+    probe = torch.from_numpy(x[:4]).float() / 127.5 - 1
+    assert torch.allclose(loaded.features(probe), net.eval().features(probe))
