@@ -110,6 +110,19 @@ def test_c4_is_decided_on_the_area_under_the_log_metric_curve() -> None:
     assert verdict(cfg, progress("rpd", SLOW) + progress("rpd_mu", FAST), "C4").status == V.NOT_SUPPORTED
 
 
+def test_c4_on_snapshots_is_gated_on_the_final_models_drawn_with_the_snapshots_sampler() -> None:
+    """The snapshot scores come from the snapshots' sampler (rpd.progress: ancestral, 'ddpm'); final models that
+    fail the sanity thresholds with it make C4 not fit to judge, a failure with another sampler does not."""
+    cfg = {**config("e4", ["rpd", "rpd_mu"]), "datasets": {"d": {"kind": "fmnist", "resolution": 16}}}
+    table = progress("rpd", FAST) + progress("rpd_mu", SLOW)
+    assert verdict(cfg, table, "C4").status == V.SUPPORTED  # no sanity rows: nothing to gate
+    diverged = rows("rpd_mu", "out_of_range", [0.40, 0.45, 0.42], "ddpm", 10)
+    v = verdict(cfg, table + diverged, "C4")
+    assert v.status == V.UNFIT and "rpd_mu-std ddpm K=10: 42.3% of values outside" in v.reason
+    assert verdict(cfg, table + rows("rpd_mu", "out_of_range", [0.40, 0.45, 0.42], "ddim", 10), "C4").status \
+        == V.SUPPORTED
+
+
 def test_c4_metric_guard_vetoes_a_faster_falling_loss() -> None:
     """ω lowers the loss and the curve's area, but the final model is clearly worse: C4 fails."""
     cfg = config("e4", ["rpd", "rpd_mu"])

@@ -16,7 +16,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from rpd.config import modality
 from rpd.evaluate import SANITY_METRICS  # defined where the rows are written
+from rpd.progress import PROGRESS_SAMPLER, PROGRESS_SAMPLING
 from rpd.report.stats import Outcome, select
 
 #: The schema's defaults of the config key ``sanity`` (for configs that were not validated).
@@ -25,6 +27,9 @@ KEYS = ["dataset", "model", "size", "sampler", "steps"]
 #: Rows that are not a sampler's output at K steps: training snapshots (E4's ``progress``, K = the iteration),
 #: training-loss and bound rows. Their sanity is not a model's fitness to judge.
 NOT_SAMPLERS = ("progress", "train", "bound")
+#: E4's snapshot rows and the per-run area over them (rpd.report.judges.aux_input): tests on these rest on the
+#: final model drawn with the snapshots' sampler (rpd.progress.PROGRESS_SAMPLING), so that sampler's rows gate them.
+SNAPSHOT_SAMPLERS = (PROGRESS_SAMPLER, f"{PROGRESS_SAMPLER}-area")
 
 
 def thresholds(cfg: Mapping) -> dict:
@@ -67,13 +72,23 @@ def unfit(rows: pd.DataFrame, filters: Mapping[str, object]) -> list[str]:
     return [f"{r.model}-{r.size} {r.sampler} K={int(r.steps)}: {r.why}" for r in sub.itertuples()]
 
 
-def outcome_failures(rows: pd.DataFrame, outcome: Outcome) -> list[str]:
+def snapshot_samplers(cfg: Mapping) -> dict[str, str]:
+    """Per dataset of the suite, the sampler its training snapshots are drawn with (rpd.progress)."""
+    return {name: PROGRESS_SAMPLING[modality(spec)][0] for name, spec in (cfg.get("datasets") or {}).items()}
+
+
+def outcome_failures(rows: pd.DataFrame, outcome: Outcome, snapshot_sampler: Mapping[str, str] | None = None
+                     ) -> list[str]:
     """Failures of the models on either side of a test, with the test's sampler at every gated K.
 
-    Tests without a sampler (the bound, training loss) are not about samples and have no failures.
+    A test on training snapshots (C4) is gated on the final models drawn with the snapshots' sampler
+    (``snapshot_sampler``: dataset → sampler, :func:`snapshot_samplers`); tests without a sampler (the bound,
+    training loss) are not about samples and have no failures.
     """
     where = dict(outcome.test.where)
-    if "sampler" not in where or where["sampler"] in ("prior", *NOT_SAMPLERS):
+    if where.get("sampler") in SNAPSHOT_SAMPLERS:
+        where["sampler"] = (snapshot_sampler or {}).get(where.get("dataset"))
+    if where.get("sampler") is None or where["sampler"] in ("prior", *NOT_SAMPLERS):
         return []
     where.pop("steps", None)  # fitness is judged at every K ≥ min_steps of the same sampler
     out: list[str] = []

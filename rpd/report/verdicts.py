@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rpd.report.sanity import outcome_failures, sanity_rows
+from rpd.report.sanity import outcome_failures, sanity_rows, snapshot_samplers
 from rpd.report.sizes import largest_size
 
 # The statistics live in rpd.report.stats (shared with the report's tables); re-exported here for the judges' callers.
@@ -374,15 +374,17 @@ def judge_claims(cfg: dict, metrics: pd.DataFrame) -> list[Verdict]:
         if exp is None:
             out.append(_not_run(claim, f"{family.upper()} is not in this suite"))
         else:
-            out.append(gate_on_sanity(JUDGES[claim](cfg, metrics, exp), sanity_rows(metrics, cfg)))
+            out.append(gate_on_sanity(JUDGES[claim](cfg, metrics, exp), sanity_rows(metrics, cfg),
+                                      snapshot_samplers(cfg)))
     return out
 
 
-def gate_on_sanity(verdict: Verdict, rows: pd.DataFrame) -> Verdict:
-    """A verdict decided on models that fail the suite's sanity thresholds becomes :data:`UNFIT` (rpd.report.sanity)."""
+def gate_on_sanity(verdict: Verdict, rows: pd.DataFrame, snapshot_sampler: dict[str, str] | None = None) -> Verdict:
+    """A verdict decided on models that fail the suite's sanity thresholds becomes :data:`UNFIT` (rpd.report.sanity;
+    ``snapshot_sampler``: per dataset, the sampler that gates tests on training snapshots)."""
     if verdict.status not in (SUPPORTED, NOT_SUPPORTED):
         return verdict
-    failures = list(dict.fromkeys(f for o in verdict.deciding for f in outcome_failures(rows, o)))
+    failures = list(dict.fromkeys(f for o in verdict.deciding for f in outcome_failures(rows, o, snapshot_sampler)))
     if not failures:
         return verdict
     reason = (f"the tests say {verdict.status}, but the models they rest on fail the sanity thresholds (config key "

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from rpd.report import verdicts as V
+from rpd.report.sanity import SNAPSHOT_SAMPLERS
 
-#: The rows' sampler of the snapshot scores (rpd.progress.PROGRESS_SAMPLER; not imported: that module needs torch).
-PROGRESS = "progress"
-#: The sampler of the derived per-run area rows.
-AREA = "progress-area"
+#: The rows' sampler of the snapshot scores (rpd.progress.PROGRESS_SAMPLER) and that of the derived per-run
+#: area rows; the sanity gate maps both to the sampler the snapshots are drawn with (rpd.report.sanity).
+PROGRESS, AREA = SNAPSHOT_SAMPLERS
 #: The metric C4 is judged on, first present wins (positive, lower is better, so the log area exists; KID is
 #: not computed for snapshots).
 PROGRESS_METRICS = ("rw1wd", "cw1wd", "1wd")
