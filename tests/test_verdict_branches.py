@@ -123,6 +123,25 @@ def test_c4_on_snapshots_is_gated_on_the_final_models_drawn_with_the_snapshots_s
         == V.SUPPORTED
 
 
+def test_c4_pairs_omega_and_mu_of_one_target_per_dataset() -> None:
+    """E4 may run ε models on one dataset and v models on another (``exclude``): each dataset is judged on its
+    own ω / μ̂ pair of one target, never ω of one target against μ̂ of the other."""
+    models = {**MODELS, "rpd_v": {**MODELS["rpd"], "target": "v"}, "rpd_mu_v": {**MODELS["rpd_mu"], "target": "v"}}
+    exclude = [{"dataset": "a", "model": "rpd_v"}, {"dataset": "a", "model": "rpd_mu_v"},
+               {"dataset": "b", "model": "rpd"}, {"dataset": "b", "model": "rpd_mu"}]
+    cfg = {**config("e4", ["rpd", "rpd_mu", "rpd_v", "rpd_mu_v"], datasets=("a", "b"), exclude=exclude),
+           "models": models}
+    table = (progress("rpd", FAST, dataset="a") + progress("rpd_mu", SLOW, dataset="a")
+             + progress("rpd_v", FAST, dataset="b") + progress("rpd_mu_v", SLOW, dataset="b"))
+    v = verdict(cfg, table, "C4")
+    assert v.status == V.SUPPORTED
+    assert [(o.test.where["dataset"], o.test.challenger.label, o.test.baseline.label) for o in v.deciding] == [
+        ("a", "rpd", "rpd_mu"), ("b", "rpd_v", "rpd_mu_v")]
+    # the v pair loses on its dataset: C4 ('on every E4 dataset') is not supported
+    table = table[: len(table) // 2] + progress("rpd_v", SLOW, dataset="b") + progress("rpd_mu_v", FAST, dataset="b")
+    assert verdict(cfg, table, "C4").status == V.NOT_SUPPORTED
+
+
 def test_c4_metric_guard_vetoes_a_faster_falling_loss() -> None:
     """ω lowers the loss and the curve's area, but the final model is clearly worse: C4 fails."""
     cfg = config("e4", ["rpd", "rpd_mu"])
@@ -488,6 +507,6 @@ def test_an_unset_aux_or_prior_size_is_read_as_its_schema_default() -> None:
     from rpd.report.judges.prior_capacity import prior_pair
 
     cfg = {"models": {"w": {"family": "rpd"}, "m": {"family": "rpd", "aux": "mu"}}}
-    assert sides(cfg, {"models": ["w", "m"]}) == ("w", "m")
+    assert sides(cfg, {"models": ["w", "m"]}, "d") == ("w", "m")
     cfg = {"models": {"s": {"family": "rpd"}, "weak": {"family": "rpd", "prior_size": "small"}}}
     assert prior_pair(cfg, {"models": ["weak", "s"]}) == ("weak", "s")

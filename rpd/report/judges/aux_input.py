@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rpd.config import excluded
 from rpd.report import verdicts as V
 from rpd.report.sanity import SNAPSHOT_SAMPLERS
 
@@ -59,35 +60,43 @@ def progress_metric(metrics: pd.DataFrame, dataset: str) -> str | None:
     return next((m for m in PROGRESS_METRICS if m in present), None)
 
 
-def sides(cfg: dict, exp: dict) -> tuple[str, str] | None:
-    """(ω model, baseline): the first RPD model with aux ω, against μ̂ alone (else no auxiliary input)."""
-    omega = V._family_models(cfg, exp, "rpd", aux=("omega", "omega"))
-    base = (V._family_models(cfg, exp, "rpd", aux=("mu", "omega"))
-            or V._family_models(cfg, exp, "rpd", aux=("none", "omega")))
-    return (omega[0], base[0]) if omega and base else None
+def sides(cfg: dict, exp: dict, dataset: str) -> tuple[str, str] | None:
+    """(ω model, baseline) on ``dataset``: the first RPD model with aux ω that the experiment runs there, against
+    one of the same target with μ̂ alone (else no auxiliary input). Datasets may differ through ``exclude``: e.g.
+    ε-prediction on 2D, v-prediction on images, where the ε-models are not fit to judge at a short training."""
+    def here(**settings: tuple[object, object]) -> list[str]:
+        return [m for m in V._family_models(cfg, exp, "rpd", **settings) if not excluded(exp, dataset, m)]
+
+    for omega in here(aux=("omega", "omega")):
+        target = (cfg["models"][omega].get("target", "eps"), "eps")
+        base = here(aux=("mu", "omega"), target=target) or here(aux=("none", "omega"), target=target)
+        if base:
+            return omega, base[0]
+    return None
 
 
 def c4_tests(cfg: dict, metrics: pd.DataFrame, exp: dict) -> tuple[list[V.Outcome], list[V.Outcome]]:
     """(deciding, guards) of C4 on every dataset of E4 (the tables of section E4 show the same outcomes)."""
-    pair = sides(cfg, exp)
-    if pair is None:
-        return [], []
-    m = V.experiment_frame(cfg, metrics, exp, extra_samplers=("train", PROGRESS))
-    size = V.first_size(exp, m[m["model"].isin(pair)])
-    m = m[m["model"].isin(pair) & (m["size"] == size)]
-    areas = area_rows(m)
-    rows = pd.concat([m, areas], ignore_index=True) if len(areas) else m
-    omega, base = (V.Side(x, {"model": x}) for x in pair)
+    m_all = V.experiment_frame(cfg, metrics, exp, extra_samplers=("train", PROGRESS))
     deciding, guards = [], []
     for dataset in exp["datasets"]:
+        pair = sides(cfg, exp, dataset)
+        if pair is None:
+            continue
+        m = m_all[(m_all["dataset"] == dataset) & m_all["model"].isin(pair)]
+        size = V.first_size(exp, m)
+        m = m[m["size"] == size]
+        areas = area_rows(m)
+        rows = pd.concat([m, areas], ignore_index=True) if len(areas) else m
+        omega, base = (V.Side(x, {"model": x}) for x in pair)
         metric = progress_metric(m, dataset)
         where = {"dataset": dataset, "size": size}
         if metric is not None:
             deciding.append(V.run_test(rows, V.Test(metric, omega, base, {**where, "sampler": AREA})))
-            last = int(m.loc[(m["dataset"] == dataset) & (m["sampler"] == PROGRESS), "steps"].max())
+            last = int(m.loc[m["sampler"] == PROGRESS, "steps"].max())
             guards.append(V.run_test(rows, V.Test(metric, omega, base,
                                                   {**where, "sampler": PROGRESS, "steps": last})))
-        if ((m["dataset"] == dataset) & (m["metric"] == "train_loss_mean")).any():
+        if (m["metric"] == "train_loss_mean").any():
             deciding.append(V.run_test(rows, V.Test("train_loss_mean", omega, base, {**where, "sampler": "train"})))
     return deciding, guards
 
