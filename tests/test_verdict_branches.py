@@ -142,6 +142,17 @@ def test_c4_pairs_omega_and_mu_of_one_target_per_dataset() -> None:
     assert verdict(cfg, table, "C4").status == V.NOT_SUPPORTED
 
 
+def test_an_experiment_s_rows_leave_out_its_excluded_pairs() -> None:
+    """A run another experiment made (the ε RPD on images, E6's) is not in E4's rows, tables or figures when E4
+    excludes that (dataset, model) pair."""
+    exp = {"datasets": ["a", "b"], "models": ["rpd", "rpd_mu"], "sizes": ["std"],
+           "exclude": [{"dataset": "b", "model": "rpd"}]}
+    frame = pd.DataFrame(rows("rpd", "rw1wd", BASE, dataset="a") + rows("rpd", "rw1wd", BASE, dataset="b")
+                         + rows("rpd_mu", "rw1wd", BASE, dataset="b"))
+    kept = frame[V.in_experiment(frame, exp)]
+    assert sorted(set(zip(kept["dataset"], kept["model"]))) == [("a", "rpd"), ("b", "rpd_mu")]
+
+
 def test_c4_metric_guard_vetoes_a_faster_falling_loss() -> None:
     """ω lowers the loss and the curve's area, but the final model is clearly worse: C4 fails."""
     cfg = config("e4", ["rpd", "rpd_mu"])

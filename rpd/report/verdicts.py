@@ -177,14 +177,24 @@ CLAIMS: dict[str, tuple[str, str]] = {
 }
 
 
+def in_experiment(frame: pd.DataFrame, exp: dict) -> pd.Series:
+    """Which rows of ``frame`` are the experiment's: its datasets, models and sizes, less its ``exclude`` pairs."""
+    from rpd.config import excluded
+
+    keep = frame["dataset"].isin(exp["datasets"]) & frame["model"].isin(exp["models"]) & frame["size"].isin(exp["sizes"])
+    dropped = [excluded(exp, d, n) for d, n in zip(frame["dataset"], frame["model"])]
+    return keep & ~pd.Series(dropped, index=frame.index, dtype=bool)
+
+
 def experiment_frame(cfg: dict, metrics: pd.DataFrame, exp: dict, extra_samplers: Sequence[str] = ()) -> pd.DataFrame:
-    """Rows of one experiment: its datasets, models, sizes, seeds and (sampler, K) pairs (plus ``extra_samplers``)."""
+    """Rows of one experiment: its datasets, models, sizes, seeds and (sampler, K) pairs (plus ``extra_samplers``),
+    without the (dataset, model) pairs its ``exclude`` leaves out (a run another experiment made is not this one's)."""
     from rpd.config import experiment_pairs  # torch-free
 
     pairs = experiment_pairs(cfg, exp)
     seeds = exp.get("seeds", cfg.get("seeds"))
     m = metrics
-    keep = m["dataset"].isin(exp["datasets"]) & m["model"].isin(exp["models"]) & m["size"].isin(exp["sizes"])
+    keep = in_experiment(m, exp)
     if seeds is not None:
         keep &= m["seed"].isin(seeds)
     in_pairs = [(s, int(k)) in pairs or s in extra_samplers for s, k in zip(m["sampler"], m["steps"])]

@@ -7,6 +7,7 @@ import pandas as pd
 
 from rpd.progress import PROGRESS_SAMPLING
 from rpd.report import figures as F
+from rpd.report import verdicts as V
 from rpd.report.context import Context, start_section
 from rpd.report.document import Figure, Section, section
 from rpd.report.judges.aux_input import AREA, PROGRESS, area_rows, c4_tests, progress_metric
@@ -15,8 +16,7 @@ from rpd.report.tables import outcome_table, verdict_table, wide_table
 
 
 def in_experiment(frame: pd.DataFrame, exp: dict) -> pd.DataFrame:
-    return frame[frame["dataset"].isin(exp["datasets"]) & frame["model"].isin(exp["models"])
-                 & frame["size"].isin(exp["sizes"])]
+    return frame[V.in_experiment(frame, exp)] if len(frame) else frame
 
 
 def _curves(ctx: Context, frame: pd.DataFrame, value: str, aux: dict[str, str]) -> pd.DataFrame:
