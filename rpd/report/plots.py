@@ -14,9 +14,9 @@ from rpd.report import figures as F
 from rpd.report.context import Context
 from rpd.report.document import Figure
 from rpd.report.inputs import images, points
-from rpd.report.sizes import largest_size, size_ranker
+from rpd.report.sizes import size_ranker
 from rpd.report.stats import summarise
-from rpd.report.verdicts import few_step_sampler, headline_pair
+from rpd.report.verdicts import few_step_sampler, first_size, headline_pair
 
 #: Metrics shown as figures, in this order (mass error stays in tables: it is a diagnostic of RW-1WD).
 FIGURE_METRICS = ("kid", "cw1wd", "rw1wd", "1wd")
@@ -164,7 +164,7 @@ def points_by_steps(ctx: Context, fid: str, dataset: str, models: list[str], siz
 def gallery(ctx: Context, fid: str, exp: dict, rows: pd.DataFrame, models: list[str], max_k: int = 4) -> list[Figure]:
     """Sample galleries of an experiment: per dataset, its models at several K (images or 2D points)."""
     figures: list[Figure] = []
-    size = largest_size(exp["sizes"], rows)
+    size = first_size(exp, rows)
     for dataset in exp["datasets"]:
         sub = rows[(rows["dataset"] == dataset) & (rows["size"] == size)]
         sampler = few_step_sampler(sub)

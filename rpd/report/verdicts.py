@@ -379,13 +379,13 @@ JUDGES = {"C1": judge_c1, "C2": judge_c2, "C3": judge_c3, "C4": judge_c4, "C5": 
 def judge_claims(cfg: dict, metrics: pd.DataFrame) -> list[Verdict]:
     """One verdict per claim C1–C6, in order; a claim whose family the suite did not run is 'not run'."""
     out = []
+    sanity, snapshot_sampler = sanity_rows(metrics, cfg), snapshot_samplers(cfg)  # the same for every claim
     for claim, (family, _) in CLAIMS.items():
         exp = cfg["experiments"].get(family)
         if exp is None:
             out.append(_not_run(claim, f"{family.upper()} is not in this suite"))
         else:
-            out.append(gate_on_sanity(JUDGES[claim](cfg, metrics, exp), sanity_rows(metrics, cfg),
-                                      snapshot_samplers(cfg)))
+            out.append(gate_on_sanity(JUDGES[claim](cfg, metrics, exp), sanity, snapshot_sampler))
     return out
 
 
