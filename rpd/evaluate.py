@@ -75,6 +75,19 @@ def sample_pairs(run: dict) -> list[tuple[str, int]]:
     return [("prior", 0)] if run["kind"] == "prior" else [(s, int(k)) for s, k in run["sampling"]]
 
 
+def import_metric_libraries(run: dict) -> None:
+    """Import the libraries the run's metrics use: POT (2D and pixel 1WD), torch-fidelity and torch (images).
+
+    The evaluate job calls this before its log opens, so that the logged job start-up counts these seconds of
+    imports (the metric functions import them lazily so that the report and config code never pay for them).
+    """
+    import rpd.metrics.wasserstein  # noqa: F401
+
+    if is_image_dataset(run["dataset"]):
+        import rpd.metrics.images  # noqa: F401
+        import rpd.metrics.kid  # noqa: F401
+
+
 def grid_metrics(x: np.ndarray, reference: np.ndarray, dataset: dict) -> dict[str, float]:
     """1WD on coordinates, RW-1WD in units of the local shape, and the region mass error."""
     if not np.isfinite(x).all():

@@ -33,3 +33,21 @@ def test_ddim_sampler_needs_no_multistep_module() -> None:
     code = ("import sys; from rpd.schedule import make_sampler; make_sampler('ddim', 100, 'linear', 'eps', 3); "
             "make_sampler('ddpm', 100, 'linear', 'eps', 3); sys.exit('rpd.multistep' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=300).returncode == 0
+
+
+@pytest.mark.parametrize(("dataset", "loaded", "not_loaded"), [
+    ({"kind": "grid"}, ("ot",), ("torch",)),  # a 2D evaluation runs no network
+    ({"kind": "fmnist", "resolution": 16}, ("ot", "torch_fidelity"), ()),
+])
+def test_evaluate_job_imports_its_metric_libraries_before_its_log_opens(
+    dataset: dict, loaded: tuple[str, ...], not_loaded: tuple[str, ...]
+) -> None:
+    # the logged start-up counts only what is imported before log_to: the lazy POT/torch-fidelity imports must
+    # happen there, or the start-up share (suite_time.py) understates the imports by seconds a job
+    code = (f"import sys; from rpd.evaluate import import_metric_libraries; "
+            f"import_metric_libraries({{'dataset': {dataset!r}}}); "
+            f"print(' '.join(m for m in {loaded!r} if m not in sys.modules), '|', "
+            f"' '.join(m for m in {not_loaded!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "|", f"missing | unwanted: {proc.stdout.strip()}"
