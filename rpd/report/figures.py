@@ -278,7 +278,8 @@ def _minor_log_label(value: float, _: object) -> str:
 def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
     """Training loss against iteration: mean over seeds with a ± 1 sd band (when > 1 seed), log y.
 
-    ``data`` columns: panel, line, model, family, step, mean, sd.
+    ``data`` columns: panel, line, model, family, step, mean, sd; optionally linestyle (a line's own style, e.g.
+    one per auxiliary input in E4, instead of the model's rank within its family).
     """
     panels = list(dict.fromkeys(data["panel"]))
     styles = style_for(data)
@@ -288,7 +289,8 @@ def loss_curves(path: str | Path, data: pd.DataFrame, ylabel: str) -> None:
             for line, rows in data[data["panel"] == panel].groupby("line", sort=False):
                 rows = rows.sort_values("step")
                 style = styles[rows["model"].iloc[0]]
-                ax.plot(rows["step"], rows["mean"], label=line, color=style["color"], linestyle=style["linestyle"],
+                linestyle = rows["linestyle"].iloc[0] if "linestyle" in rows else style["linestyle"]
+                ax.plot(rows["step"], rows["mean"], label=line, color=style["color"], linestyle=linestyle,
                         marker=style["marker"], markersize=3, linewidth=1.4)
                 if rows["sd"].notna().any():
                     # ± 1 sd over seeds; floored at a tenth of the mean so that the log axis stays readable.

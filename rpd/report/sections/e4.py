@@ -14,6 +14,9 @@ from rpd.report.judges.aux_input import AREA, PROGRESS, area_rows, c4_tests, pro
 from rpd.report.stats import t_interval
 from rpd.report.tables import outcome_table, verdict_table, wide_table
 
+#: One line style per auxiliary input, the same on every panel (2D and images use different models for each).
+AUX_LINESTYLES = {"omega": "-", "mu": "--", "none": ":"}
+
 
 def in_experiment(frame: pd.DataFrame, exp: dict) -> pd.DataFrame:
     return frame[V.in_experiment(frame, exp)] if len(frame) else frame
@@ -25,7 +28,8 @@ def _curves(ctx: Context, frame: pd.DataFrame, value: str, aux: dict[str, str]) 
     for (dataset, model, size, step), g in frame.groupby(["dataset", "model", "size", "step"]):
         mean, sd, _, _, _ = t_interval(g[value])
         curves.append({"panel": f"{dataset}, size {size}", "line": f"{model} (aux {aux.get(model, '—')})",
-                       "model": model, "family": ctx.family(model), "step": step, "mean": mean, "sd": sd})
+                       "model": model, "family": ctx.family(model), "step": step, "mean": mean, "sd": sd,
+                       "linestyle": AUX_LINESTYLES.get(aux.get(model, "—"), ":")})
     curves = pd.DataFrame(curves)
     order = ctx.ordered_models(curves["model"].unique())
     return curves.assign(_m=[order.index(m) for m in curves["model"]]).sort_values(["_m", "step"])
