@@ -1,0 +1,46 @@
+"""pyproject.toml [tool.mutmut]: what the mutation run leaves out must still exist, so that a rename of a test or
+of a source line does not silently widen or narrow the run (README "Mutation testing")."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+import tomllib
+
+import pytest
+
+from suite import REPO
+
+MUTMUT = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mutmut"]
+
+
+def _options(flag: str) -> list[str]:
+    args = MUTMUT["pytest_add_cli_args"]
+    return [args[i + 1] for i, a in enumerate(args) if a == flag]
+
+
+def _mutated_lines() -> list[str]:
+    # mutmut matches only_mutate with fnmatch, whose * also crosses "/" (rpd/report/* takes rpd/report/judges/)
+    files = [p for p in sorted(REPO.glob("rpd/**/*.py"))
+             if any(fnmatch.fnmatch(p.relative_to(REPO).as_posix(), pattern) for pattern in MUTMUT["only_mutate"])]
+    return [line.strip() for p in files for line in p.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("path", _options("--ignore"))
+def test_each_ignored_test_file_exists(path: str) -> None:
+    assert (REPO / path).is_file(), f"[tool.mutmut] ignores {path}, which does not exist"
+
+
+@pytest.mark.parametrize("node", _options("--deselect"))
+def test_each_deselected_test_exists(node: str) -> None:
+    path, name = node.split("::")
+    tree = ast.parse((REPO / path).read_text())
+    names = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
+    assert name in names, f"[tool.mutmut] deselects {node}: no such test"
+
+
+@pytest.mark.parametrize("pattern", MUTMUT["do_not_mutate_patterns"])
+def test_each_equivalent_mutant_pattern_matches_exactly_one_mutated_line(pattern: str) -> None:
+    hits = [line for line in _mutated_lines() if re.search(pattern, line)]
+    assert len(hits) == 1, f"[tool.mutmut] pattern {pattern!r} matches {len(hits)} lines of the mutated modules"
