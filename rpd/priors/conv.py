@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from rpd.gaussians import gaussian_kl
+from rpd.gaussians import standard_normal_kl
 from rpd.priors.vae2d import gaussian_nll
 
 
@@ -92,7 +92,7 @@ class ConvBetaVAE(nn.Module):
         z = m + log_s.exp() * torch.randn_like(m)
         mu, sigma = self.decode(z, y)
         nll = gaussian_nll(x, mu, sigma).mean()
-        kl = gaussian_kl(m, (2 * log_s).exp(), torch.zeros_like(m), torch.ones_like(m)).mean()
+        kl = standard_normal_kl(m, log_s).mean()
         return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

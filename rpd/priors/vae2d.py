@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rpd.gaussians import standard_normal_kl
+
 PRIOR_KINDS = ("vqvae", "betavae")
 
 
@@ -68,7 +70,7 @@ class BetaVAE2D(nn.Module):
         z = m + log_s.exp() * torch.randn_like(m)
         mu, sigma = self.decoder(z)
         nll = gaussian_nll(x, mu, sigma).mean()
-        kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1).mean()
+        kl = standard_normal_kl(m, log_s).mean()
         return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -87,7 +89,7 @@ class BetaVAE2D(nn.Module):
                          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """z ~ q(z|x) and the latent term of the variational bound, KL(q(z|x) ‖ N(0, I)) per sample, in nats."""
         m, log_s = self._posterior(x)
-        kl = 0.5 * (m**2 + (2 * log_s).exp() - 1 - 2 * log_s).sum(1)
+        kl = standard_normal_kl(m, log_s)
         return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
 
     def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
