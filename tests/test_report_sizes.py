@@ -115,3 +115,20 @@ def test_report_tables_list_sizes_largest_first(renamed) -> None:
     jobs = next(t for t in tables if "wall s" in t.columns)
     runs = [r["run"] for r in jobs.records() if r["dataset"] == "d-0.1" and r["run"].startswith("rpd-")]
     assert list(dict.fromkeys(runs)) == ["rpd-zeta", "rpd-alpha"]
+
+
+def test_e3_and_c3_compare_the_smallest_size_with_the_largest(renamed) -> None:
+    """C3 and E3's tests pair alpha (RPD_s) with zeta, and C3 is what the same table said under std and small."""
+    from rpd.report.verdicts import judge_claims
+
+    cfg, metrics, text = renamed
+    c3 = {v.claim: v for v in judge_claims(cfg, metrics)}["C3"]
+    as_named = metrics.assign(size=metrics["size"].map(lambda s: {v: k for k, v in RENAMED.items()}.get(s, s)))
+    before = {v.claim: v for v in judge_claims(_config(), as_named)}["C3"]
+    assert c3.status == before.status != "not run"
+    assert [o.test.challenger.label for o in c3.deciding] == [o.test.challenger.label.replace("small", "alpha")
+                                                              for o in before.deciding]
+    assert "RPD_s (size alpha) has 40% of RPD's parameters (size zeta)" in c3.reason
+    e3_tests = [r for t in tables_of(text) if t.section == "e3" and "challenger" in t.columns for r in t.records()]
+    assert e3_tests and {(r["challenger"], r["baseline"]) for r in e3_tests} >= {("rpd-alpha", "rpd-zeta")}
+    assert {r["challenger"].rpartition("-")[2] for r in e3_tests} == {"alpha"}

@@ -208,11 +208,11 @@ C4_NEEDS = ("E4 needs RPD models with aux omega and aux mu (or none) with result
 @pytest.mark.parametrize("claim,family,models,sizes,needs", [
     ("C1", "e1", ["rpd"], ("std",), "E1 needs an RPD and a DDPM model"),
     ("C2", "e2", ["ddpm"], ("std",), "E2 needs an RPD and a DDPM model"),
-    ("C3", "e3", ["rpd"], ("std",), "E3 needs an RPD model at sizes std and small"),
-    ("C3", "e3", ["ddpm"], ("std", "small"), "E3 needs an RPD model at sizes std and small"),
+    ("C3", "e3", ["rpd"], ("std",), "E3 needs an RPD model at two network sizes"),
+    ("C3", "e3", ["ddpm"], ("std", "small"), "E3 needs an RPD model at two network sizes"),
     ("C4", "e4", ["rpd"], ("std",), C4_NEEDS),
     ("C4", "e4", ["rpd_mu"], ("std",), C4_NEEDS),
-    ("C5", "e5", ["rpd"], ("std",), "E5 needs RPD models on the std and the small prior"),
+    ("C5", "e5", ["rpd"], ("std",), "E5 needs RPD models on two sizes of one prior"),
     ("C6", "e8", ["rpd"], ("std",), "E8 needs RPD and DiffuseVAE models on the same prior"),
 ])
 def test_a_judge_without_its_models_is_not_run(claim, family, models, sizes, needs) -> None:
@@ -351,7 +351,7 @@ def test_c3_parameter_share_branches() -> None:
     assert v.deciding[0].test.expect == "close" and v.deciding[0].test.challenger.label == "rpd-small"
     with_params = [{**r, "parameters": 1000 if r["size"] == "std" else 400} for r in close]
     v = verdict(cfg, with_params, "C3")
-    assert v.status == V.SUPPORTED and "RPD_s has 40% of RPD's parameters" in v.reason
+    assert v.status == V.SUPPORTED and "RPD_s (size small) has 40% of RPD's parameters (size std)" in v.reason
     half = [{**r, "parameters": 1000 if r["size"] == "std" else 500} for r in close]
     v = verdict(cfg, half, "C3")  # exactly half is not "under half"
     assert v.status == V.INCONCLUSIVE and "50%" in v.reason and "needs < 50%" in v.reason
@@ -519,5 +519,74 @@ def test_an_unset_aux_or_prior_size_is_read_as_its_schema_default() -> None:
 
     cfg = {"models": {"w": {"family": "rpd"}, "m": {"family": "rpd", "aux": "mu"}}}
     assert sides(cfg, {"models": ["w", "m"]}, "d") == ("w", "m")
-    cfg = {"models": {"s": {"family": "rpd"}, "weak": {"family": "rpd", "prior_size": "small"}}}
-    assert prior_pair(cfg, {"models": ["weak", "s"]}) == ("weak", "s")
+    cfg = {"models": {"s": {"family": "rpd", "prior": "p"}, "weak": {"family": "rpd", "prior": "p", "prior_size": "small"}}}
+    priors = pd.DataFrame(prior_rows("p", {"std": 1000, "small": 400}))
+    assert prior_pair(cfg, {"datasets": ["d"], "models": ["weak", "s"]}, priors) == ("weak", "s")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sizes are free names: C3 and C5 take the largest and the smallest by parameter count (rpd.report.sizes)
+
+
+def prior_rows(prior: str, counts: dict[str, int], dataset: str = "d") -> list[dict]:
+    """A prior's own rows (sampler 'prior', K 0) at each size, with its parameter count."""
+    return [r for size, n in counts.items()
+            for r in rows(prior, "rw1wd", BASE, "prior", 0, size=size, dataset=dataset, parameters=n)]
+
+
+def renamed(table: list[dict], names: dict[str, str]) -> list[dict]:
+    return [{**r, "size": names.get(r["size"], r["size"])} for r in table]
+
+
+def test_c3_compares_the_largest_and_the_smallest_size_by_parameter_count_whatever_their_names() -> None:
+    """Sizes alpha (small, listed first) and zeta (large): RPD_s is alpha; std/small gave the same verdict."""
+    close = grid("rpd", "rw1wd", [1.0, 1.02, 0.98], parameters=1000)
+    close += grid("rpd", "rw1wd", [1.01, 1.03, 0.99], size="small", parameters=400)
+    named = verdict(config("e3", ["rpd"], ("std", "small")), close, "C3")
+    free = verdict(config("e3", ["rpd"], ("alpha", "zeta")), renamed(close, {"std": "zeta", "small": "alpha"}), "C3")
+    assert free.status == named.status == V.SUPPORTED and free.key_number == named.key_number.replace(
+        "rpd-small", "rpd-alpha").replace("rpd-std", "rpd-zeta")
+    assert [(o.test.challenger.label, o.test.baseline.label) for o in free.deciding] == [("rpd-alpha", "rpd-zeta")] * 2
+    assert "RPD_s (size alpha) has 40% of RPD's parameters (size zeta)" in free.reason
+    # three sizes: the middle one is left out; an 'alpha' at 60% of zeta fails the precondition, and says so
+    three = close + grid("rpd", "rw1wd", [5.0, 5.1, 5.2], size="mid", parameters=700)
+    free = verdict(config("e3", ["rpd"], ("mid", "alpha", "zeta")),
+                   renamed(three, {"std": "zeta", "small": "alpha"}), "C3")
+    assert free.status == V.SUPPORTED and free.deciding[0].test.challenger.label == "rpd-alpha"
+    wide = [{**r, "parameters": 600} if r["size"] == "small" else r for r in close]
+    free = verdict(config("e3", ["rpd"], ("alpha", "zeta")), renamed(wide, {"std": "zeta", "small": "alpha"}), "C3")
+    assert free.status == V.INCONCLUSIVE and "RPD_s (size alpha) has 60% of RPD's parameters (size zeta)" in free.reason
+
+
+def c5_config(sizes: tuple[str, str]) -> dict:
+    """E5 on two RPD models on prior p, at prior sizes ``sizes`` (the first listed first in prior_sizes)."""
+    models = {"rpd_a": {"family": "rpd", "prior": "p", "prior_size": sizes[0]},
+              "rpd_b": {"family": "rpd", "prior": "p", "prior_size": sizes[1]}}
+    return {**config("e5", ["rpd_a", "rpd_b"]), "models": models, "datasets": {"d": {"kind": "grid"}},
+            "prior_sizes": {sizes[0]: {"hidden": 8, "depth": 2}, sizes[1]: {"hidden": 32, "depth": 2}}}
+
+
+def test_c5_compares_the_prior_sizes_with_the_fewest_and_the_most_parameters_whatever_their_names() -> None:
+    """Prior sizes alpha (few parameters, listed first) and zeta: RPD on alpha is the weak side, from the prior
+    rows' counts; the same table under the names small and std gives the same verdict."""
+    table = grid("rpd_a", "rw1wd", CLEAR_WORSE) + grid("rpd_b", "rw1wd", BASE)
+    free = verdict(c5_config(("alpha", "zeta")), table + prior_rows("p", {"alpha": 400, "zeta": 1000}), "C5")
+    named = verdict(c5_config(("small", "std")), table + prior_rows("p", {"small": 400, "std": 1000}), "C5")
+    assert free.status == named.status == V.SUPPORTED and free.key_number == named.key_number
+    assert free.deciding[0].test.challenger.label == "rpd_a" and free.deciding[0].test.baseline.label == "rpd_b"
+    assert "prior p size alpha has 400 parameters, size zeta 1000" in free.reason
+    # the counts decide, not the names or their order: alpha the larger prior makes rpd_b the weak side
+    swapped = verdict(c5_config(("alpha", "zeta")), table + prior_rows("p", {"alpha": 1000, "zeta": 400}), "C5")
+    assert swapped.status == V.NOT_SUPPORTED and swapped.deciding[0].test.challenger.label == "rpd_b"
+    # no prior rows: the config's order (first listed = larger), and the verdict says the counts were missing
+    blind = verdict(c5_config(("zeta", "alpha")), table, "C5")
+    assert blind.deciding[0].test.challenger.label == "rpd_b" and "ordered by config order" in blind.reason
+
+
+def test_c5_pairs_models_on_one_prior_only() -> None:
+    """Two sizes of different priors are no capacity comparison: not run."""
+    cfg = c5_config(("alpha", "zeta"))
+    cfg["models"]["rpd_b"] = {**cfg["models"]["rpd_b"], "prior": "q"}
+    table = grid("rpd_a", "rw1wd", CLEAR_WORSE) + grid("rpd_b", "rw1wd", BASE) + prior_rows("p", {"alpha": 400})
+    v = verdict(cfg, table, "C5")
+    assert v.status == V.NOT_RUN and "two sizes of one prior" in v.reason

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from rpd.report.sanity import outcome_failures, sanity_rows, snapshot_samplers
-from rpd.report.sizes import largest_size
+from rpd.report.sizes import largest_size, ordered_sizes, size_parameters
 
 # The statistics live in rpd.report.stats (shared with the report's tables); re-exported here for the judges' callers.
 from rpd.report.stats import (  # noqa: F401
@@ -56,7 +56,7 @@ from rpd.report.stats import (  # noqa: F401
     where_zero,
 )
 
-#: C3 precondition: the small network has less than this share of the standard network's parameters.
+#: C3 precondition: the smallest network has less than this share of the largest network's parameters.
 SMALL_SHARE = 0.5
 #: Metrics where lower is better. ``elbo`` is read as the negative bound (an upper bound on the NLL, in
 #: bits/dim or nats), as bits/dim are conventionally reported; ``j2`` is the terminal-mismatch KL.
@@ -300,18 +300,26 @@ def judge_c2(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     return combine("C2", "e2", CLAIMS["C2"][1], deciding, guards)
 
 
+def size_extremes(exp: dict, rows: pd.DataFrame) -> tuple[str, str] | None:
+    """(largest, smallest) of the experiment's network sizes by the median parameter count in ``rows`` (the
+    order of :mod:`rpd.report.sizes`; sizes without a count follow in config order), or None for one size."""
+    order = ordered_sizes(exp["sizes"], rows)
+    return (order[0], order[-1]) if len(order) > 1 else None
+
+
 def judge_c3(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     rows = experiment_frame(cfg, metrics, exp)
     rpd = _family_models(cfg, exp, "rpd")
-    if not rpd or not {"std", "small"} <= set(exp["sizes"]) or rows.empty:
-        return _not_run("C3", "E3 needs an RPD model at sizes std and small with results")
+    if not rpd or len(set(exp["sizes"])) < 2 or rows.empty:
+        return _not_run("C3", "E3 needs an RPD model at two network sizes (experiments.e3.sizes) with results")
     dataset = exp["datasets"][0]
     sub = rows[(rows["dataset"] == dataset) & (rows["model"] == rpd[0])]
     pair, metric = headline_pair(sub), primary_metric(sub, dataset)
     if pair is None or metric is None:
         return _not_run("C3", f"no RPD rows on {dataset}")
-    sides = (Side(f"{rpd[0]}-small", {"model": rpd[0], "size": "small"}),
-             Side(f"{rpd[0]}-std", {"model": rpd[0], "size": "std"}))
+    large, small = size_extremes(exp, sub)
+    sides = (Side(f"{rpd[0]}-{small}", {"model": rpd[0], "size": small}),
+             Side(f"{rpd[0]}-{large}", {"model": rpd[0], "size": large}))
     settings = [pair]
     few = few_step_setting(sub)
     if few is not None and few != pair:
@@ -319,7 +327,7 @@ def judge_c3(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:
     outcomes = [run_test(rows, Test(metric, *sides, {"dataset": dataset, "sampler": s, "steps": k}, expect="close"))
                 for s, k in settings]
     for outcome in outcomes:
-        _check_small_share(sub, outcome)
+        _check_small_share(sub, outcome, large, small)
     return combine("C3", "e3", CLAIMS["C3"][1], outcomes)
 
 
@@ -338,18 +346,19 @@ def few_step_setting(sub: pd.DataFrame) -> tuple[str, int] | None:
     return (sampler, ks[0]) if ks else None
 
 
-def _check_small_share(sub: pd.DataFrame, outcome: Outcome) -> None:
-    """C3 needs RPD_s under half of RPD's parameters: otherwise the outcome is inconclusive, and says why."""
-    if "parameters" not in sub:
+def _check_small_share(sub: pd.DataFrame, outcome: Outcome, large: str, small: str) -> None:
+    """C3 needs RPD_s (size ``small``) under half of RPD's (size ``large``) parameters: otherwise the outcome is
+    inconclusive, and says why. No share without a positive count of both sizes."""
+    counts = size_parameters(sub)
+    if counts.get(large, 0) <= 0 or counts.get(small, 0) <= 0 or large == small:
         return
-    params = sub.groupby("size")["parameters"].median()
-    if {"std", "small"} <= set(params.index) and params["std"] > 0:
-        share = float(params["small"] / params["std"])
-        if share >= SMALL_SHARE:
-            outcome.status = INCONCLUSIVE
-            outcome.reason += f"; but RPD_s has {share:.0%} of RPD's parameters (the claim needs < 50%)"
-        else:
-            outcome.reason += f"; RPD_s has {share:.0%} of RPD's parameters"
+    share = counts[small] / counts[large]
+    what = f"RPD_s (size {small}) has {share:.0%} of RPD's parameters (size {large})"
+    if share >= SMALL_SHARE:
+        outcome.status = INCONCLUSIVE
+        outcome.reason += f"; but {what} (the claim needs < 50%)"
+    else:
+        outcome.reason += f"; {what}"
 
 
 def judge_c4(cfg: dict, metrics: pd.DataFrame, exp: dict) -> Verdict:

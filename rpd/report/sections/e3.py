@@ -1,4 +1,5 @@
-"""E3 network size (claim C3, RPD_s against RPD): metric against parameter count, small − std tests."""
+"""E3 network size (claim C3, RPD_s against RPD): metric against parameter count, smallest − largest size tests
+(sizes ordered by their parameter counts, rpd.report.sizes, whatever their names)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rpd.report.sanity import SANITY_METRICS
 from rpd.report.sizes import ordered_sizes
 from rpd.report.stats import CLOSE_TOLERANCE, Side, Test, run_test
 from rpd.report.tables import outcome_table, sanity_table, verdict_table, wide_table
-from rpd.report.verdicts import primary_metric
+from rpd.report.verdicts import primary_metric, size_extremes
 
 
 def params_figures(ctx: Context, fid: str, exp: dict, d: pd.DataFrame, dataset: str) -> list[Figure]:
@@ -53,19 +54,20 @@ def build_e3(ctx: Context, fid: str, exp: dict) -> Section:
     for dataset in exp["datasets"]:
         d = rows[rows["dataset"] == dataset]
         metric = primary_metric(d, dataset)
-        models = ctx.ordered_models(exp["models"]) if {"std", "small"} <= set(exp["sizes"]) else []
+        models = ctx.ordered_models(exp["models"]) if len(set(exp["sizes"])) > 1 else []
         for model in models:
+            large, small = size_extremes(exp, d[d["model"] == model])  # C3's pair: by this model's counts
             for sampler, k in sorted({(s, int(k)) for s, k in zip(d["sampler"], d["steps"])}):
-                outcome = run_test(d, Test(metric, Side(f"{model}-small", {"model": model, "size": "small"}),
-                                           Side(f"{model}-std", {"model": model, "size": "std"}),
+                outcome = run_test(d, Test(metric, Side(f"{model}-{small}", {"model": model, "size": small}),
+                                           Side(f"{model}-{large}", {"model": model, "size": large}),
                                            {"dataset": dataset, "sampler": sampler, "steps": k}, expect="close"))
                 outcomes.append(outcome)
                 best += [outcome] if (sampler, k) in headline_and_few(d[d["model"] == model]) else []
     summary = verdict_table(ctx, fid)
     if summary is not None:
         sec.summarise(summary)
-    caption = (f"Small against standard network, seed-paired; 'close' = non-inferior within {CLOSE_TOLERANCE:.0%} "
-               "of the standard model's mean (the C3 rule; for DDPM shown for contrast)")
+    caption = (f"Smallest against largest network (by parameter count), seed-paired; 'close' = non-inferior "
+               f"within {CLOSE_TOLERANCE:.0%} of the largest network's mean (the C3 rule; for DDPM shown for contrast)")
     if best:
         sec.summarise(outcome_table(f"{caption}, at the best-quality and the few-step settings.", best))
     sec.tables.append(wide_table(ctx, rows, "Every metric per model, size, sampler and K over seeds.",

@@ -23,7 +23,7 @@ def build_e5(ctx: Context, fid: str, exp: dict) -> Section:
     sec.figures += steps_figures(ctx, fid, rows, "RPD on the standard and on the small prior")
     sec.figures += gallery(ctx, fid, exp, rows, models)
     # the pair C5 is judged on: RPD on the small and on the standard prior, of one target (v where present)
-    pair = prior_pair(ctx.config, exp)
+    pair = prior_pair(ctx.config, exp, ctx.metrics)
     weak, strong = ([pair[0]], [pair[1]]) if pair else ([], [])
     outcomes, fewest = [], []
     for dataset in exp["datasets"]:
