@@ -178,17 +178,7 @@ def _semantic_problems(cfg: dict) -> list[str]:
             kinds = sorted({d["kind"] for d in datasets.values() if modality(d) == mod})
             out.append(f"config keys {missing}: required because the suite has {kinds} datasets")
     out += _size_problems(cfg)
-    for key in ("networks", "prior_sizes"):  # C3 compares the sizes named small and std: small must be smaller
-        if key in cfg and {"std", "small"} <= set(cfg[key]):
-            std, small = cfg[key]["std"], cfg[key]["small"]
-            if small["hidden"] > std["hidden"] or small["depth"] > std["depth"] or small == std:
-                out.append(f"config key '{key}.small': {small} is not smaller than '{key}.std' {std}")
-    for key in ("image_networks", "image_prior_sizes"):
-        if key in cfg and {"std", "small"} <= set(cfg[key]):
-            std, small = cfg[key]["std"], cfg[key]["small"]
-            if len(small["channels"]) > len(std["channels"]) or sum(small["channels"]) >= sum(std["channels"]):
-                out.append(f"config key '{key}.small': channels {small['channels']} are not fewer than "
-                           f"'{key}.std' {std['channels']}")
+    out += _same_network_problems(cfg)
     for e, x in cfg["experiments"].items():
         for d in x["datasets"]:
             if d not in datasets or not is_image_dataset(datasets[d]):
@@ -234,6 +224,21 @@ def _semantic_problems(cfg: dict) -> list[str]:
     for name in sorted(n for n in datasets if n.startswith("synthetic-")):  # generated image folders live there
         out.append(f"config key 'datasets.{name}': names starting with 'synthetic-' are reserved for generated "
                    "image folders in results/<suite>/; choose another dataset name")
+    return out
+
+
+def _same_network_problems(cfg: dict) -> list[str]:
+    """No two names of one sizes key define the same network: sizes are free names told apart by parameter count
+    (C3 and C5 compare the largest with the smallest, rpd.report.sizes), so which is larger is not checked here."""
+    out = []
+    for key in ("networks", "prior_sizes", "image_networks", "image_prior_sizes"):
+        seen: dict[str, str] = {}
+        for name, spec in cfg.get(key, {}).items():
+            first = seen.setdefault(json.dumps(spec, sort_keys=True), name)
+            if first != name:
+                fields = "channels" if "channels" in spec else "hidden or depth"
+                out.append(f"config key '{key}.{name}': {spec} is the same network as '{key}.{first}'; sizes are "
+                           f"told apart by their parameter count: give '{name}' other {fields}, or drop it")
     return out
 
 

@@ -207,19 +207,20 @@ def test_ddpm_takes_no_prior(raw):
     _assert_mentions(_error(raw), f"models.{name}.prior")
 
 
-@pytest.mark.parametrize("key", ["networks", "prior_sizes"])
-@pytest.mark.parametrize(
-    "small",
-    [
-        {"hidden": 32, "depth": 2},  # equal to std
-        {"hidden": 64, "depth": 1},  # wider
-        {"hidden": 16, "depth": 3},  # deeper
-    ],
-)
-def test_small_not_smaller_than_std(raw, key, small):
-    raw[key]["std"] = {"hidden": 32, "depth": 2}
-    raw[key]["small"] = small
-    _assert_mentions(_error(raw), f"{key}.small", f"{key}.std", "not smaller")
+@pytest.mark.parametrize("key", ["networks", "prior_sizes", "image_networks", "image_prior_sizes"])
+def test_two_names_of_one_network_are_refused(raw, key):
+    """Sizes are told apart by parameter count: a second name for the same network names both keys and the fix."""
+    raw[key]["alpha"] = dict(raw[key]["std"])
+    fix = "channels" if "channels" in raw[key]["std"] else "hidden or depth"
+    _assert_mentions(_error(raw), f"{key}.alpha", f"the same network as '{key}.std'", f"other {fix}")
+
+
+@pytest.mark.parametrize("small", [{"hidden": 64, "depth": 2}, {"hidden": 16, "depth": 3}])
+def test_a_size_named_small_may_be_the_larger_network(raw, small):
+    """Names say nothing about size (the report orders sizes by parameter count): a wider 'small' is valid."""
+    raw["networks"]["std"] = {"hidden": 32, "depth": 2}
+    raw["networks"]["small"] = small
+    validate_config(raw)
 
 
 def test_small_smaller_than_std_is_fine(raw):

@@ -295,7 +295,7 @@ def test_vqvae_prior_refused_on_images(ci_raw):
     assert "models.rpd.image_prior" in msg and "image priors must be betavae" in msg
 
 
-def test_small_image_network_must_be_smaller(ci_raw):
+def test_two_names_of_one_image_network_are_refused(ci_raw):
     ci_raw["image_networks"]["small"] = dict(ci_raw["image_networks"]["std"])
     assert "image_networks.small" in _config_error(ci_raw)
 
