@@ -42,6 +42,11 @@ SAMPLE_PIXEL_RATE_GPU = 5e7
 # measured without gradient and 46–75 with backward (UNets of 2 and 3 levels).
 SAMPLE_ACTIVATIONS = 12
 TRAIN_ACTIVATIONS = 100
+# The training rates are for the paper's std networks (widest layer: 2D prior MLP 128, 2D denoiser 256, image UNets
+# 128 channels); a narrower network trains faster in proportion to its width, but by at most half (at toy widths
+# the per-batch overheads dominate: no measurement supports more).
+REFERENCE_WIDTH = {"prior": 128, "model": 256, "images": 128}
+MIN_WIDTH_SHARE = 0.5
 DATA_COPIES = 4  # the training set as float32, a batch gather, a prior's cached posterior parameters (μ, σ)
 IMAGE_FOLDER_IMAGES = 10_000  # an image folder's size is not in the config: a generous guess
 
@@ -72,13 +77,20 @@ def _width(run: dict) -> int:
     return max(network.get("channels") or [network.get("hidden", 1)])
 
 
+def _width_share(run: dict, images: bool) -> float:
+    """The training work of the run's network relative to the network the rates were calibrated on (its widest
+    layer against :data:`REFERENCE_WIDTH`), at least :data:`MIN_WIDTH_SHARE`: a size's name says nothing."""
+    reference = REFERENCE_WIDTH["images" if images else run["kind"]]
+    return min(1.0, max(MIN_WIDTH_SHARE, _width(run) / reference))
+
+
 def _activations_mb(run: dict, batch: int, copies: float) -> float:
     return _mb(batch * _width(run) * _pixels(run) * copies)
 
 
 def _train_needs(run: dict, images: bool) -> Needs:
     training = run["training"]
-    seen = training["steps"] * training["batch_size"] * (0.5 if run["size"] == "small" else 1.0)
+    seen = training["steps"] * training["batch_size"] * _width_share(run, images)
     n_train = run["dataset"].get("n_train", IMAGE_FOLDER_IMAGES)
     mem = TORCH_PROCESS_MB + _mb(n_train * _point_size(run) * DATA_COPIES)
     if not images:

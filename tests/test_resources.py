@@ -166,3 +166,27 @@ def test_every_network_job_of_a_cuda_suite_wants_a_gpu():
         assert not any(wants_gpu(stage, device, images) for stage in STAGES for device in ("cpu", "auto"))
         assert not any(wants_gpu(stage, "cuda", images) for stage in ("dataset", "collect", "report"))
     assert wants_gpu("evaluate", "cuda", images=True) and not wants_gpu("evaluate", "cuda", images=False)  # KID
+
+
+def test_training_estimates_scale_with_the_network_s_width_not_its_name():
+    """A size's name says nothing (sizes are free names): the training work is priced by the network's widest layer
+    against the paper std network the rates describe, discounted by at most half. paper's estimates are those of
+    the rule by name it replaced: std at full work, small (half the width) at half."""
+    from rpd.config import diffusion_runs, is_image_dataset, prior_runs
+
+    cfg = {**load_config(REPO / "benchmarks" / "paper.yaml"), "device": "cpu"}
+    for r in prior_runs(cfg) + diffusion_runs(cfg):
+        if r.seed != cfg["seeds"][0]:
+            continue
+        run, images = run_config(cfg, r), is_image_dataset(cfg["datasets"][r.dataset])
+        stage = "train_prior" if r.kind == "prior" else "train_model"
+        wide = {**run, "network": {"channels": [10**4]} if images else {"hidden": 10**4}}  # at full price
+        share = (needs(stage, run, images).minutes - MIN_MINUTES) / (needs(stage, wide, images).minutes - MIN_MINUTES)
+        assert share == pytest.approx(0.5 if r.size == "small" else 1.0), (r, share)
+        assert needs(stage, {**run, "size": "alpha"}, images) == needs(stage, run, images)  # the name is not read
+    std = run_config(cfg, Run("model", "dino-grid-0.1", "rpd", "std", 0))
+    wide_small = {**std, "size": "small"}  # a size named small that is the wide network: no discount
+    assert needs("train_model", wide_small, False) == needs("train_model", std, False)
+    narrow = {**std, "network": {"hidden": 8, "depth": 4}}  # far narrower: at most half the work
+    work = needs("train_model", std, False).minutes - MIN_MINUTES
+    assert needs("train_model", narrow, False).minutes - MIN_MINUTES == pytest.approx(work / 2)
