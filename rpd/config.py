@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -292,6 +292,22 @@ def with_default_suite(overrides: dict, default_file: str | Path) -> dict:
         merged = yaml.safe_load(f)
     update_config(merged, copy.deepcopy(overrides))
     return merged
+
+
+def suite_override_problem(overrides: Mapping, suite_files: Sequence[str | Path]) -> str | None:
+    """Why a ``--config suite=X`` is refused, or None: it would rename the suite read from ``suite_files`` (the last
+    that sets ``suite``), whose datasets, models and experiments would then run under ``results/X``."""
+    if "suite" not in overrides:
+        return None
+    named = [(f, s) for f in suite_files if (s := (yaml.safe_load(Path(f).read_text()) or {}).get("suite"))]
+    if not named or str(overrides["suite"]) == str(named[-1][1]):
+        return None
+    path, suite = named[-1]
+    wanted = overrides["suite"]
+    return (f"config key 'suite': --config suite={wanted} would run the suite {suite!r} of {path} under "
+            f"results/{wanted}, beside suite {wanted}'s own results; choose a suite by its file instead: "
+            f"--configfile benchmarks/{wanted}.yaml (to run a changed copy under a new name, copy the file and set "
+            "its `suite:`)")
 
 
 def load_config(path: str | Path) -> dict:

@@ -540,3 +540,16 @@ def test_bad_override_is_reported_once(tmp_path):
     proc = snakemake_cli("-n", "--cores", "1", "--config", "seeds=[-1]", workdir=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and out.count("config key 'seeds.0'") == 1, out
+
+
+@pytest.mark.parametrize("configfile", [None, "quick.yaml"])
+def test_a_suite_override_that_renames_the_suite_file_is_refused(tmp_path, configfile):
+    """`--config suite=ci` without ci's file would run quick's DAG under results/ci: refused, naming the fix."""
+    given = ["--configfile", str(BENCH / configfile)] if configfile else []
+    proc = snakemake_cli("-n", "--cores", "1", *given, "--config", "suite=ci", workdir=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "config key 'suite'" in out and "--configfile benchmarks/ci.yaml" in out, out
+    assert "quick.yaml" in out and not (tmp_path / "results").exists()
+    same = snakemake_cli("-n", "--cores", "1", "--configfile", str(BENCH / "ci.yaml"), "--config", "suite=ci",
+                         workdir=tmp_path)
+    assert same.returncode == 0, same.stderr[-3000:]  # naming the file's own suite is fine

@@ -14,6 +14,7 @@ from rpd.config import (
     prior_run_of,
     prior_runs,
     run_config,
+    suite_override_problem,
     training_config,
     typed_overrides,
     validate_config,
@@ -35,12 +36,17 @@ from rpd.resources import NETWORK_STAGES, cluster_resources, needs, wants_gpu
 # (Snakemake merges nested dicts, which would silently mix two suites' datasets and models).
 # `--config` values are read as in a suite file (Snakemake keeps the items of a list or dict as text).
 OVERRIDES = typed_overrides(workflow.config_settings.config)
+DEFAULT_SUITE = os.path.join(workflow.basedir, "benchmarks", "quick.yaml")
+# `--config suite=X` would run the suite file's DAG under results/X: refused, the fix is X's --configfile.
+_suite_problem = suite_override_problem(
+    OVERRIDES, workflow.config_settings.configfiles or [DEFAULT_SUITE]
+)
+if _suite_problem:
+    raise WorkflowError(_suite_problem)
 if workflow.config_settings.configfiles:
     update_config(config, OVERRIDES)
 else:
-    merged = with_default_suite(
-        OVERRIDES, os.path.join(workflow.basedir, "benchmarks", "quick.yaml")
-    )
+    merged = with_default_suite(OVERRIDES, DEFAULT_SUITE)
     config.clear()
     config.update(merged)
 
