@@ -72,7 +72,7 @@ DECISION_RULE = (
     "it and named in the reason; while such a seed stands against the side the claim expects to be better, the "
     "test is not supported. Better-claims (lower is better): supported if the interval lies entirely below 0, "
     "not supported if entirely above 0, inconclusive if it contains 0. Worse-claims (C5) mirrored. 'Stays close' "
-    f"(C3): non-inferiority with margin {CLOSE_TOLERANCE:.0%} of the standard model's mean — supported if the "
+    f"(C3): non-inferiority with margin {CLOSE_TOLERANCE:.0%} of the largest network's mean — supported if the "
     "interval's upper end is ≤ the margin (on ratio tests: ratio ≤ 1.1), not supported if its lower end is above it, inconclusive otherwise. "
     "Fewer than 3 paired seeds: inconclusive (seeds). A claim needs all its deciding tests supported; any "
     "test not supported, or a guard whose interval shows the challenger clearly worse, makes it not supported. "
