@@ -7,6 +7,9 @@ types, numbers pushed out of range, plus changes that keep the config valid). Fo
 * rejected: every problem line names a config key, and the workflow fails with the same message;
 * neither creates a results folder.
 Dry runs go through the Snakemake Python API in-process (~0.5 s each instead of ~4 s for the command).
+
+`make test-fast` checks the fixed examples (an accepted config and two rejected ones) and a few generated ones;
+the full exploration (25 generated configs, ~15 s) is marked slow and runs in `make test`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ with open(REPO / "benchmarks" / "ci.yaml") as f:
 
 # Fixed examples by default (CI is deterministic); RPD_PROPERTY_RANDOM=1 RPD_PROPERTY_EXAMPLES=500 explores.
 MAX_EXAMPLES = int(os.environ.get("RPD_PROPERTY_EXAMPLES", "25"))
+FAST_EXAMPLES = 4  # the fast check's generated configs, besides its fixed examples
 
 
 def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
@@ -108,13 +112,29 @@ def mutate(base: dict, mutations: list[tuple]) -> dict:
     return cfg
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize="RPD_PROPERTY_RANDOM" not in os.environ,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = {"deadline": None, "derandomize": "RPD_PROPERTY_RANDOM" not in os.environ,
+            "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+
+
+@pytest.mark.slow
+@settings(max_examples=MAX_EXAMPLES, **SETTINGS)
+@given(mutations=CONFIGS)
+def test_validator_and_workflow_agree(mutations, tmp_path_factory):
+    check_agreement(mutations, tmp_path_factory)
+
+
+@settings(max_examples=FAST_EXAMPLES, **SETTINGS)
 @given(mutations=CONFIGS)
 @example(mutations=[("set", ("T",), 500)])
 @example(mutations=[("rename", ("training", "lr"), "_x")])
 @example(mutations=[("rename_dataset", ("dino-grid-0.4",), "metrics.csv")])  # once accepted, then failed the DAG
-def test_validator_and_workflow_agree(mutations, tmp_path_factory):
+def test_validator_and_workflow_agree_on_the_fixed_examples_and_a_few_more(mutations, tmp_path_factory):
+    check_agreement(mutations, tmp_path_factory)
+
+
+def check_agreement(mutations: list[tuple], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The validator accepts the mutated config and its dry run succeeds, or rejects it with a message whose
+    every line names a key and the dry run fails with that message; no results folder either way."""
     cfg = yaml.safe_load(yaml.safe_dump(mutate(BASE, mutations)))  # exactly what Snakemake will read
     workdir = tmp_path_factory.mktemp("dry")
     config = write_config(cfg, workdir / "config.yaml")
