@@ -68,6 +68,16 @@ class SyntheticReport:
     drawn: dict[str, list[dict]]  # figure file name → per axes: title, lines, points, images
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules reading the synthetic report first (in their own order, so module fixtures stay set up
+    once). Under `make test-fast` pytest-xdist hands each worker a block of the first tests (a quarter of its
+    share), so these few tests land on one worker, which renders the report while the other runs other tests;
+    spread over both, one worker sat idle on synthetic_report's lock while the other rendered (tens of seconds).
+    (`--dist loadgroup` would say it directly, but pytest-xdist 3.8 cannot group under pytest 9.)"""
+    readers = {item.path for item in items if "synthetic_report" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.path not in readers)  # stable: every other test keeps its place
+
+
 @pytest.fixture(scope="session")
 def synthetic_report(tmp_path_factory: pytest.TempPathFactory) -> SyntheticReport:
     """tests/test_report.py's synthetic results tree and its report, rendered once (tens of seconds) for every
