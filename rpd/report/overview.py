@@ -44,10 +44,29 @@ def build_header(ctx: Context) -> dict:
         "n": "; ".join(f"{n} ({', '.join(sorted(ds))})" for n, ds in by_n.items()) or "—",
         "runs": len(m.drop_duplicates(RUN_KEYS)),
         "rows": len(m),
-        "seeds": ", ".join(str(s) for s in ctx.config.get("seeds", [])),
+        "seeds": seeds_text(ctx),
         "wall": fmt_seconds(wall_seconds(m)),
         "provenance": provenance,
     }
+
+
+def seeds_text(ctx: Context) -> str:
+    """The suite's seeds and each experiment's own list where it differs: "0, 1, 2 (e3: 0–9; e6, e7: 0)"."""
+    base = [int(s) for s in ctx.config.get("seeds", [])]
+    own: dict[str, list[str]] = {}
+    for fid, exp in ctx.config.get("experiments", {}).items():
+        seeds = ctx.experiment_seeds(exp)
+        if seeds != base:
+            own.setdefault(_seed_list(seeds), []).append(fid)
+    extra = "; ".join(f"{', '.join(fids)}: {text}" for text, fids in own.items())
+    return _seed_list(base) + (f" ({extra})" if extra else "")
+
+
+def _seed_list(seeds: list[int]) -> str:
+    """0, 1, 2 — or 0–9 for a run of four or more consecutive seeds."""
+    if len(seeds) >= 4 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
 
 
 def claims_table(verdicts: list[Verdict], built: dict[str, Section]) -> Table:
