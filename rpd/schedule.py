@@ -7,6 +7,8 @@ r_t = √ᾱ_t r_0 + √(1 − ᾱ_t) ε, so diffusers' schedulers apply unchang
 
 from __future__ import annotations
 
+import math
+
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin, SchedulerOutput
@@ -40,36 +42,85 @@ def make_training_scheduler(num_train_timesteps: int, beta_schedule: str, target
     return DDPMScheduler(**_common_kwargs(num_train_timesteps, beta_schedule, target))
 
 
+def prediction_coefficients(abar: float, prediction_type: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The x₀ and ε predictions at ᾱ as linear maps of (r_t, model output): ((x₀ on r_t, x₀ on output), (ε on
+    r_t, ε on output)), from r_t = √ᾱ r₀ + √(1 − ᾱ) ε and v = √ᾱ ε − √(1 − ᾱ) r₀."""
+    a, s = math.sqrt(abar), math.sqrt(1 - abar)
+    if prediction_type == "epsilon":
+        return (1 / a, -s / a), (0.0, 1.0)
+    return (a, -s), (s, a)  # v_prediction
+
+
+def linear_combination(*terms: tuple[float, torch.Tensor]) -> torch.Tensor:
+    """Σ cᵢ xᵢ: a sampler step with its scalar coefficients computed ahead (one tensor op per term)."""
+    (c0, x0), *rest = terms
+    out = x0 * c0
+    for c, x in rest:
+        out.add_(x, alpha=c)
+    return out
+
+
 class AncestralSampler(DDPMScheduler):
     """diffusers' DDPM ancestral step, with the step's noise passed in as ``variance_noise`` (the argument
     DDIMScheduler.step has) instead of drawn inside from per-sample generators, one call per sample per step.
 
     The sampling loop draws each sample's noise for many steps in one call (:func:`rpd.diffusion.step_noise`).
-    The mean is DDPM's formula (7) as ``DDPMScheduler.step`` computes it (no clipping or thresholding: both
-    are off here), the variance diffusers' ``_get_variance``; tests/test_forward_process.py checks the result
-    equals ``DDPMScheduler.step`` given the same noise.
+    The step is DDPM's formula (7) as ``DDPMScheduler.step`` computes it (no clipping or thresholding: both
+    are off here) with diffusers' variance (``_get_variance``), its scalar coefficients computed for every
+    time step in ``set_timesteps`` (diffusers' step spends ~0.5 ms of 0-d tensor work per step, more than a
+    2D network's forward pass at small batches); tests/test_forward_process.py checks the result equals
+    ``DDPMScheduler.step`` given the same noise.
     """
+
+    def set_timesteps(self, *args, **kwargs) -> None:
+        super().set_timesteps(*args, **kwargs)
+        if self.config.variance_type != "fixed_small":
+            raise ValueError(f"variance_type={self.config.variance_type!r}; allowed: 'fixed_small'")
+        abar = self.alphas_cumprod.tolist()
+        ts = [int(t) for t in self.timesteps]
+        self._plan = {}
+        for t, prev_t in zip(ts, ts[1:] + [-1]):
+            a_t, a_prev = abar[t], abar[prev_t] if prev_t >= 0 else 1.0
+            alpha_t = a_t / a_prev
+            (x0_r, x0_m), _ = prediction_coefficients(a_t, self.config.prediction_type)
+            c_x0 = math.sqrt(a_prev) * (1 - alpha_t) / (1 - a_t)  # DDPM's formula (7)
+            c_r = math.sqrt(alpha_t) * (1 - a_prev) / (1 - a_t)
+            # diffusers' "fixed_small" variance β̃_t = (1 − ᾱ_prev) / (1 − ᾱ_t) β_t, clamped as in _get_variance
+            noise = math.sqrt(max((1 - a_prev) / (1 - a_t) * (1 - alpha_t), 1e-20)) if t > 0 else 0.0
+            self._plan[t] = (c_x0 * x0_r + c_r, c_x0 * x0_m, noise)
 
     def step(self, model_output: torch.Tensor, timestep, sample: torch.Tensor, generator=None,
              variance_noise: torch.Tensor | None = None, return_dict: bool = True) -> SchedulerOutput | tuple:
         if variance_noise is None:
             return super().step(model_output, timestep, sample, generator=generator, return_dict=return_dict)
-        t = int(timestep)
-        prev_t = int(self.previous_timestep(t))
-        alpha_prod_t = self.alphas_cumprod[t]
-        alpha_prod_t_prev = self.alphas_cumprod[prev_t] if prev_t >= 0 else self.one
-        current_alpha_t = alpha_prod_t / alpha_prod_t_prev
-        x0 = self._x0_prediction(model_output, alpha_prod_t, sample)
-        # DDPM's formula (7), as in DDPMScheduler.step
-        mean = (alpha_prod_t_prev.sqrt() * (1 - current_alpha_t) / (1 - alpha_prod_t)) * x0 + (
-            current_alpha_t.sqrt() * (1 - alpha_prod_t_prev) / (1 - alpha_prod_t)) * sample
-        prev = mean + self._get_variance(t).sqrt() * variance_noise if t > 0 else mean
-        return SchedulerOutput(prev_sample=prev) if return_dict else (prev, x0)
+        c_r, c_m, c_noise = self._plan[int(timestep)]
+        prev = linear_combination((c_r, sample), (c_m, model_output), (c_noise, variance_noise))
+        return SchedulerOutput(prev_sample=prev) if return_dict else (prev,)
 
-    def _x0_prediction(self, model_output: torch.Tensor, alpha_prod_t: torch.Tensor, sample: torch.Tensor):
-        if self.config.prediction_type == "epsilon":
-            return (sample - (1 - alpha_prod_t).sqrt() * model_output) / alpha_prod_t.sqrt()
-        return alpha_prod_t.sqrt() * sample - (1 - alpha_prod_t).sqrt() * model_output  # v_prediction
+
+class DDIMSampler(DDIMScheduler):
+    """diffusers' DDIM step at η = 0 (``DDIMScheduler.step``: x₀ and ε predictions, then √ᾱ_prev x₀ +
+    √(1 − ᾱ_prev) ε, ᾱ_prev of t − T // K, 1 past the end with ``set_alpha_to_one``), with its scalar
+    coefficients computed for every time step in ``set_timesteps``; tests/test_sampler_steps.py checks it
+    against ``DDIMScheduler.step``."""
+
+    def set_timesteps(self, *args, **kwargs) -> None:
+        super().set_timesteps(*args, **kwargs)
+        abar = self.alphas_cumprod.tolist()
+        final = float(self.final_alpha_cumprod)
+        self._plan = {}
+        for t in (int(t) for t in self.timesteps):
+            prev_t = t - self.config.num_train_timesteps // self.num_inference_steps
+            a_prev = abar[prev_t] if prev_t >= 0 else final
+            (x0_r, x0_m), (eps_r, eps_m) = prediction_coefficients(abar[t], self.config.prediction_type)
+            c_x0, c_eps = math.sqrt(a_prev), math.sqrt(1 - a_prev)
+            self._plan[t] = (c_x0 * x0_r + c_eps * eps_r, c_x0 * x0_m + c_eps * eps_m)
+
+    def step(self, model_output: torch.Tensor, timestep, sample: torch.Tensor, generator=None,
+             return_dict: bool = True) -> SchedulerOutput | tuple:
+        c_r, c_m = self._plan[int(timestep)]
+        prev = linear_combination((c_r, sample), (c_m, model_output))
+        return SchedulerOutput(prev_sample=prev) if return_dict else (prev,)
 
 
 def make_sampler(name: str, num_train_timesteps: int, beta_schedule: str, target: str, steps: int) -> SchedulerMixin:
@@ -88,7 +139,7 @@ def make_sampler(name: str, num_train_timesteps: int, beta_schedule: str, target
         scheduler = AncestralSampler(**kwargs)
     elif name == "ddim":
         # set_alpha_to_one: the last step of K = T returns the x₀ prediction, as DDPM's does.
-        scheduler = DDIMScheduler(**kwargs, set_alpha_to_one=True)
+        scheduler = DDIMSampler(**kwargs, set_alpha_to_one=True)
     elif name in ("dpmpp", "unipc"):
         # imported here: diffusers' multistep modules import scipy.stats, which jobs that do not sample with
         # them (training, priors, bounds) should not pay for at start-up (rpd/multistep.py)

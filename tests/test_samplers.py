@@ -67,7 +67,7 @@ def test_timesteps_trailing_k1_k3(name):
 @pytest.mark.parametrize("name,target", itertools.product(FAST, ["eps", "v"]))
 def test_fast_sampler_options(name, target):
     s = make_sampler(name, T, "linear", target, 3)
-    assert type(s).__name__ == {"dpmpp": "DPMSolverMultistepScheduler", "unipc": "UniPCSampler"}[name]
+    assert type(s).__name__ == {"dpmpp": "DPMSolverSampler", "unipc": "UniPCSampler"}[name]
     assert s.config.timestep_spacing == "trailing"
     assert s.config.prediction_type == {"eps": "epsilon", "v": "v_prediction"}[target]
     assert s.config.final_sigmas_type == "zero" and float(s.sigmas[-1]) == 0.0  # last step lands on x₀
