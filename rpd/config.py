@@ -345,8 +345,14 @@ class Run:
     seed: int
 
     @property
+    def group_folder(self) -> str:
+        """The folder of the run's (dataset, name, size) over all seeds: the run folders sit in it, beside the
+        files of the jobs that process every seed at once (rpd.runsets)."""
+        return f"{self.dataset}/{self.name}-{self.size}"
+
+    @property
     def folder(self) -> str:
-        return f"{self.dataset}/{self.name}-{self.size}/seed{self.seed}"
+        return f"{self.group_folder}/seed{self.seed}"
 
 
 def excluded(experiment: dict, dataset: str, model: str) -> bool:

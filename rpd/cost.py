@@ -21,17 +21,19 @@ from pathlib import Path
 import yaml
 
 from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, ROWS_PER_CALL
-from rpd.config import diffusion_runs, experiment_runs, load_config, prior_run_of, prior_runs, run_config
+from rpd.config import diffusion_runs, load_config, prior_run_of, prior_runs, run_config
 from rpd.data.specs import is_image_dataset
 from rpd.devices import precision_of
 from rpd.flops import GPU, NetworkCost, network_cost
 from rpd.resources import MIN_MINUTES, needs
+from rpd.runsets import rule_run_sets
 
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 30.0  # a job's imports and data loading (job logs' 'job start-up' lines: 3–20 s)
 INCEPTION_FLOPS = 5.7e9  # one 299×299 image through InceptionV3 (torch-fidelity's KID features)
 LOCAL_RULES = ("collect", "report", "synthetic_image_folder")  # the Snakefile's localrules: never submitted
-GROUPED_RULES = ("train_prior", "train_model", "sample_model", "evaluate", "elbo", "progress")  # 2D: group points
+GROUPED_RULES = ("train_prior", "train_model", "sample_model")  # 2D: group points (a run set's job is not grouped)
+THREADED_RULES = ("train_prior", "train_model", "sample_model", "elbo", "progress")
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class _Job:
     rule: str
     run: dict | None
     images: bool
+    #: a job for every seed of a run (rpd.runsets): the configs of its runs, processed one after the other
+    run_set: tuple[dict, ...] = ()
 
 
 def _jobs(cfg: dict) -> list[_Job]:
@@ -96,16 +100,14 @@ def _jobs(cfg: dict) -> list[_Job]:
             if str(cfg["datasets"][d].get("folder") or "").startswith(synthetic)]
     if cfg.get("kid", {}).get("extractor") == "feature-net":
         out += [_Job("feature_net", None, True) for d in used if images[d]]
-    for r in priors:
-        run = run_config(cfg, r)
-        out += [_Job("train_prior", run, images[r.dataset]), _Job("evaluate", run, images[r.dataset])]
+    out += [_Job("train_prior", run_config(cfg, r), images[r.dataset]) for r in priors]
     for r in models:
         run = run_config(cfg, r)
-        out += [_Job(rule, run, images[r.dataset]) for rule in ("train_model", "sample_model", "evaluate")]
-    for key, rule in (("e8", "elbo"), ("e4", "progress")):
-        if key in cfg["experiments"]:
-            out += [_Job(rule, run_config(cfg, r), images[r.dataset])
-                    for r in experiment_runs(cfg, cfg["experiments"][key])]
+        out += [_Job(rule, run, images[r.dataset]) for rule in ("train_model", "sample_model")]
+    for rule, sets in rule_run_sets(cfg).items():
+        for run_set in sets.values():
+            configs = tuple(run_config(cfg, r) for r in run_set.runs)
+            out.append(_Job(rule, configs[0], images[run_set.dataset], configs))
     return out + [_Job("collect", None, False), _Job("report", None, False)]
 
 
@@ -137,9 +139,14 @@ def _stage(job: _Job) -> str:
 
 
 def _job_hours(job: _Job, device: str) -> tuple[float, float]:
-    """(GPU-hours, CPU-hours) of one job."""
-    threaded = job.rule in ("train_prior", "train_model", "sample_model", "elbo", "progress")
-    threads = job.run["threads"] if threaded else 1  # the job's cpus_per_task (workflow/rules/common.smk)
+    """(GPU-hours, CPU-hours) of one job; a run set's job starts once and does each of its runs' work."""
+    if job.run_set:
+        runs = [_job_hours(_Job(job.rule, run, job.images), device) for run in job.run_set]
+        gpu, cpu = (sum(h[i] for h in runs) for i in (0, 1))
+        later_starts = (len(runs) - 1) * STARTUP_SECONDS / 3600  # one process: the start-up is paid once
+        threads = job.run["threads"] if job.rule in THREADED_RULES else 1
+        return (gpu - later_starts if gpu else 0.0), cpu - later_starts * threads
+    threads = job.run["threads"] if job.rule in THREADED_RULES else 1  # its cpus_per_task (workflow/rules/common.smk)
     work = _network_work(job)
     gpu_job = device == "cuda" and (work is not None or (job.rule == "evaluate" and job.images) or
                                     job.rule == "feature_net")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import Frame, make_frame
 from rpd.gaussians import gaussian_kl
-from rpd.io import load_json, write_atomic
+from rpd.io import load_json, save_csv
 from rpd.logs import say
 from rpd.provenance import training_provenance
 from rpd.schedule import make_training_scheduler, x0_from_eps, x0_from_v
@@ -246,10 +247,20 @@ def bound_unit(x0: torch.Tensor) -> str:
     return "nats" if x0.dim() == 2 else "bits/dim"
 
 
+def elbo_runs(run_dirs: Sequence[str | Path], reference_path: str | Path, prior_paths: Sequence[str | Path | None],
+              out_csv: str | Path) -> pd.DataFrame:
+    """:func:`elbo_run` of several runs (a run set's seeds, rpd.runsets): their rows in one CSV."""
+    frame = pd.concat([elbo_run(d, reference_path, prior, None) for d, prior in zip(run_dirs, prior_paths, strict=True)],
+                      ignore_index=True)
+    save_csv(out_csv, frame)
+    return frame
+
+
 def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | Path | None,
-             out_csv: str | Path, t_draws: int | None = None,
+             out_csv: str | Path | None, t_draws: int | None = None,
              discrete: tuple[float, float, int] | None = None) -> pd.DataFrame:
-    """Bound terms and J₂ of one trained run on the reference set: tidy rows (sampler ``bound``, K = T).
+    """Bound terms and J₂ of one trained run on the reference set: tidy rows (sampler ``bound``, K = T),
+    written to ``out_csv`` unless it is None.
 
     ``t_draws`` and ``discrete`` as in :func:`variational_bound`; by default 2D data use every t and the Gaussian
     density (nats per point), images :data:`IMAGE_T_DRAWS` uniform t per image and the discretised decoder on
@@ -292,5 +303,6 @@ def elbo_run(run_dir: str | Path, reference_path: str | Path, prior_path: str | 
     if not np.isfinite(frame["value"]).all():
         bad = frame.loc[~np.isfinite(frame["value"]), "metric"].tolist()
         say(f"warning: non-finite bound terms {bad} (a VQ code with p̂ = 0 gives an infinite latent term)")
-    write_atomic(out_csv, lambda p: frame.to_csv(p, index=False))
+    if out_csv is not None:
+        save_csv(out_csv, frame)
     return frame

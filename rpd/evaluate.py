@@ -6,6 +6,7 @@ No torch import for 2D data (evaluation jobs stay fast to start); image runs imp
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from rpd.config import config_hash
 from rpd.data.grid import grid_centres
 from rpd.data.specs import is_image_dataset, num_classes
-from rpd.io import load_json, load_npz, write_atomic
+from rpd.io import load_json, load_npz, save_csv
 from rpd.layout import sample_file
 from rpd.provenance import training_provenance
 
@@ -146,21 +147,38 @@ def sample_accuracy(feature_net: str, x: np.ndarray, y: np.ndarray, seed: int) -
 
 
 def evaluate_run(
-    run_dir: str | Path, reference_path: str | Path, out_csv: str | Path, feature_net: str | Path | None = None,
+    run_dir: str | Path, reference_path: str | Path, out_csv: str | Path | None, feature_net: str | Path | None = None,
     run: dict | None = None,
 ) -> pd.DataFrame:
-    """Score every sample file of the run in ``run_dir``; write and return the tidy rows.
+    """Score every sample file of the run in ``run_dir``; write (unless ``out_csv`` is None) and return the rows.
 
     ``feature_net``: the trained KID feature net's model file (image runs with the ``feature-net`` extractor).
     ``run``: the run's full config (sampling grid, N, KID settings), as the workflow resolved it; by default the
     run folder's config.json. ``config_hash`` is always that of config.json: it names the trained model.
     """
-    run_dir = Path(run_dir)
+    return evaluate_runs([run_dir], reference_path, out_csv, feature_net, None if run is None else [run])
+
+
+def evaluate_runs(
+    run_dirs: Sequence[str | Path], reference_path: str | Path, out_csv: str | Path | None,
+    feature_net: str | Path | None = None, runs: Sequence[dict] | None = None,
+) -> pd.DataFrame:
+    """:func:`evaluate_run` of several runs (a run set's seeds, rpd.runsets): their rows in one CSV."""
+    reference = load_npz(reference_path)
+    check_reference(reference["x"], reference_path)
+    runs = [None] * len(run_dirs) if runs is None else runs
+    frames = [_score_run(Path(d), reference, feature_net, run) for d, run in zip(run_dirs, runs)]
+    frame = pd.concat(frames, ignore_index=True)
+    if out_csv is not None:
+        save_csv(out_csv, frame)
+    return frame
+
+
+def _score_run(run_dir: Path, reference: dict, feature_net: str | Path | None, run: dict | None) -> pd.DataFrame:
+    """The rows of one run (:func:`evaluate_run`), against the loaded reference set."""
     trained = load_json(run_dir / "config.json")
     run = trained if run is None else run
     summary = load_json(run_dir / "train_summary.json")
-    reference = load_npz(reference_path)
-    check_reference(reference["x"], reference_path)
     images = is_image_dataset(run["dataset"])
     name = run["prior"]["name"] if run["kind"] == "prior" else run["model"]["name"]
     family = run["prior"]["kind"] if run["kind"] == "prior" else run["model"]["family"]
@@ -193,16 +211,14 @@ def evaluate_run(
             rows.append({**base, "sampler": sampler, "steps": steps, "metric": metric, "value": value,
                          "sample_seconds": float(samples["seconds"]), "eval_seconds": seconds,
                          "extractor": extractor if metric == "kid" else ""})
-    frame = pd.DataFrame(rows, columns=METRIC_COLUMNS + PROVENANCE_COLUMNS)
-    write_atomic(out_csv, lambda p: frame.to_csv(p, index=False))
-    return frame
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS + PROVENANCE_COLUMNS)
 
 
 def collect(metric_files: list[str], out_csv: str | Path, summary_csv: str | Path) -> pd.DataFrame:
     """Concatenate per-run rows into ``metrics.csv`` and write mean ± sd over seeds to ``summary.csv``."""
     frame = pd.concat([pd.read_csv(f) for f in metric_files], ignore_index=True)
-    write_atomic(out_csv, lambda p: frame.to_csv(p, index=False))
+    save_csv(out_csv, frame)
     keys = ["dataset", "model", "family", "size", "sampler", "steps", "metric"]
     summary = frame.groupby(keys, sort=True)["value"].agg(mean="mean", sd="std", seeds="count").reset_index()
-    write_atomic(summary_csv, lambda p: summary.to_csv(p, index=False))
+    save_csv(summary_csv, summary)
     return frame

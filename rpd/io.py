@@ -85,6 +85,12 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> None
         write(tmp)
 
 
+def save_csv(path: str | os.PathLike, frame: object) -> None:
+    """Write a pandas DataFrame as CSV without its index, atomically (pandas is not imported here: jobs that
+    write no table do not pay for it)."""
+    write_atomic(path, lambda p: frame.to_csv(p, index=False))
+
+
 def save_json(path: str | os.PathLike, obj: object) -> None:
     """Write ``obj`` as indented JSON with sorted keys, atomically."""
     write_atomic(path, lambda p: p.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))

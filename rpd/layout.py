@@ -5,10 +5,13 @@ classes of class-conditional data), ``results/<suite>/<dataset>/feature-net/`` (
 image dataset) and, per run, ``results/<suite>/<dataset>/<model>-<size>/seed<k>/`` holding ``config.json``
 (resolved config), ``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters,
 train_seconds), ``train.log``, ``samples/<sampler>-K<K>.npz`` (``x`` as the data, ``y`` for conditional
-data, ``seconds``) and ``metrics.csv``. Priors are runs too, with sampler ``prior`` and K = 0.
+data, ``seconds``). Priors are runs too, with sampler ``prior`` and K = 0.
 A diffusion run also keeps ``snapshots.pt`` (its EMA weights at a few training iterations, the last being the
-final model) and, when it is in E4, ``progress.csv`` (the metric of each snapshot: rows with sampler
-``progress`` and K = the training iteration).
+final model).
+The run folders of one (dataset, name, size) sit in its run set's folder ``<model>-<size>/`` (rpd.runsets), which
+holds the files of the jobs that process every seed at once: ``metrics.csv`` (every seed's metrics),
+``progress.csv`` for a run of E4 (the metric of each snapshot: rows with sampler ``progress`` and K = the
+training iteration) and ``elbo.csv`` for a run of E8, each with its log and benchmark file.
 """
 
 from __future__ import annotations
@@ -34,7 +37,3 @@ def snapshots_file(run_dir: str | Path) -> Path:
     """The EMA weights a diffusion run kept during training ({iteration: state dict})."""
     return Path(run_dir) / "snapshots.pt"
 
-
-def progress_file(run_dir: str | Path) -> Path:
-    """The metric of each training snapshot of a run (E4): metrics.csv rows, sampler ``progress``."""
-    return Path(run_dir) / "progress.csv"

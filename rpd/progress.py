@@ -11,6 +11,7 @@ can be ≤ 0, which a log-ratio test cannot take): images are scored by 1WD and 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from rpd.config import config_hash, modality
 from rpd.data.specs import data_shape, is_image_dataset, num_classes
 from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS, check_reference, grid_metrics
 from rpd.families import FAMILIES_WITH_PRIOR
-from rpd.io import load_json, load_npz, write_atomic
+from rpd.io import load_json, load_npz, save_csv
 from rpd.layout import snapshots_file
 from rpd.logs import say
 from rpd.provenance import git_commit, package_versions
@@ -54,9 +55,19 @@ def snapshot_metrics(x: np.ndarray, reference: dict, dataset: dict) -> dict[str,
     return values
 
 
+def progress_runs(runs: Sequence[dict], run_dirs: Sequence[str | Path], reference_path: str | Path,
+                  prior_paths: Sequence[str | Path | None], out_csv: str | Path) -> pd.DataFrame:
+    """:func:`progress_run` of several runs (a run set's seeds, rpd.runsets): their rows in one CSV."""
+    frame = pd.concat([progress_run(run, d, reference_path, prior, None)
+                       for run, d, prior in zip(runs, run_dirs, prior_paths, strict=True)], ignore_index=True)
+    save_csv(out_csv, frame)
+    return frame
+
+
 def progress_run(run: dict, run_dir: str | Path, reference_path: str | Path, prior_path: str | Path | None,
-                 out_csv: str | Path) -> pd.DataFrame:
-    """Sample and score every training snapshot of the run in ``run_dir``; write and return the tidy rows.
+                 out_csv: str | Path | None) -> pd.DataFrame:
+    """Sample and score every training snapshot of the run in ``run_dir``; write (unless ``out_csv`` is None)
+    and return the tidy rows.
 
     ``run`` is the run's full config (N, sample batch size) as the workflow resolved it.
     """
@@ -94,5 +105,6 @@ def progress_run(run: dict, run_dir: str | Path, reference_path: str | Path, pri
         say(f"[{dataset['name']}/{run['model']['name']}-{run['size']}/seed{run['seed']}] iteration {iteration}: "
             + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
     frame = pd.DataFrame(rows, columns=METRIC_COLUMNS + PROVENANCE_COLUMNS)
-    write_atomic(out_csv, lambda p: frame.to_csv(p, index=False))
+    if out_csv is not None:
+        save_csv(out_csv, frame)
     return frame

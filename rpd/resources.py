@@ -162,6 +162,12 @@ def needs(stage: str, run: dict | None, images: bool) -> Needs:
     return stage_needs(run, images)
 
 
+def run_set_needs(per_run: list[Needs]) -> Needs:
+    """A job that processes several runs one after the other (a run set, rpd.runsets): their work adds up on
+    one start-up floor; its memory is the largest run's."""
+    return Needs(MIN_MINUTES + sum(n.minutes - MIN_MINUTES for n in per_run), max(n.mem_mb for n in per_run))
+
+
 def cluster_resources(need: Needs, attempt: int) -> dict[str, int]:
     """``runtime`` (minutes) and ``mem_mb`` for the ``attempt``-th try of a job (1, 2, …): both grow with it."""
     return {"runtime": int(round(need.minutes * attempt)), "mem_mb": int(round(need.mem_mb * attempt))}

@@ -22,14 +22,16 @@ CI_SUITE = REPO / "benchmarks" / "ci.yaml"
 # The sub-DAG of the `ci` suite that the 1-core run and the killed-and-resumed run build, to compare with the
 # 2-core run of the whole suite: every rule kind that computes (dataset, synthetic_image_folder, feature_net,
 # train_prior, train_model, sample_model, evaluate, elbo) on both 2D priors, both image loaders and RPD, DDPM and
-# DiffuseVAE (24 of the suite's 78 jobs). collect and report only read these files.
+# DiffuseVAE (25 of the suite's 72 jobs). collect and report only read these files.
 IDENTITY_TARGETS = (
-    "results/ci/dino-grid-0.1/rpd-std/seed0/metrics.csv",  # + vqvae prior training (and its samples)
-    "results/ci/dino-grid-0.1/vqvae-std/seed0/metrics.csv",  # a prior's evaluation
-    "results/ci/dino-grid-0.1/ddpm-std/seed0/metrics.csv",
-    "results/ci/dino-grid-0.1/diffusevae2-std/seed0/elbo.csv",  # the bound, on the β-VAE prior
-    "results/ci/fmnist-8/rpd-std/seed0/metrics.csv",  # idx loader, image prior, feature net, KID, CW-1WD
-    "results/ci/butterflies-8/ddpm-std/seed0/metrics.csv",  # generated image folder, folder loader
+    # one seed each: an evaluation or bound is one job for every seed of a run (rpd.runsets), and on dino-grid-0.4
+    # these runs have seed 0 only (dino-grid-0.1's RPD, DDPM and VQ-VAE have E1's three)
+    "results/ci/dino-grid-0.4/rpd-std/metrics.csv",  # + vqvae prior training (and its samples)
+    "results/ci/dino-grid-0.4/vqvae-std/metrics.csv",  # a prior's evaluation
+    "results/ci/dino-grid-0.4/ddpm-std/metrics.csv",
+    "results/ci/dino-grid-0.1/diffusevae2-std/elbo.csv",  # the bound, on the β-VAE prior
+    "results/ci/fmnist-8/rpd-std/metrics.csv",  # idx loader, image prior, feature net, KID, CW-1WD
+    "results/ci/butterflies-8/ddpm-std/metrics.csv",  # generated image folder, folder loader
 )
 
 

@@ -83,8 +83,10 @@ def test_ci_suite_outputs_follow_the_contract(ci_suite):
     summary = pd.read_csv(root / "results" / "ci" / "summary.csv")
     assert {"mean", "sd", "seeds"} <= set(summary.columns)
     run = root / "results" / "ci" / "dino-grid-0.1" / "rpd-std" / "seed0"
-    for name in ("config.json", "model.pt", "losses.npz", "train.log", "metrics.csv", "samples/ddpm-K3.npz"):
+    for name in ("config.json", "model.pt", "losses.npz", "train.log", "samples/ddpm-K3.npz"):
         assert (run / name).exists(), name
+    seeds = pd.read_csv(run.parent / "metrics.csv")["seed"]  # the evaluation of every seed of the run, one job
+    assert sorted(set(seeds)) == [0, 1, 2] and (run.parent / "evaluate.log").exists()
     steps = yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())["training"]["steps"]
     assert f"step {steps}/{steps}" in (run / "train.log").read_text()  # progress a user can follow
     assert (root / "results" / "ci" / "dino-grid-0.1" / "reference.npz").exists()

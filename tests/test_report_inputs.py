@@ -27,7 +27,9 @@ def test_declared_inputs_list_every_file_kind(tree: tuple[Path, dict]) -> None:
     run = results / "d-0.1" / "rpd-std" / "seed1"
     assert str(run / "samples") in declared["sample_dirs"]  # the directory output holding the sample files
     assert str(run / "losses.npz") in declared["losses"]
-    assert {f"{run}/{job}.benchmark.tsv" for job in ("train", "sample", "evaluate")} <= set(declared["benchmarks"])
+    assert {f"{run}/{job}.benchmark.tsv" for job in ("train", "sample")} <= set(declared["benchmarks"])
+    assert f"{run.parent}/evaluate.benchmark.tsv" in declared["benchmarks"]  # one evaluation for every seed
+    assert f"{run}/evaluate.benchmark.tsv" not in declared["benchmarks"]
     assert str(results / "d-0.1" / "vqvae-std" / "seed0" / "samples") in declared["sample_dirs"]  # priors too
     # the same list whether or not the files exist yet (a changing input set would rerun the report for nothing)
     empty = results.parent / "not-run-yet"

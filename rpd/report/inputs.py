@@ -22,9 +22,12 @@ from rpd.config import Run, diffusion_runs, prior_runs
 from rpd.io import load_npz
 from rpd.layout import reference_file, sample_file
 from rpd.logs import say
+from rpd.runsets import RunSet, run_sets
 
 #: Per-job benchmark files of a run (Snakemake ``benchmark:``), by run kind.
-BENCHMARKED_JOBS = {"prior": ("train", "evaluate"), "model": ("train", "sample", "evaluate")}
+BENCHMARKED_JOBS = {"prior": ("train",), "model": ("train", "sample")}
+#: Benchmark files of the jobs that process a run set (every seed of a run; rpd.runsets) in its folder.
+RUN_SET_BENCHMARKED_JOBS = ("evaluate",)
 NUMBER_COLUMNS = ("seed", "steps", "value", "n", "parameters", "train_seconds", "sample_seconds", "eval_seconds")
 LOSS_COLUMNS = ["dataset", "model", "size", "seed", "step", "loss"]
 
@@ -51,7 +54,8 @@ def declared_inputs(cfg: dict, results: str | Path) -> dict[str, list[str]]:
         "references": [str(reference_file(out, d)) for d in sorted({r.dataset for r in runs})],
         "sample_dirs": [str(folders[r] / "samples") for r in runs],
         "losses": [str(folders[r] / "losses.npz") for r in runs if r.kind == "model"],
-        "benchmarks": [str(folders[r] / f"{job}.benchmark.tsv") for r in runs for job in BENCHMARKED_JOBS[r.kind]],
+        "benchmarks": [str(folders[r] / f"{job}.benchmark.tsv") for r in runs for job in BENCHMARKED_JOBS[r.kind]]
+        + [str(out / s.folder / f"{job}.benchmark.tsv") for s in run_sets(runs) for job in RUN_SET_BENCHMARKED_JOBS],
     }
 
 
@@ -146,8 +150,8 @@ class ReportInputs:
                           "step": int(s), "loss": float(v)} for s, v in zip(data["step"], data["loss"])]
         return pd.DataFrame(rows, columns=LOSS_COLUMNS)
 
-    def benchmark(self, run: Run, job: str) -> pd.Series | None:
-        """The last row of a job's Snakemake benchmark file (s, cpu_time, max_rss, …), or None."""
+    def benchmark(self, run: Run | RunSet, job: str) -> pd.Series | None:
+        """The last row of the benchmark file (s, cpu_time, max_rss, …) of a run's or a run set's job, or None."""
         path = self._declared(self.results / run.folder / f"{job}.benchmark.tsv", "benchmarks")
         if not path.is_file():
             return None

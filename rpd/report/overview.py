@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rpd.config import Run
 from rpd.report.context import Context
 from rpd.report.document import EXPERIMENT_FAMILIES, SECTIONS, STATUS_CLASS, Link, Section, Table
-from rpd.report.inputs import BENCHMARKED_JOBS, all_runs
+from rpd.report.inputs import BENCHMARKED_JOBS, RUN_SET_BENCHMARKED_JOBS, all_runs
 from rpd.report.sizes import size_ranker
 from rpd.report.tables import fmt_seconds
 from rpd.report.verdicts import Verdict
+from rpd.runsets import RunSet, run_sets
 
 RUN_KEYS = ["dataset", "model", "size", "seed"]
 
@@ -90,21 +92,26 @@ def job_table(ctx: Context) -> Table:
     hashes = {(d, n, z, int(k)): h for d, n, z, k, h in
               m[["dataset", "model", "size", "seed", "config_hash"]].drop_duplicates().itertuples(index=False)}
     size_rank = size_ranker(m, ["dataset", "model"])
-    runs = sorted(all_runs(ctx.config), key=lambda r: (
-        r.dataset, r.name, size_rank({"dataset": r.dataset, "model": r.name, "size": r.size}), r.seed))
+    sets = sorted(run_sets(all_runs(ctx.config)), key=lambda s: (
+        s.dataset, s.name, size_rank({"dataset": s.dataset, "model": s.name, "size": s.size})))
     rows = []
-    for run in runs:
-        for job in BENCHMARKED_JOBS[run.kind]:
-            last = ctx.inputs.benchmark(run, job)
-            if last is None:
-                continue
-            rows.append([run.dataset, f"{run.name}-{run.size}", str(run.seed),
-                         hashes.get((run.dataset, run.name, run.size, run.seed), "—"), job,
-                         f"{float(last['s']):.1f}", f"{float(last.get('cpu_time', np.nan)):.1f}",
-                         f"{float(last.get('max_rss', np.nan)):.0f}"])
+
+    def add(owner: Run | RunSet, job: str, seeds: str, config_hash: str) -> None:
+        last = ctx.inputs.benchmark(owner, job)
+        if last is not None:
+            rows.append([owner.dataset, f"{owner.name}-{owner.size}", seeds, config_hash, job, f"{float(last['s']):.1f}",
+                         f"{float(last.get('cpu_time', np.nan)):.1f}", f"{float(last.get('max_rss', np.nan)):.0f}"])
+
+    for run_set in sets:
+        for run in run_set.runs:
+            for job in BENCHMARKED_JOBS[run.kind]:
+                add(run, job, str(run.seed), hashes.get((run.dataset, run.name, run.size, run.seed), "—"))
+        for job in RUN_SET_BENCHMARKED_JOBS:  # one job for every seed of the run
+            add(run_set, job, run_set.seeds_text, "—")
     total = sum(float(r[5]) for r in rows)
     return Table(f"Per job, from Snakemake's benchmark files: wall time (elapsed, s), CPU time (s) and peak resident "
-                 f"memory (max RSS, MB), with the hash of the run's resolved config. {len(rows)} jobs, "
+                 f"memory (max RSS, MB), with the hash of the run's resolved config. Training and sampling are one "
+                 f"job per seed; the evaluation of a run is one job for all its seeds. {len(rows)} jobs, "
                  f"{fmt_seconds(total)} of job time in total. Dataset, collect and report jobs are not benchmarked.",
                  ["dataset", "run", "seed", "config hash", "job", "wall s", "CPU s", "max RSS MB"], rows,
                  [False, False, True, False, False, True, True, True])

@@ -8,11 +8,8 @@ from rpd.config import (
     ConfigError,
     Run,
     canonical,
-    diffusion_runs,
-    experiment_runs,
     n_eval_of,
     prior_run_of,
-    prior_runs,
     run_config,
     suite_override_problem,
     training_config,
@@ -29,7 +26,14 @@ from rpd.preflight import (
     profile_files,
     profile_problems,
 )
-from rpd.resources import NETWORK_STAGES, cluster_resources, needs, wants_gpu
+from rpd.resources import (
+    NETWORK_STAGES,
+    cluster_resources,
+    needs,
+    run_set_needs,
+    wants_gpu,
+)
+from rpd.runsets import rule_run_sets
 
 # Without `--configfile` the suite is the default one (quick), and `--config key=value` overrides its keys, as
 # in any Snakemake workflow. A given `--configfile` replaces the default suite instead of being merged into it
@@ -57,7 +61,8 @@ except ConfigError as err:
 
 SUITE = CFG["suite"]
 OUT = f"results/{SUITE}"
-RUN = f"{OUT}/{{dataset}}/{{name}}-{{size}}/seed{{seed}}"
+RUN_SET = f"{OUT}/{{dataset}}/{{name}}-{{size}}"  # a run set's folder (rpd.runsets): its seeds' run folders
+RUN = f"{RUN_SET}/seed{{seed}}"
 SYNTHETIC = f"{OUT}/synthetic-"  # generated image folders (ci): results/<suite>/synthetic-<name>
 
 
@@ -140,48 +145,59 @@ def prior_run_config(w):
     return run_config(CFG, run_of("prior", w))
 
 
-def evaluate_run_config(w):
-    """The full config of the run an evaluate job scores (a prior's or a diffusion model's)."""
-    return prior_run_config(w) if w.name in CFG["priors"] else model_run_config(w)
-
-
 def prior_model_file(w):
     """The prior model file a diffusion run needs (empty for DDPM)."""
     prior = prior_run_of(CFG, run_of("model", w))
     return [] if prior is None else f"{OUT}/{prior.folder}/model.pt"
 
 
-def all_run_folders():
-    return [f"{OUT}/{r.folder}" for r in prior_runs(CFG) + diffusion_runs(CFG)]
+# The rules that read trained runs without training them take a run set: every seed of one (dataset, name,
+# size) in one process (rpd/runsets.py; a process start costs seconds of imports).
+RUN_SETS = rule_run_sets(CFG)
 
 
-def elbo_files():
-    """The elbo.csv of every run of experiment e8 (none when the suite has no e8)."""
-    x = CFG["experiments"].get("e8")
-    return (
-        []
-        if x is None
-        else [f"{OUT}/{r.folder}/elbo.csv" for r in experiment_runs(CFG, x)]
-    )
+def run_set_of(rule_name, w):
+    return RUN_SETS[rule_name][(w.dataset, w.name, w.size)]
 
 
-def progress_files():
-    """The progress.csv of every run of experiment e4 (none when the suite has no e4)."""
-    x = CFG["experiments"].get("e4")
-    return (
-        []
-        if x is None
-        else [f"{OUT}/{r.folder}/progress.csv" for r in experiment_runs(CFG, x)]
-    )
+def run_set_files(rule_name, filename):
+    """Input function: ``filename`` in the run folder of each seed of the job's run set."""
+
+    def files(w):
+        return [f"{OUT}/{r.folder}/{filename}" for r in run_set_of(rule_name, w).runs]
+
+    return files
+
+
+def run_set_priors(rule_name):
+    """Input function: the prior model file of each seed of the job's run set (none for DDPM)."""
+
+    def files(w):
+        priors = [prior_run_of(CFG, r) for r in run_set_of(rule_name, w).runs]
+        return [f"{OUT}/{p.folder}/model.pt" for p in priors if p is not None]
+
+    return files
+
+
+def run_set_configs(rule_name):
+    """Params function: the resolved config of each seed's run (sampling grid, N, KID settings)."""
+
+    def configs(w):
+        return [run_config(CFG, r) for r in run_set_of(rule_name, w).runs]
+
+    return configs
 
 
 def collected_files(w):
-    """Every run's metrics.csv, then the E8 bounds and the E4 snapshot scores: what collect concatenates."""
-    return (
-        [f"{folder}/metrics.csv" for folder in all_run_folders()]
-        + elbo_files()
-        + progress_files()
-    )
+    """Every run set's metrics.csv, then the E8 bounds and the E4 snapshot scores: what collect concatenates."""
+    outputs = {
+        "evaluate": "metrics.csv",
+        "elbo": "elbo.csv",
+        "progress": "progress.csv",
+    }
+    return [
+        f"{OUT}/{s.folder}/{outputs[r]}" for r in outputs for s in RUN_SETS[r].values()
+    ]
 
 
 def generated_image_folder(w):
@@ -224,10 +240,8 @@ def _stage_run(stage, w):
     """The resolved config of the run a job works on (None for jobs not tied to one run)."""
     if stage == "train_prior":
         return prior_run_config(w)
-    if stage in ("train_model", "sample", "elbo"):
+    if stage in ("train_model", "sample"):
         return model_run_config(w)
-    if stage == "evaluate":
-        return evaluate_run_config(w)
     if stage == "feature_net":
         return {"device": CFG["device"]}
     return None
@@ -237,8 +251,11 @@ def _images(w):
     return "dataset" in w.keys() and is_image_dataset(CFG["datasets"][w.dataset])
 
 
-def _stage_needs(stage, w):
-    return needs(stage, _stage_run(stage, w), _images(w))
+def _stage_needs(stage, w, set_job):
+    if set_job is None:
+        return needs(stage, _stage_run(stage, w), _images(w))
+    runs = run_set_of(set_job, w).runs
+    return run_set_needs([needs(stage, run_config(CFG, r), _images(w)) for r in runs])
 
 
 def _gpus(stage):
@@ -250,21 +267,23 @@ def _gpus(stage):
     return value
 
 
-def _per_attempt(stage, name):
+def _per_attempt(stage, name, run_set_rule):
     """The resource ``name`` (mem_mb or runtime) of a job of ``stage``, grown for its ``attempt``-th try."""
 
     def value(w, attempt):
-        return cluster_resources(_stage_needs(stage, w), attempt)[name]
+        return cluster_resources(_stage_needs(stage, w, run_set_rule), attempt)[name]
 
     return value
 
 
-def job_resources(stage):
-    """The `resources:` of the rule for ``stage`` (one of rpd.resources.STAGES)."""
+def job_resources(stage, run_set_rule=None):
+    """The `resources:` of the rule for ``stage`` (one of rpd.resources.STAGES); ``run_set_rule`` names the
+    rule's RUN_SETS entry when a job processes a run set (its seeds one after the other).
+    """
     threaded = stage in ("train_prior", "train_model", "sample", "elbo")
     resources = {
-        "mem_mb": _per_attempt(stage, "mem_mb"),
-        "runtime": _per_attempt(stage, "runtime"),
+        "mem_mb": _per_attempt(stage, "mem_mb", run_set_rule),
+        "runtime": _per_attempt(stage, "runtime", run_set_rule),
         "cpus_per_task": CFG["threads"] if threaded else 1,
     }
     if CFG["device"] == "cuda" and (stage in NETWORK_STAGES or stage == "evaluate"):
@@ -276,5 +295,7 @@ def job_group(w):
     """The cluster group of a job: a 2D run's jobs (seconds to minutes each) share the group `points`, which
     the cluster profiles pack many at a time into one submission (group-components), so a 2D experiment is a
     handful of submissions; an image job (hours) is a submission of its own. Local runs ignore groups.
+    A job for every seed of a run (a run set, no `seed` wildcard) is a submission of its own too: in `points`
+    it would join every seed's training into one connected part, one submission of days.
     """
-    return None if _images(w) else "points"
+    return None if _images(w) or "seed" not in w.keys() else "points"

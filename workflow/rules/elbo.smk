@@ -1,22 +1,22 @@
 # E8 (claim C6): the variational bound of each E8 run, term by term, and the consistency term J₂, on the
-# reference set: <run>/elbo.csv, rows in metrics.csv's format (sampler `bound`, K = T) plus `se`, `unit`
-# and `t_draws`. The collect rule concatenates them into metrics.csv.
-# The runs are listed by elbo_files (common.smk).
+# reference set, for every run set of experiment e8 (its seeds, rpd.runsets) in one job: <run set>/elbo.csv,
+# rows in metrics.csv's format (sampler `bound`, K = T) plus `se`, `unit` and `t_draws`. The collect rule
+# concatenates them into metrics.csv.
 
 
 rule elbo:
     input:
-        model=f"{RUN}/model.pt",
-        config=f"{RUN}/config.json",
-        summary=f"{RUN}/train_summary.json",
+        models=run_set_files("elbo", "model.pt"),
+        configs=run_set_files("elbo", "config.json"),
+        summaries=run_set_files("elbo", "train_summary.json"),
         reference=f"{OUT}/{{dataset}}/reference.npz",
-        prior=prior_model_file,
+        priors=run_set_priors("elbo"),
     output:
-        elbo=f"{RUN}/elbo.csv",
+        elbo=f"{RUN_SET}/elbo.csv",
     log:
-        f"{RUN}/elbo.log",
+        f"{RUN_SET}/elbo.log",
     benchmark:
-        f"{RUN}/elbo.benchmark.tsv"
+        f"{RUN_SET}/elbo.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
     group:
@@ -25,7 +25,7 @@ rule elbo:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
     resources:
-        **job_resources("elbo"),
+        **job_resources("elbo", "elbo"),
     params:
         code=script_code("elbo.py"),
     script:

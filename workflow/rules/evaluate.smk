@@ -1,24 +1,30 @@
+# Evaluation of a run set (every seed of one prior or diffusion model at one size, rpd.runsets) in one job:
+# <run set>/metrics.csv, every seed's rows (rpd.evaluate). The collect rule concatenates them into metrics.csv.
+
+
 rule evaluate:
     input:
-        samples=f"{RUN}/samples",
-        config=f"{RUN}/config.json",
-        summary=f"{RUN}/train_summary.json",
+        samples=run_set_files("evaluate", "samples"),
+        configs=run_set_files("evaluate", "config.json"),
+        summaries=run_set_files("evaluate", "train_summary.json"),
         reference=f"{OUT}/{{dataset}}/reference.npz",
         feature_net=feature_net_file,
     output:
-        metrics=f"{RUN}/metrics.csv",
+        metrics=f"{RUN_SET}/metrics.csv",
     log:
-        f"{RUN}/evaluate.log",
+        f"{RUN_SET}/evaluate.log",
     benchmark:
-        f"{RUN}/evaluate.benchmark.tsv"
+        f"{RUN_SET}/evaluate.benchmark.tsv"
+    wildcard_constraints:
+        name=f"{MODEL_NAMES}|{PRIOR_NAMES}",
     group:
         job_group
     conda:
         "../envs/rpd.yaml"
     resources:
-        **job_resources("evaluate"),
+        **job_resources("evaluate", "evaluate"),
     params:
-        run=evaluate_run_config,
+        runs=run_set_configs("evaluate"),
         code=script_code("evaluate.py"),
     script:
         "../scripts/evaluate.py"
