@@ -36,8 +36,12 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# Scheduling options that spare Snakemake's own process CPU time on a small machine (why: the comment in
+# workflow/profiles/local/profile.yaml, which sets the same).
+SCHEDULING := --scheduler greedy --max-jobs-per-timespan 1000/10s
+
 run: setup
-	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores $(CORES) --configfile benchmarks/$(SUITE).yaml
+	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores $(CORES) --configfile benchmarks/$(SUITE).yaml $(SCHEDULING)
 	@echo "Report: reports/$(SUITE)/index.html"
 
 test: setup-test
