@@ -197,12 +197,14 @@ def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y, device:
     scheduler = make_sampler(sampler, spec.num_train_timesteps, spec.beta_schedule, spec.target, steps)
     b = len(gens)
     like = torch.zeros(b, *data_shape)
-    z = prior.sample_latent(gens, y) if spec.family in FAMILIES_WITH_PRIOR else None
+    has_prior = spec.family in FAMILIES_WITH_PRIOR
+    stochastic = sampler in STOCHASTIC_SAMPLERS
+    # the latent's normals, r_T, then each step's noise: one draw per sample for the first block
+    noise = step_noise(gens, data_shape, 1 + steps if stochastic else 1, lead=prior.latent_normals if has_prior else 0)
+    z = prior.latent_from_normals(next(noise), y) if has_prior else None
     frame, mu = prior_frame(spec, prior, z, like, y)
     frame, mu = Frame(frame.centre.to(device), frame.scale.to(device)), None if mu is None else mu.to(device)
     y = None if y is None else y.to(device)
-    stochastic = sampler in STOCHASTIC_SAMPLERS
-    noise = step_noise(gens, data_shape, 1 + steps if stochastic else 1)  # r_T, then each step's noise
     r = next(noise).to(device)
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
     for t in scheduler.timesteps:  # on the CPU: the schedulers index their CPU tables with it
@@ -218,18 +220,24 @@ def _sample_batch(spec, net, prior, gens, data_shape, sampler, steps, y, device:
 
 
 def step_noise(gens: list[torch.Generator], data_shape: tuple[int, ...], steps: int,
-               block_elements: int = NOISE_BLOCK_ELEMENTS) -> Iterator[torch.Tensor]:
-    """``steps`` standard normal b×data_shape tensors: r_T, then the noise of each ancestral step.
+               block_elements: int = NOISE_BLOCK_ELEMENTS, lead: int = 0) -> Iterator[torch.Tensor]:
+    """With ``lead`` > 0, first a b×lead tensor of standard normals (a prior latent's, see
+    ``latent_from_normals``); then ``steps`` standard normal b×data_shape tensors: r_T, then the noise of each
+    ancestral step.
 
-    Sample i's noise comes from its own generator ``gens[i]`` (so it does not depend on the batch), drawn for
-    a block of steps in one call: one ``torch.randn`` per sample per block instead of one per sample per step,
-    which at 2D sizes cost more than the network's forward pass.
+    Sample i's normals come from its own generator ``gens[i]`` (so they do not depend on the batch), drawn for
+    a block of steps in one call (the lead with the first block): one ``torch.randn`` per sample per block
+    instead of one per sample per step, which at 2D sizes cost more than the network's forward pass.
     """
-    per_block = max(1, block_elements // math.prod(data_shape))
+    numel = math.prod(data_shape)
+    per_block = max(1, block_elements // numel)
     for first in range(0, steps, per_block):
         length = min(per_block, steps - first)
-        block = torch.stack([torch.randn((length, *data_shape), generator=g) for g in gens], dim=1)
-        yield from block.unbind(0)
+        head = lead if first == 0 else 0
+        rows = torch.stack([torch.randn(head + length * numel, generator=g) for g in gens])
+        if head:
+            yield rows[:, :head]
+        yield from rows[:, head:].reshape(len(gens), length, *data_shape).unbind(1)
 
 
 @torch.no_grad()

@@ -397,8 +397,10 @@ class FixedPrior(nn.Module):
         super().__init__()
         self.mu, self.sigma = mu, sigma
 
-    def sample_latent(self, generators, y=None):
-        return torch.zeros(len(generators), 1)
+    latent_normals = 1
+
+    def latent_from_normals(self, normals, y=None):
+        return torch.zeros(len(normals), 1)
 
     def decode(self, z, y=None):
         return self.mu.expand(len(z), -1), self.sigma.expand(len(z), -1)

@@ -134,6 +134,20 @@ def test_step_noise_depends_on_the_sample_only(block_elements):
     assert abs(big.std().item() - 1) < 5 / math.sqrt(2 * big.numel())
 
 
+@pytest.mark.parametrize("block_elements", [1, 6, 2**14])
+def test_a_prior_latents_normals_come_first_from_the_same_generators(block_elements):
+    """With lead = L, step_noise first yields b×L normals (drawn in the same call as the first block of noise),
+    then the steps' noise; both are the same whatever batch a sample is drawn in."""
+    shape, steps, lead = (2,), 10, 3
+    whole = list(step_noise(sample_generators(4, range(12)), shape, steps, block_elements, lead=lead))
+    part = list(step_noise(sample_generators(4, range(5, 9)), shape, steps, block_elements, lead=lead))
+    assert whole[0].shape == (12, lead) and len(whole) == 1 + steps
+    for w, p in zip(whole, part, strict=True):
+        torch.testing.assert_close(p, w[5:9], rtol=0, atol=0)
+    # the lead is fresh normals, not a copy of the noise
+    assert not torch.equal(whole[0][:, :2], whole[1])
+
+
 def test_vq_latents_follow_the_code_frequencies():
     """VQVAE2D.sample_latent draws code k with probability p̂(k), never a code of probability 0, one per generator."""
     prior = _prior("vqvae")

@@ -130,11 +130,20 @@ class ConvBetaVAE(nn.Module):
         kl = kl_divergence(q, MultivariateNormal(mean, scale_tril=scale_tril))  # torch's closed form
         return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
 
+    @property
+    def latent_normals(self) -> int:
+        """How many standard normals one latent is made from (:meth:`latent_from_normals`)."""
+        return self.latent_dim
+
+    def latent_from_normals(self, normals: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """z_i ~ p̂(z|y_i) from row i's ``latent_dim`` standard normals."""
+        mean, scale_tril = self.latent_prior(y, len(normals))
+        eps = normals.to(mean.device)
+        return mean + (scale_tril @ eps[:, :, None])[:, :, 0]
+
     def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
         """z_i ~ p̂(z|y_i), one standard normal draw from each sample's own generator (batch-independent)."""
-        mean, scale_tril = self.latent_prior(y, len(generators))
-        eps = torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators]).to(mean.device)
-        return mean + (scale_tril @ eps[:, :, None])[:, :, 0]
+        return self.latent_from_normals(torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators]), y)
 
     @torch.no_grad()
     def fit_latent_prior(self, x: torch.Tensor, y: torch.Tensor | None = None, chunk: int = 1024) -> None:

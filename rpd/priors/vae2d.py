@@ -3,7 +3,8 @@
 Common interface (what stage 2 needs from a frozen prior):
 ``loss(x, y)`` for training, ``posterior_sample(x, y)`` for z ~ q(z|x₀) (= ``posterior_from_params`` of the
 deterministic ``posterior_params(x, y)``, which training caches), ``sample_latent(generators, y)`` for
-z ~ p̂(z) with one generator per sample, and ``decode(z, y) -> (μ̂, σ̂)`` with σ̂ = softplus(·) + floor.
+z ~ p̂(z) with one generator per sample (``latent_from_normals(normals, y)`` of ``latent_normals`` standard
+normals per sample: the sampling loop draws them with the sample's noise), and ``decode(z, y) -> (μ̂, σ̂)`` with σ̂ = softplus(·) + floor.
 ``y`` is the class label of conditional data; the 2D data here is unconditional, so these priors ignore it.
 """
 
@@ -92,8 +93,17 @@ class BetaVAE2D(nn.Module):
         kl = standard_normal_kl(m, log_s)
         return m + log_s.exp() * torch.randn(m.shape, generator=generator, dtype=m.dtype), kl
 
+    @property
+    def latent_normals(self) -> int:
+        """How many standard normals one latent is made from (:meth:`latent_from_normals`)."""
+        return self.latent_dim
+
+    def latent_from_normals(self, normals: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """z ~ p̂(z) = N(0, I) from each row's ``latent_normals`` standard normals."""
+        return normals
+
     def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators])
+        return self.latent_from_normals(torch.stack([torch.randn(self.latent_dim, generator=g) for g in generators]))
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decoder(z)
@@ -225,13 +235,20 @@ class VQVAE2D(nn.Module):
         idx = self.codes_of(x)
         return self.codebook[idx], -self.code_probs[idx].log()
 
-    def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
-        """One code per generator, k ~ p̂ by inverse CDF over the used codes (one uniform per sample:
+    latent_normals = 1  # one standard normal per code drawn (:meth:`latent_from_normals`)
+
+    def latent_from_normals(self, normals: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """One code per row, k ~ p̂ by inverse CDF over the used codes of u = Φ(n), n the row's standard normal
+        (a normal rather than a uniform, so the sampling loop draws it in the same call as the sample's noise;
         torch.multinomial per sample cost 0.1 ms each)."""
         used = self.code_probs.nonzero().flatten()
         cdf = self.code_probs[used].cumsum(0)
-        u = torch.cat([torch.rand(1, generator=g, dtype=cdf.dtype) for g in generators]) * cdf[-1]
+        u = torch.special.ndtr(normals[:, 0].to(cdf.dtype)) * cdf[-1]
         return self.codebook[used[torch.searchsorted(cdf, u, right=True).clamp(max=len(used) - 1)]]
+
+    def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
+        """One code per generator (:meth:`latent_from_normals` of one normal each)."""
+        return self.latent_from_normals(torch.stack([torch.randn(1, generator=g) for g in generators]))
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decoder(z)
