@@ -56,7 +56,9 @@ def linear_combination(*terms: tuple[float, torch.Tensor]) -> torch.Tensor:
     (c0, x0), *rest = terms
     out = x0 * c0
     for c, x in rest:
-        out.add_(x, alpha=c)
+        # a product, then a sum: add_(x, alpha=c) fuses them (FMA) in the vectorised body but not in the scalar
+        # tail, so an element's last bit would depend on where the batch size puts it (a sample on its batch)
+        out += x * c
     return out
 
 

@@ -238,13 +238,16 @@ class VQVAE2D(nn.Module):
     latent_normals = 1  # one standard normal per code drawn (:meth:`latent_from_normals`)
 
     def latent_from_normals(self, normals: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """One code per row, k ~ p̂ by inverse CDF over the used codes of u = Φ(n), n the row's standard normal
-        (a normal rather than a uniform, so the sampling loop draws it in the same call as the sample's noise;
-        torch.multinomial per sample cost 0.1 ms each)."""
+        """One code per row, k ~ p̂ by inverse CDF over the used codes at Φ(n), n the row's standard normal (a
+        normal rather than a uniform, so the sampling loop draws it in the same call as the sample's noise;
+        torch.multinomial per sample cost 0.1 ms each). n is compared with the thresholds Φ⁻¹(CDF) instead of
+        computing Φ(n) per row, whose vectorised and scalar kernels may differ in the last bit (and a code
+        would then depend on the batch)."""
         used = self.code_probs.nonzero().flatten()
-        cdf = self.code_probs[used].cumsum(0)
-        u = torch.special.ndtr(normals[:, 0].to(cdf.dtype)) * cdf[-1]
-        return self.codebook[used[torch.searchsorted(cdf, u, right=True).clamp(max=len(used) - 1)]]
+        cdf = self.code_probs[used].double().cumsum(0)
+        thresholds = torch.special.ndtri(cdf / cdf[-1])
+        k = torch.searchsorted(thresholds, normals[:, 0].double().contiguous(), right=True)
+        return self.codebook[used[k.clamp(max=len(used) - 1)]]
 
     def sample_latent(self, generators: list[torch.Generator], y: torch.Tensor | None = None) -> torch.Tensor:
         """One code per generator (:meth:`latent_from_normals` of one normal each)."""
