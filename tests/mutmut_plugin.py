@@ -13,6 +13,12 @@ reaching the unit test that kills it in 0.1 s, and mutmut's timeout (a multiple 
 surviving mutant and count it as killed. So: the statistics pass adds each test's setup time to its duration
 (timeouts and order then follow the real cost), and in a mutant's run the tests that need a fixture built once
 per module or session (a report, a trained model) run after the others, in mutmut's order within each group.
+
+mutmut records which functions a test reaches between its start and its teardown. A fixture built once per
+module or session (the synthetic report) runs its functions inside the first test that asks for it, so mutmut
+tied every report-building function to that one test (1-3 tests per function of rpd/report/, measured
+2026-11-30) and never ran the other tests that read the same report against their mutants. The statistics pass
+therefore keeps what each shared fixture's setup reached and adds it to every test that uses the fixture.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import sys
 import pytest
 
 _COLLECTING_STATS = False
+_REACHED_BY_FIXTURE: dict[object, set[str]] = {}  # shared fixture definition -> mutated functions its setup ran
 
 
 def pytest_configure(config) -> None:
@@ -57,3 +64,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         from mutmut.state import state
 
         state().duration_by_test[item.nodeid] += call.duration
+
+
+def _shared_fixturedefs(item: pytest.Item) -> list:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return [d for chain in defs for d in chain if d.scope != "function"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """In the statistics pass, record apart what a module-, class- or session-scoped fixture's setup reaches."""
+    if not _COLLECTING_STATS or fixturedef.scope == "function":
+        yield
+        return
+    from mutmut.state import state
+
+    outer, state()._stats = state()._stats, set()
+    yield
+    reached = state()._stats
+    state()._stats = outer | reached
+    _REACHED_BY_FIXTURE.setdefault(fixturedef, set()).update(reached)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem) -> None:
+    """Before mutmut files this test's functions: add those of the shared fixtures it uses, built or reused."""
+    if _COLLECTING_STATS:
+        from mutmut.state import state
+
+        for fixturedef in _shared_fixturedefs(item):
+            state()._stats |= _REACHED_BY_FIXTURE.get(fixturedef, set())
