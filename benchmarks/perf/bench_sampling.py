@@ -52,7 +52,10 @@ def bare_loop(spec, net, prior, b: int, shape: tuple[int, ...], steps: int, num_
     return run
 
 
-def bench_case(cfg: dict, data: str, model: str, size: str, b: int, ks: list[int], repeats: int) -> list[list]:
+def bench_case(cfg: dict, data: str, model: str, size: str, b: int, ks: list[int], repeats: int,
+               min_steps: int = 0) -> list[list]:
+    """Rows of one network: every sampler and K, with max(repeats, ⌈min_steps / K⌉) paired repeats (small K
+    gets more pairs: a 2D loop of K = 10 takes ~50 ms, where the load of other jobs varies more than over 5 pairs)."""
     dataset, shape, num_classes = CASES[data]
     spec, net, prior = build_model(run_for(cfg, dataset, model, size))
     rows = []
@@ -64,8 +67,9 @@ def bench_case(cfg: dict, data: str, model: str, size: str, b: int, ks: list[int
                 sample(spec, net, prior, b, shape, sampler, k, seed=0, batch_size=b, num_classes=num_classes)
 
             loop()  # warm-up
+            bare()
             t_loop, t_bare = [], []
-            for r in range(repeats):
+            for r in range(max(repeats, -(-min_steps // k))):
                 pair = (loop, bare) if r % 2 == 0 else (bare, loop)
                 times = [cpu_seconds(fn) for fn in pair]
                 t_loop.append(times[0] if r % 2 == 0 else times[1])
@@ -94,13 +98,14 @@ def main(argv: list[str] | None = None) -> None:
         f"{batches['image']}, pipeline: all 500 in one batch), K ∈ {ks}, samplers {list(SAMPLERS)};",
         "untrained networks built from quick.yaml",
         "ms/step = CPU ms per denoising step (this process), median of "
-        f"{repeats} repeat(s); sampler and bare loop alternate in each repeat",
+        f"max({repeats}, ⌈{0 if args.smoke else 500}/K⌉) (2D) or {repeats} (images) repeat(s); sampler and bare "
+        "loop alternate in each repeat",
         "bare = K calls net(r_t, t, extra, y) on inputs built once (no scheduler, no noise, no prior)",
         f"ratio = median of paired (sampler / bare); target ≤ {TARGET}; torch threads = {torch.get_num_threads()}",
     ])
     rows = []
     for model in ("rpd", "ddpm"):
-        rows += bench_case(cfg, "2D", model, "std", batches["2D"], ks, repeats)
+        rows += bench_case(cfg, "2D", model, "std", batches["2D"], ks, repeats, 0 if args.smoke else 500)
     for model in ("rpd", "ddpm"):
         rows += bench_case(cfg, "image", model, "std", batches["image"], ks[:1], repeats)
     table(["data", "model", "sampler", "K", "b", "ms/step sampler", "ms/step bare", "sampler/bare", "≤ 1.5"], rows)
