@@ -43,7 +43,7 @@ def test_precomputed_steps_follow_diffusers(name, target, steps):
     r = torch.randn(64, 2, generator=torch.Generator().manual_seed(steps))
     for i, (got, want) in enumerate(zip(_trajectory(ours, r), _trajectory(theirs, r.double()), strict=True)):
         assert want.dtype == torch.float64
-        torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4, msg=lambda m: f"step {i}: {m}")
+        torch.testing.assert_close(got.double(), want, rtol=1e-4, atol=1e-4, msg=lambda m, i=i: f"step {i}: {m}")
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
