@@ -44,3 +44,33 @@ def test_each_deselected_test_exists(node: str) -> None:
 def test_each_equivalent_mutant_pattern_matches_exactly_one_mutated_line(pattern: str) -> None:
     hits = [line for line in _mutated_lines() if re.search(pattern, line)]
     assert len(hits) == 1, f"[tool.mutmut] pattern {pattern!r} matches {len(hits)} lines of the mutated modules"
+
+
+def test_what_a_shared_fixture_reaches_counts_for_every_test_that_uses_it(tmp_path, monkeypatch) -> None:
+    """tests/mutmut_plugin.py in mutmut's statistics pass: a session fixture's functions run inside the first test
+    that asks for it; every test using the fixture must be tied to them, and a test without it must not."""
+    from mutmut.state import state
+
+    import mutmut_plugin
+
+    monkeypatch.setattr(mutmut_plugin, "_COLLECTING_STATS", True)
+    monkeypatch.setattr(mutmut_plugin, "_REACHED_BY_FIXTURE", {})
+    reached: dict[str, set[str]] = {}
+
+    class MutmutStats:  # what mutmut's statistics pass does when a test ends
+        def pytest_runtest_teardown(self, item, nextitem) -> None:
+            reached[item.name] = set(state()._stats)
+            state()._stats.clear()
+
+    (tmp_path / "test_shared.py").write_text(
+        "import pytest\nfrom mutmut.state import state\n\n"
+        "@pytest.fixture(scope='session')\ndef report():\n    state()._stats.add('render')\n\n"
+        "def test_first(report):\n    state()._stats.add('table')\n\n"
+        "def test_second(report):\n    pass\n\n"
+        "def test_alone():\n    pass\n"
+    )
+    state()._stats.clear()
+    code = pytest.main([str(tmp_path / "test_shared.py"), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                        "--rootdir", str(tmp_path)], plugins=[mutmut_plugin, MutmutStats()])
+    assert code == 0
+    assert reached == {"test_first": {"render", "table"}, "test_second": {"render"}, "test_alone": set()}
