@@ -140,13 +140,12 @@ def _stage(job: _Job) -> str:
 
 def _job_hours(job: _Job, device: str) -> tuple[float, float]:
     """(GPU-hours, CPU-hours) of one job; a run set's job starts once and does each of its runs' work."""
+    threads = job.run["threads"] if job.rule in THREADED_RULES else 1  # its cpus_per_task (workflow/rules/common.smk)
     if job.run_set:
         runs = [_job_hours(_Job(job.rule, run, job.images), device) for run in job.run_set]
         gpu, cpu = (sum(h[i] for h in runs) for i in (0, 1))
         later_starts = (len(runs) - 1) * STARTUP_SECONDS / 3600  # one process: the start-up is paid once
-        threads = job.run["threads"] if job.rule in THREADED_RULES else 1
         return (gpu - later_starts if gpu else 0.0), cpu - later_starts * threads
-    threads = job.run["threads"] if job.rule in THREADED_RULES else 1  # its cpus_per_task (workflow/rules/common.smk)
     work = _network_work(job)
     gpu_job = device == "cuda" and (work is not None or (job.rule == "evaluate" and job.images) or
                                     job.rule == "feature_net")

@@ -38,14 +38,6 @@ class RunSet:
     def folder(self) -> str:
         return self.runs[0].group_folder
 
-    @property
-    def seeds_text(self) -> str:
-        """The seeds as the report's job table shows them, e.g. ``0–2`` or ``0, 2``."""
-        s = self.seeds
-        if len(s) > 2 and s == tuple(range(s[0], s[-1] + 1)):
-            return f"{s[0]}–{s[-1]}"
-        return ", ".join(str(k) for k in s)
-
 
 def run_sets(runs: Iterable[Run]) -> list[RunSet]:
     """The runs grouped by (kind, dataset, name, size), in a stable order."""

@@ -107,7 +107,7 @@ def job_table(ctx: Context) -> Table:
             for job in BENCHMARKED_JOBS[run.kind]:
                 add(run, job, str(run.seed), hashes.get((run.dataset, run.name, run.size, run.seed), "—"))
         for job in RUN_SET_BENCHMARKED_JOBS:  # one job for every seed of the run
-            add(run_set, job, run_set.seeds_text, "—")
+            add(run_set, job, _seed_list(list(run_set.seeds)), "—")
     total = sum(float(r[5]) for r in rows)
     return Table(f"Per job, from Snakemake's benchmark files: wall time (elapsed, s), CPU time (s) and peak resident "
                  f"memory (max RSS, MB), with the hash of the run's resolved config. Training and sampling are one "
