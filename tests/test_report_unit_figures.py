@@ -1,0 +1,184 @@
+"""rpd.report.figures on small hand-made data: what each figure draws (points, lines, pixels, labels).
+
+The figure is kept instead of saved (``_save`` is replaced by a recorder in all but one test) and its axes are
+read back: the points a scatter panel plots, the means and error bars a line plots, the pixels a gallery shows
+(uint8 images as the pipeline stores them). No report is rendered (issue 18: `make mutation`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from rpd.report import figures as F
+
+
+@pytest.fixture
+def kept(monkeypatch: pytest.MonkeyPatch) -> list[tuple[plt.Figure, Path]]:
+    figures: list[tuple[plt.Figure, Path]] = []
+    monkeypatch.setattr(F, "_save", lambda fig, path: figures.append((fig, Path(path))))
+    yield figures
+    for fig, _ in figures:
+        plt.close(fig)
+
+
+def test_family_colours_names_and_labels() -> None:
+    assert F.family_colour("rpd") == F.FAMILY_COLOURS["rpd"] != F.family_colour("ddpm")
+    assert F.family_colour("new") == "#888888"
+    name = F.figure_name("E1", "RW 1WD", 3)
+    assert name.startswith("e1-rw-1wd-3-") and name.endswith(".png") and len(name) == len("e1-rw-1wd-3-") + 12
+    assert name != F.figure_name("e1", "rw 1wd", 3)  # the hash keeps names that differ only in case apart
+    assert F.figure_name("ü/ß").startswith("figure-")
+    assert len(F.figure_name("x" * 100)) == 60 + 1 + 8 + 4
+
+
+def test_tick_labels_and_spread() -> None:
+    assert [F.tick_label(v) for v in (3, 100, 1000, 9999, 10000, 25700, 1e6, 1.26e6)] == [
+        "3", "100", "1000", "9999", "10k", "25.7k", "1M", "1.26M"]
+    assert F.spread_ticks([10, 1, 1.2, 3, 1.25, 12.6]) == [1, 1.25, 3, 10, 12.6]
+    assert F.spread_ticks([1, 1.9, 2.0], min_ratio=2) == [1, 2.0]
+    assert F.spread_ticks([]) == []
+    assert [F._minor_log_label(v, None) for v in (0, -1, 2, 5, 20, 0.05, 3, 1)] == ["", "", "2", "5", "20", "0.05",
+                                                                                   "", ""]
+
+
+def test_style_by_family_and_rank_within_it() -> None:
+    frame = pd.DataFrame({"model": ["a", "b", "a", "c", "d"], "family": ["rpd", "rpd", "rpd", "ddpm", "rpd"]})
+    s = F.style_for(frame)
+    assert s["a"] == {"color": F.FAMILY_COLOURS["rpd"], "marker": "o", "linestyle": "-"}
+    assert s["b"] == {"color": F.FAMILY_COLOURS["rpd"], "marker": "s", "linestyle": "--"}
+    assert s["c"] == {"color": F.FAMILY_COLOURS["ddpm"], "marker": "o", "linestyle": "-"}
+    assert (s["d"]["marker"], s["d"]["linestyle"]) == ("^", ":")
+    many = F.style_for(pd.DataFrame({"model": [str(i) for i in range(8)], "family": "rpd"}))
+    assert (many["7"]["marker"], many["4"]["linestyle"]) == (F.MARKERS[0], F.LINESTYLES[0])
+
+
+def test_pixels_are_scaled_from_uint8_and_tiled() -> None:
+    np.testing.assert_allclose(F.to_unit_interval(np.array([0, 51, 255], dtype=np.uint8)), [0, 0.2, 1])
+    np.testing.assert_allclose(F.to_unit_interval(np.array([0, 65535], dtype=np.uint16)), [0, 1])
+    np.testing.assert_allclose(F.to_unit_interval(np.array([-0.5, 0.25, 1.5])), [0, 0.25, 1])
+    grey = F._to_hwc(np.array([[[0, 255]]], dtype=np.uint8))
+    assert grey.shape == (1, 2, 3) and grey[0, 1].tolist() == [1.0, 1.0, 1.0]
+    assert F._to_hwc(np.zeros((3, 4))).shape == (3, 4, 3)
+    rgb = np.zeros((4, 2, 2), dtype=np.uint8)
+    rgb[0], rgb[2], rgb[3] = 255, 51, 7
+    assert F._to_hwc(rgb)[0, 0].tolist() == [1.0, 0.0, 0.2]  # the first three channels, in order
+    with pytest.raises(ValueError, match=r"C×H×W or H×W, got shape \(1, 1, 1, 1\)"):
+        F._to_hwc(np.zeros((1, 1, 1, 1)))
+    a = np.full((1, 2, 2), 10, dtype=np.uint8)
+    b = np.full((1, 3, 1), 200, dtype=np.uint8)
+    m = F._mosaic([a, b])
+    assert m.dtype == np.uint8 and m.shape == (3, 3 + 2, 3)
+    assert m[:2, :2, 0].tolist() == [[10, 10], [10, 10]]
+    assert m[2, 0].tolist() == [255, 255, 255] and m[:, 2].tolist() == [[255] * 3] * 3  # padding is white
+    assert m[:, 3, 0].tolist() == [200, 200, 200] and m[:, 4, 0].tolist() == [255] * 3
+    assert F._mosaic([a], pad=0).shape == (2, 2, 3)
+
+
+def test_image_grid_shows_each_rows_images_exactly(kept: list) -> None:
+    rows = [[np.full((1, 2, 2), 10 * i, dtype=np.uint8) for i in range(3)], [], [np.full((1, 2, 2), 255, np.uint8)]]
+    F.image_grid("g.png", rows, ["class 0", "class 1", "class 2"], title="the title", colour="#123456")
+    fig, path = kept[0]
+    assert path == Path("g.png")
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["class 0", "class 1", "class 2"]
+    shown = axes[0].images[0].get_array()
+    assert shown.shape == (2, 9, 3) and shown[0, ::3, 0].tolist() == [0, 10, 20]
+    assert not axes[1].images and [t.get_text() for t in axes[1].texts] == ["no samples"]
+    assert axes[2].images[0].get_array()[0, 0].tolist() == [255, 255, 255]
+    assert axes[0].images[0].get_interpolation() == "nearest"
+    assert fig._suptitle.get_text() == "the title" and fig._suptitle.get_color() == "#123456"
+    F.image_grid("h.png", [[np.zeros((1, 2, 2), np.uint8)]], ["r"])
+    assert kept[1][0]._suptitle is None
+
+
+def test_scatter_grid_plots_each_panels_points(kept: list) -> None:
+    inside = np.array([[0.0, 0.0], [0.5, -0.5], [3.0, 0.0], [0.0, 0.9]])
+    centres = np.array([[0.0, 0.0], [1.0, 1.0]])
+    panels = [[F.ScatterPanel("a, K=1", inside, "#ff0000", (-1, 1), (-1, 1), centres=centres), None],
+              [F.ScatterPanel("b", None, "#00ff00", (-2, 2), (-3, 3)),
+               F.ScatterPanel("c", inside, "#0000ff", (-1, 1), (-1, 1), note="zoomed", count_outside=False)]]
+    F.scatter_grid("s.png", panels, ["row a", "row b"])
+    fig, _ = kept[0]
+    a, blank, b, c = fig.axes
+    grid_marks, points = a.collections
+    np.testing.assert_array_equal(grid_marks.get_offsets(), centres)
+    np.testing.assert_array_equal(points.get_offsets(), inside)
+    assert [t.get_text() for t in a.texts] == ["25% outside view"]
+    assert a.get_xlim() == (-1, 1) and a.get_title() == "a, K=1" and a.get_ylabel() == "row a"
+    assert not blank.axison
+    assert [t.get_text() for t in b.texts] == ["samples missing"] and not b.collections
+    assert b.get_ylim() == (-3, 3) and b.get_ylabel() == "row b" and b.get_title() == "b"
+    assert [t.get_text() for t in c.texts] == ["zoomed"]
+    np.testing.assert_array_equal(c.collections[0].get_offsets(), inside)
+    F.scatter_grid("t.png", [[F.ScatterPanel("all in", inside[:2], "#000", (-1, 1), (-1, 1))]], ["r"])
+    assert not kept[1][0].axes[0].texts
+    F.scatter_grid("u.png", [[F.ScatterPanel("off", inside, "#000", (-1, 1), (-1, 1), count_outside=False)]], ["r"])
+    assert not kept[2][0].axes[0].texts
+
+
+def lines_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "panel": ["p1", "p1", "p1", "p2"], "line": ["rpd", "rpd", "ddpm", "rpd"],
+        "model": ["rpd", "rpd", "ddpm", "rpd"], "family": ["rpd", "rpd", "ddpm", "rpd"],
+        "steps": [10, 1, 1, 1], "mean": [1.0, 3.0, 4.0, 2.0], "lo": [0.5, 2.0, np.nan, 1.0],
+        "hi": [1.5, 5.0, np.nan, 3.0]})
+
+
+def test_metric_lines_plot_each_lines_means_and_intervals(kept: list) -> None:
+    F.metric_lines("m.png", lines_frame(), "steps", "K", "RW-1WD", share_y=False)
+    fig, _ = kept[0]
+    p1, p2 = fig.axes
+    assert (p1.get_title(), p2.get_title(), p1.get_xlabel(), p1.get_ylabel()) == ("p1", "p2", "K", "RW-1WD")
+    rpd, ddpm = p1.containers
+    assert rpd.get_label() == "rpd" and ddpm.get_label() == "ddpm"
+    line, _, (bars,) = rpd.lines
+    assert line.get_xdata().tolist() == [1, 10] and line.get_ydata().tolist() == [3.0, 1.0]  # sorted by K
+    assert line.get_color() == F.FAMILY_COLOURS["rpd"]
+    segments = [seg[:, 1].tolist() for seg in bars.get_segments()]
+    assert segments == [[2.0, 5.0], [0.5, 1.5]]
+    (_, _, (no_bars,)) = ddpm.lines
+    assert [seg[:, 1].tolist() for seg in no_bars.get_segments()] == [[4.0, 4.0]]  # one seed: no interval
+    assert p1.get_xscale() == "log" and [t.get_text() for t in p1.get_xticklabels()] == ["1", "10"]
+    assert p1.get_ylim()[0] == 0
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["rpd", "ddpm"]
+    F.metric_lines("n.png", lines_frame(), "steps", "K", "y", log_x=False)
+    assert kept[1][0].axes[0].get_xscale() == "linear"
+
+
+def test_metric_lines_fill_a_grid_of_at_most_three_columns(kept: list) -> None:
+    frame = pd.concat([lines_frame().assign(panel=f"p{i}") for i in range(4)])
+    F.metric_lines("m.png", frame, "steps", "K", "y")
+    axes = kept[0][0].axes
+    assert len(axes) == 6 and [ax.axison for ax in axes] == [True] * 4 + [False] * 2
+
+
+def test_loss_curves_plot_the_mean_and_the_sd_band(kept: list) -> None:
+    data = pd.DataFrame({"panel": ["d"] * 4, "line": ["a", "a", "b", "b"], "model": ["a", "a", "b", "b"],
+                         "family": ["rpd", "rpd", "ddpm", "ddpm"], "step": [20, 10, 10, 20],
+                         "mean": [0.5, 1.0, 2.0, 1.5], "sd": [0.1, 0.2, np.nan, np.nan]})
+    F.loss_curves("l.png", data, "loss")
+    fig, _ = kept[0]
+    (ax,) = fig.axes
+    a, b = ax.get_lines()
+    assert a.get_xdata().tolist() == [10, 20] and a.get_ydata().tolist() == [1.0, 0.5]
+    assert b.get_ydata().tolist() == [2.0, 1.5] and b.get_color() == F.FAMILY_COLOURS["ddpm"]
+    (band,) = ax.collections  # only the line with an sd has a band
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert min(ys) == pytest.approx(0.4) and max(ys) == pytest.approx(1.2)
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "training iteration (optimiser steps)"
+    assert ax.get_ylabel() == "loss" and ax.get_title() == "d"
+    F.loss_curves("m.png", data.assign(linestyle=":"), "loss")
+    assert kept[1][0].axes[0].get_lines()[0].get_linestyle() == ":"
+
+
+def test_a_figure_is_written_as_png(tmp_path: Path) -> None:
+    path = tmp_path / "figures" / "g.png"
+    F.image_grid(path, [[np.full((1, 2, 2), 255, np.uint8)]], ["r"])
+    assert matplotlib.image.imread(path).ndim == 3
+    assert not plt.get_fignums()  # closed after saving
