@@ -29,10 +29,13 @@ system-packages:
 	fi
 
 # pip takes torch 2.14.1 / torchvision 0.29.1 from the local wheel cache where one is configured.
+# --no-compile: pip would byte-compile every module of every package (torch's thousands) at install; Python
+# compiles the few hundred a job imports at their first import instead, once (measured side by side in fresh
+# venvs from the local wheels: 105 s against 181 s).
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-test.txt
+	$(BIN)/pip install --quiet --no-compile -r requirements-test.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 30.0  # a job's imports and data loading (job logs' 'job start-up' lines: 3–20 s)
 INCEPTION_FLOPS = 5.7e9  # one 299×299 image through InceptionV3 (torch-fidelity's KID features)
 LOCAL_RULES = ("collect", "report", "synthetic_image_folder")  # the Snakefile's localrules: never submitted
-GROUPED_RULES = ("train_prior", "train_model", "sample_model")  # 2D: group points (a run set's job is not grouped)
+GROUPED_RULES = ("train_prior", "train_model")  # 2D: group points (a run set's job is not grouped)
 THREADED_RULES = ("train_prior", "train_model", "sample_model", "elbo", "progress")
 
 
@@ -101,9 +101,7 @@ def _jobs(cfg: dict) -> list[_Job]:
     if cfg.get("kid", {}).get("extractor") == "feature-net":
         out += [_Job("feature_net", None, True) for d in used if images[d]]
     out += [_Job("train_prior", run_config(cfg, r), images[r.dataset]) for r in priors]
-    for r in models:
-        run = run_config(cfg, r)
-        out += [_Job(rule, run, images[r.dataset]) for rule in ("train_model", "sample_model")]
+    out += [_Job("train_model", run_config(cfg, r), images[r.dataset]) for r in models]
     for rule, sets in rule_run_sets(cfg).items():
         for run_set in sets.values():
             configs = tuple(run_config(cfg, r) for r in run_set.runs)

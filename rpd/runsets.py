@@ -1,10 +1,11 @@
 """Run sets: the runs of one (dataset, name, size) over seeds, processed by one job.
 
-A job process spends seconds importing torch, diffusers or POT before its first operation; evaluating, bounding
-or scoring the snapshots of one seed takes about as long. The jobs that read trained runs without training them
-(rule ``evaluate``, ``progress``, ``elbo``) therefore take a run set: every seed of one (dataset, name, size) in
-one process, their rows in one CSV in the set's folder, ``results/<suite>/<dataset>/<name>-<size>/`` (the run
-folders ``seed<k>/`` sit in it).
+A job process spends seconds importing torch, diffusers or POT before its first operation; sampling, evaluating,
+bounding or scoring the snapshots of one seed takes about as long. The jobs that read trained runs without
+training them (rule ``sample_model``, ``evaluate``, ``progress``, ``elbo``) therefore take a run set: every seed
+of one (dataset, name, size) in one process, their outputs in the set's folder,
+``results/<suite>/<dataset>/<name>-<size>/`` (the run folders ``seed<k>/`` sit in it). Training stays one job
+per seed: a cluster trains the seeds at once, and a killed job loses one seed's work.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rpd.config import Run, diffusion_runs, experiment_runs, prior_runs
+from rpd.layout import samples_dir
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,18 @@ def _experiment_runs(cfg: dict, experiment: str) -> list[Run]:
     return [] if x is None else experiment_runs(cfg, x)
 
 
+def sample_folders(runs: Iterable[Run]) -> list[str]:
+    """The directory outputs holding ``runs``' sample files (:func:`rpd.layout.samples_dir`), relative to the
+    results folder: a prior's training job draws its seed's samples (``samples/seed<k>``), the sampling job of a
+    diffusion run set writes the set's whole ``samples/``."""
+    folders = [str(samples_dir(r.folder)) if r.kind == "prior" else f"{r.group_folder}/samples" for r in runs]
+    return list(dict.fromkeys(folders))
+
+
 def rule_run_sets(cfg: dict) -> dict[str, dict[tuple[str, str, str], RunSet]]:
-    """The run sets of each rule whose job takes one, by (dataset, name, size): every prior and diffusion run
-    is evaluated (``evaluate``), the runs of E4 score their snapshots (``progress``), those of E8 are bounded
-    (``elbo``)."""
-    covered = {"evaluate": prior_runs(cfg) + diffusion_runs(cfg), "progress": _experiment_runs(cfg, "e4"),
-               "elbo": _experiment_runs(cfg, "e8")}
+    """The run sets of each rule whose job takes one, by (dataset, name, size): every diffusion run is sampled
+    (``sample_model``), every prior and diffusion run evaluated (``evaluate``), the runs of E4 score their
+    snapshots (``progress``), those of E8 are bounded (``elbo``)."""
+    covered = {"sample_model": diffusion_runs(cfg), "evaluate": prior_runs(cfg) + diffusion_runs(cfg),
+               "progress": _experiment_runs(cfg, "e4"), "elbo": _experiment_runs(cfg, "e8")}
     return {rule: {s.key: s for s in run_sets(runs)} for rule, runs in covered.items()}

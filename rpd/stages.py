@@ -193,7 +193,8 @@ def train_model_run(
 
 
 def sample_model_run(run: dict, run_dir: str | Path, prior_path: str | Path | None) -> None:
-    """Draw N samples for every (sampler, K) of the run into ``samples/`` (see :func:`_save_samples`)."""
+    """Draw N samples for every (sampler, K) of the run into its samples folder (:func:`rpd.layout.samples_dir`;
+    see :func:`_save_samples`)."""
     torch.set_num_threads(run["threads"])
     device = select_device(run["device"])
     state = load_state(Path(run_dir) / "model.pt")
@@ -211,6 +212,12 @@ def sample_model_run(run: dict, run_dir: str | Path, prior_path: str | Path | No
                    precision=precision_of(run))
         _save_samples(run, sampler, steps, run_dir, x, time.perf_counter() - start)
         say(f"[{_label(run)}] sampled {sampler} K={steps} in {time.perf_counter() - start:.1f}s")
+
+
+def sample_model_runs(runs: list[dict], run_dirs: list[str | Path], prior_paths: list[str | Path | None]) -> None:
+    """:func:`sample_model_run` for every seed of a run set, one after the other in this process."""
+    for run, run_dir, prior_path in zip(runs, run_dirs, prior_paths, strict=True):
+        sample_model_run(run, run_dir, prior_path)
 
 
 def sample_prior_run(run: dict, run_dir: str | Path) -> None:

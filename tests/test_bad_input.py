@@ -34,7 +34,7 @@ from rpd.checkpoint import CorruptCheckpointError, MissingCheckpointError
 from rpd.config import ConfigError, Run, load_config, run_config, validate_config
 from rpd.evaluate import SampleError, evaluate_run
 from rpd.io import DataFileError, OutputWriteError, save_npz
-from rpd.layout import sample_file
+from rpd.layout import sample_file, samples_dir
 from rpd.provenance import training_record
 from rpd.stages import make_dataset, sample_model_run, sample_prior_run, train_model_run, train_prior_run
 from rpd.training import TrainingDivergedError
@@ -380,9 +380,9 @@ def test_bad_model_file_is_not_sampled(ws, runs, tmp_path, damage):
     marker = tmp_path / "code-ran"
     model = ws / "ddpm" / "model.pt"
     words = _damage_checkpoint(model, damage, marker)
-    shutil.rmtree(ws / "ddpm" / "samples")
+    shutil.rmtree(samples_dir(ws / "ddpm"))
     expect_failure(lambda: sample_model_run(runs["ddpm"], ws / "ddpm", None), CorruptCheckpointError,
-                   [model, *words, "Delete it and rerun"], [ws / "ddpm" / "samples"])
+                   [model, *words, "Delete it and rerun"], [samples_dir(ws / "ddpm")])
     assert not marker.exists(), "loading the model file ran code from it"
 
 
@@ -407,9 +407,9 @@ def test_missing_prior_file(ws, runs):
 
 def test_missing_model_file(ws, runs):
     (ws / "ddpm" / "model.pt").unlink()
-    shutil.rmtree(ws / "ddpm" / "samples")
+    shutil.rmtree(samples_dir(ws / "ddpm"))
     expect_failure(lambda: sample_model_run(runs["ddpm"], ws / "ddpm", None), MissingCheckpointError,
-                   [ws / "ddpm" / "model.pt"], [ws / "ddpm" / "samples"])
+                   [ws / "ddpm" / "model.pt"], [samples_dir(ws / "ddpm")])
 
 
 # =========================================================================== samples
@@ -594,7 +594,7 @@ def test_divergence_stops_training(ws, suite, name):
     assert step <= MAX_DIVERGENCE_STEPS, message
     # no samples and no metrics can follow: the sampling and evaluation jobs refuse the missing outputs
     expect_failure(lambda: sample_model_run(run, run_dir, None), MissingCheckpointError, [run_dir / "model.pt"],
-                   [run_dir / "samples"])
+                   [samples_dir(run_dir)])
     expect_failure(lambda: evaluate_run(run_dir, ws / "reference.npz", run_dir / "metrics.csv"), DataFileError,
                    [run_dir / "config.json"], [run_dir / "metrics.csv"])
 

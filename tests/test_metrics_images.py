@@ -1,6 +1,6 @@
 """Image evaluation glue (rpd.evaluate, rpd.metrics.images): the [−1, 1] → uint8 mapping, the class each sample was generated for
 (sample i is class i mod C) as the pipeline saves it, and CW-1WD on labels that matter. Fixtures are in the form
-the pipeline writes: uint8 N×C×H×W images with labels ``y`` in a run folder's ``samples/<sampler>-K<k>.npz``."""
+the pipeline writes: uint8 N×C×H×W images with labels ``y`` in its run set's ``samples/seed<k>/<sampler>-K<k>.npz``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from mmd_reference import features, fixed_feature_net, kid_reference
 from rpd.diffusion import DiffusionSpec, sample, sample_labels
 from rpd.evaluate import evaluate_run
 from rpd.io import load_npz, save_npz
+from rpd.layout import samples_dir
 from rpd.metrics.images import classwise_w1, image_w1
 from rpd.metrics.kid import load_feature_net
 from rpd.schedule import make_sampler
@@ -90,7 +91,7 @@ def test_saved_samples_are_uint8_images_of_the_class_they_were_generated_for(run
     run_dir, _, _ = run_folder
     expected_uint8 = model_to_images(class_images())
     for name in ("ddim-K1", "ddim-K3"):
-        saved = load_npz(run_dir / "samples" / f"{name}.npz")
+        saved = load_npz(samples_dir(run_dir) / f"{name}.npz")
         assert saved["x"].dtype == np.uint8 and saved["x"].shape == (N, *SHAPE)
         assert saved["y"].tolist() == [i % CLASSES for i in range(N)]
         # the oracle's x̂₀ is exact, so each saved image is its label's class image, quantised
@@ -109,7 +110,7 @@ def test_evaluate_run_scores_pipeline_samples_against_the_reference(run_folder, 
     for steps in (1, 3):
         assert values[("ddim", steps, "1wd")] < one_level
         assert values[("ddim", steps, "cw1wd")] < one_level
-        saved, ref = load_npz(run_dir / "samples" / f"ddim-K{steps}.npz"), load_npz(reference)
+        saved, ref = load_npz(samples_dir(run_dir) / f"ddim-K{steps}.npz"), load_npz(reference)
         net = load_feature_net(feature_net)
         expected, _ = kid_reference(features(net, saved["x"]), features(net, ref["x"]), 15, 4, seed=0)
         assert values[("ddim", steps, "kid")] == pytest.approx(expected, rel=1e-4)
@@ -122,7 +123,7 @@ def test_evaluate_run_sees_labels_shifted_by_one_class(run_folder, tmp_path):
     """If the saved labels were those of class (y + 1) mod C, CW-1WD is the mean distance between the images of
     neighbouring classes, while 1WD (label-blind) does not move."""
     run_dir, reference, feature_net = run_folder
-    path = run_dir / "samples" / "ddim-K1.npz"
+    path = samples_dir(run_dir) / "ddim-K1.npz"
     saved = load_npz(path)
     save_npz(path, x=saved["x"], y=(saved["y"] + 1) % CLASSES, seconds=saved["seconds"])
     values = evaluate_run(run_dir, reference, tmp_path / "m.csv", feature_net).set_index(

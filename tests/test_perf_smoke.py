@@ -44,7 +44,7 @@ def test_benchmark_smoke(script, capsys, monkeypatch):
 def test_suite_time_sums_benchmark_files(tmp_path, capsys):
     """suite_time.py sums job-seconds by rule and dataset, telling prior from model training by config.json."""
     suite_time = _bench("suite_time")
-    rows = {"d1/vqvae-std/seed0/train": 10.0, "d1/rpd-std/seed0/train": 30.0, "d1/rpd-std/seed0/sample": 5.0,
+    rows = {"d1/vqvae-std/seed0/train": 10.0, "d1/rpd-std/seed0/train": 30.0, "d1/rpd-std/sample": 5.0,
             "d2/rpd-std/seed0/train": 20.0, "d2/feature-net/train": 7.0}
     for job, seconds in rows.items():
         path = tmp_path / f"{job}.benchmark.tsv"

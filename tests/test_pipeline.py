@@ -13,6 +13,7 @@ import yaml
 
 from rpd.evaluate import SANITY_METRICS
 from rpd.io import load_npz
+from rpd.layout import sample_file
 from suite import IDENTITY_TARGETS, REPO, snakemake, snakemake_cmd
 
 KEYS = ["dataset", "model", "size", "seed", "sampler", "steps", "metric"]
@@ -27,7 +28,7 @@ def test_ci_suite_is_reproducible_across_runs_and_core_counts(two_runs):
         assert len(a) > 0 and a[KEYS].equals(b[KEYS]), target
         assert (a["value"].to_numpy() == b["value"].to_numpy()).all(), f"{target}: values differ between runs"
         assert a["config_hash"].equals(b["config_hash"]), target
-    samples = sorted(p.relative_to(cores1) for p in cores1.glob("results/ci/*/*/seed*/samples/*.npz"))
+    samples = sorted(p.relative_to(cores1) for p in cores1.glob("results/ci/*/*/samples/seed*/*.npz"))
     assert len(samples) >= 5 * 2, samples  # four models' and a prior's (sampler, K) files
     for path in samples:
         a, b = load_npz(cores2 / path), load_npz(cores1 / path)
@@ -83,8 +84,9 @@ def test_ci_suite_outputs_follow_the_contract(ci_suite):
     summary = pd.read_csv(root / "results" / "ci" / "summary.csv")
     assert {"mean", "sd", "seeds"} <= set(summary.columns)
     run = root / "results" / "ci" / "dino-grid-0.1" / "rpd-std" / "seed0"
-    for name in ("config.json", "model.pt", "losses.npz", "train.log", "samples/ddpm-K3.npz"):
+    for name in ("config.json", "model.pt", "losses.npz", "train.log"):
         assert (run / name).exists(), name
+    assert sample_file(run, "ddpm", 3).exists() and (run.parent / "sample.log").exists()  # one job for all seeds
     seeds = pd.read_csv(run.parent / "metrics.csv")["seed"]  # the evaluation of every seed of the run, one job
     assert sorted(set(seeds)) == [0, 1, 2] and (run.parent / "evaluate.log").exists()
     steps = yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())["training"]["steps"]

@@ -104,8 +104,9 @@ def _results_tree(root: Path, cfg: dict) -> Path:
             steps_logged = np.arange(5, 55, 5)
             save_npz(run_dir / "losses.npz", step=steps_logged, loss=quality * 2 / np.sqrt(steps_logged) + 0.01 * seed)
         for job in ("train", "sample", "evaluate"):
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / f"{job}.benchmark.tsv").write_text("s\th:m:s\tmax_rss\tcpu_time\n1.5\t0:00:01\t321.0\t1.2\n")
+            folder = run_dir if job == "train" else run_dir.parent  # sampling, evaluation: one job per run set
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{job}.benchmark.tsv").write_text("s\th:m:s\tmax_rss\tcpu_time\n1.5\t0:00:01\t321.0\t1.2\n")
 
     for dataset, ds in cfg["datasets"].items():
         if dataset == IMG:

@@ -25,12 +25,17 @@ def test_declared_inputs_list_every_file_kind(tree: tuple[Path, dict]) -> None:
     assert str(results / "d-0.1" / "reference.npz") in declared["references"]
     assert str(results / "img" / "reference.npz") in declared["references"]
     run = results / "d-0.1" / "rpd-std" / "seed1"
-    assert str(run / "samples") in declared["sample_dirs"]  # the directory output holding the sample files
+    # the directory outputs holding the sample files: a diffusion run set's sampling job writes the set's samples/,
+    # a prior's training job its seed's samples/seed<k>/
+    assert str(run.parent / "samples") in declared["sample_dirs"]
+    assert not any(d.startswith(f"{run.parent}/samples/") for d in declared["sample_dirs"])
+    assert str(results / "d-0.1" / "vqvae-std" / "samples" / "seed0") in declared["sample_dirs"]
     assert str(run / "losses.npz") in declared["losses"]
-    assert {f"{run}/{job}.benchmark.tsv" for job in ("train", "sample")} <= set(declared["benchmarks"])
-    assert f"{run.parent}/evaluate.benchmark.tsv" in declared["benchmarks"]  # one evaluation for every seed
-    assert f"{run}/evaluate.benchmark.tsv" not in declared["benchmarks"]
-    assert str(results / "d-0.1" / "vqvae-std" / "seed0" / "samples") in declared["sample_dirs"]  # priors too
+    assert f"{run}/train.benchmark.tsv" in declared["benchmarks"]  # training: one job per seed
+    for job in ("sample", "evaluate"):  # one job for every seed
+        assert f"{run.parent}/{job}.benchmark.tsv" in declared["benchmarks"]
+        assert f"{run}/{job}.benchmark.tsv" not in declared["benchmarks"]
+    assert f"{results}/d-0.1/vqvae-std/sample.benchmark.tsv" not in declared["benchmarks"]  # priors: in training
     # the same list whether or not the files exist yet (a changing input set would rerun the report for nothing)
     empty = results.parent / "not-run-yet"
     moved = {k: [p.replace(str(empty), str(results)) for p in v] for k, v in declared_inputs(cfg, empty).items()}

@@ -22,12 +22,12 @@ from rpd.config import Run, diffusion_runs, prior_runs
 from rpd.io import load_npz
 from rpd.layout import reference_file, sample_file
 from rpd.logs import say
-from rpd.runsets import RunSet, run_sets
+from rpd.runsets import RunSet, run_sets, sample_folders
 
 #: Per-job benchmark files of a run (Snakemake ``benchmark:``), by run kind.
-BENCHMARKED_JOBS = {"prior": ("train",), "model": ("train", "sample")}
-#: Benchmark files of the jobs that process a run set (every seed of a run; rpd.runsets) in its folder.
-RUN_SET_BENCHMARKED_JOBS = ("evaluate",)
+BENCHMARKED_JOBS = {"prior": ("train",), "model": ("train",)}
+#: Benchmark files of the jobs that process a run set (every seed of a run; rpd.runsets) in its folder, by run kind.
+RUN_SET_BENCHMARKED_JOBS = {"prior": ("evaluate",), "model": ("sample", "evaluate")}
 NUMBER_COLUMNS = ("seed", "steps", "value", "n", "parameters", "train_seconds", "sample_seconds", "eval_seconds")
 LOSS_COLUMNS = ["dataset", "model", "size", "seed", "step", "loss"]
 
@@ -52,10 +52,11 @@ def declared_inputs(cfg: dict, results: str | Path) -> dict[str, list[str]]:
     folders = {r: out / r.folder for r in runs}
     return {
         "references": [str(reference_file(out, d)) for d in sorted({r.dataset for r in runs})],
-        "sample_dirs": [str(folders[r] / "samples") for r in runs],
+        "sample_dirs": [str(out / f) for f in sample_folders(runs)],
         "losses": [str(folders[r] / "losses.npz") for r in runs if r.kind == "model"],
         "benchmarks": [str(folders[r] / f"{job}.benchmark.tsv") for r in runs for job in BENCHMARKED_JOBS[r.kind]]
-        + [str(out / s.folder / f"{job}.benchmark.tsv") for s in run_sets(runs) for job in RUN_SET_BENCHMARKED_JOBS],
+        + [str(out / s.folder / f"{job}.benchmark.tsv") for s in run_sets(runs)
+           for job in RUN_SET_BENCHMARKED_JOBS[s.kind]],
     }
 
 
@@ -110,7 +111,7 @@ class ReportInputs:
 
     def _declared(self, path: Path, kind: str) -> Path:
         listed = getattr(self, kind)
-        inside_dir = kind == "samples" and path.parent in self.sample_dirs
+        inside_dir = kind == "samples" and any(d in path.parents for d in self.sample_dirs)
         if path not in listed and not inside_dir:
             raise UndeclaredInput(f"the report reads {path}, which the report rule does not declare ({kind})")
         return path

@@ -106,12 +106,12 @@ def job_table(ctx: Context) -> Table:
         for run in run_set.runs:
             for job in BENCHMARKED_JOBS[run.kind]:
                 add(run, job, str(run.seed), hashes.get((run.dataset, run.name, run.size, run.seed), "—"))
-        for job in RUN_SET_BENCHMARKED_JOBS:  # one job for every seed of the run
+        for job in RUN_SET_BENCHMARKED_JOBS[run_set.kind]:  # one job for every seed of the run
             add(run_set, job, _seed_list(list(run_set.seeds)), "—")
     total = sum(float(r[5]) for r in rows)
     return Table(f"Per job, from Snakemake's benchmark files: wall time (elapsed, s), CPU time (s) and peak resident "
-                 f"memory (max RSS, MB), with the hash of the run's resolved config. Training and sampling are one "
-                 f"job per seed; the evaluation of a run is one job for all its seeds. {len(rows)} jobs, "
+                 f"memory (max RSS, MB), with the hash of the run's resolved config. Training is one job per seed; "
+                 f"the sampling and the evaluation of a run are one job each for all its seeds. {len(rows)} jobs, "
                  f"{fmt_seconds(total)} of job time in total. Dataset, collect and report jobs are not benchmarked.",
                  ["dataset", "run", "seed", "config hash", "job", "wall s", "CPU s", "max RSS MB"], rows,
                  [False, False, True, False, False, True, True, True])

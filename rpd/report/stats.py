@@ -66,7 +66,8 @@ def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = []
     for key, rows in frame.groupby(keys + ["metric"], sort=False):
         out.append(dict(zip(keys + ["metric"], key), **dict(zip(cols, t_interval(rows["value"])))))
-    return pd.DataFrame(out)
+    # every row's key had a NaN (e.g. no parameter counts in E3's table): no group, but the columns still
+    return pd.DataFrame(out, columns=keys + ["metric"] + cols)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from rpd.resources import (
     run_set_needs,
     wants_gpu,
 )
-from rpd.runsets import rule_run_sets
+from rpd.runsets import rule_run_sets, sample_folders
 
 # Without `--configfile` the suite is the default one (quick), and `--config key=value` overrides its keys, as
 # in any Snakemake workflow. A given `--configfile` replaces the default suite instead of being merged into it
@@ -151,8 +151,9 @@ def prior_model_file(w):
     return [] if prior is None else f"{OUT}/{prior.folder}/model.pt"
 
 
-# The rules that read trained runs without training them take a run set: every seed of one (dataset, name,
-# size) in one process (rpd/runsets.py; a process start costs seconds of imports).
+# The rules that read trained runs without training them (sampling, evaluation, progress, bounds) take a run
+# set: every seed of one (dataset, name, size) in one process (rpd/runsets.py; a process start costs seconds of
+# imports).
 RUN_SETS = rule_run_sets(CFG)
 
 
@@ -167,6 +168,15 @@ def run_set_files(rule_name, filename):
         return [f"{OUT}/{r.folder}/{filename}" for r in run_set_of(rule_name, w).runs]
 
     return files
+
+
+def run_set_samples(rule_name):
+    """Input function: the directory outputs holding the job's run set's sample files (rpd.runsets)."""
+
+    def folders(w):
+        return [f"{OUT}/{f}" for f in sample_folders(run_set_of(rule_name, w).runs)]
+
+    return folders
 
 
 def run_set_priors(rule_name):

@@ -4,7 +4,7 @@
 
 rule evaluate:
     input:
-        samples=run_set_files("evaluate", "samples"),
+        samples=run_set_samples("evaluate"),
         configs=run_set_files("evaluate", "config.json"),
         summaries=run_set_files("evaluate", "train_summary.json"),
         reference=f"{OUT}/{{dataset}}/reference.npz",

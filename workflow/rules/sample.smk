@@ -1,17 +1,17 @@
-# Samples of every (sampler, K) pair of a run: samples/<sampler>-K<K>.npz, each holding x (N×d).
-# (Priors draw theirs in train_prior.)
+# Samples of every (sampler, K) pair of every seed of a diffusion run set (rpd.runsets), in one job:
+# <run set>/samples/seed<k>/<sampler>-K<K>.npz, each holding x (N×d). (Priors draw theirs in train_prior.)
 
 
 rule sample_model:
     input:
-        model=f"{RUN}/model.pt",
-        prior=prior_model_file,
+        models=run_set_files("sample_model", "model.pt"),
+        priors=run_set_priors("sample_model"),
     output:
-        samples=directory(f"{RUN}/samples"),
+        samples=directory(f"{RUN_SET}/samples"),
     log:
-        f"{RUN}/sample.log",
+        f"{RUN_SET}/sample.log",
     benchmark:
-        f"{RUN}/sample.benchmark.tsv"
+        f"{RUN_SET}/sample.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
     group:
@@ -20,9 +20,9 @@ rule sample_model:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
     resources:
-        **job_resources("sample"),
+        **job_resources("sample", "sample_model"),
     params:
-        run=model_run_config,
+        runs=run_set_configs("sample_model"),
         code=script_code("sample_model.py"),
     script:
         "../scripts/sample_model.py"

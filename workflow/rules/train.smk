@@ -2,13 +2,14 @@
 
 
 # A prior's own samples (z ~ p̂(z), x ~ N(μ̂, σ̂²)) cost a fraction of a second, so the training job draws
-# them too, saving a job start (importing torch and diffusers takes seconds).
+# them too, saving a job start (importing torch and diffusers takes seconds): samples/seed<k>/ in the run set's
+# folder, where a diffusion run set's sampling job writes its seeds' samples (rpd.layout.samples_dir).
 rule train_prior:
     input:
         train=f"{OUT}/{{dataset}}/train.npz",
     output:
         model=f"{RUN}/model.pt",
-        samples=directory(f"{RUN}/samples"),
+        samples=directory(f"{RUN_SET}/samples/seed{{seed}}"),
         config=f"{RUN}/config.json",
         losses=f"{RUN}/losses.npz",
         summary=f"{RUN}/train_summary.json",
