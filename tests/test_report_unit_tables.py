@@ -304,3 +304,86 @@ def test_sanity_table_without_class_accuracy_or_rows() -> None:
     assert rpd[6] == "60.00%; 70.00%" and rpd[8:10] == ["—", "—"] and rpd[7] == "0.3"
     assert "(max 5%)" in t.caption  # the schema's default thresholds
     assert T.sanity_table(ctx_of(m), rows("rpd", [1.0])).rows == []
+
+
+def test_effect_intervals_and_hours_keep_their_digits() -> None:
+    ratio = outcome(mean=np.log(0.5), lo=np.log(0.123456), hi=np.log(0.987654), scale=LOG_RATIO)
+    assert T.fmt_effect_interval(ratio) == "[×0.123, ×0.988]"
+    assert T.fmt_seconds(360000.0) == "100.00 h"
+
+
+def sized(model: str, dataset: str, size: str, parameters: int, value: float, metric: str = "rw1wd",
+          **extra: object) -> pd.DataFrame:
+    """Three seeds of one setting, on ``dataset``."""
+    return rows(model, [value, value * 1.1, value * 0.9], metric=metric, size=size, parameters=parameters,
+                **extra).assign(dataset=dataset)
+
+
+def test_sizes_are_ordered_per_dataset_and_model_by_parameter_count() -> None:
+    """'alpha' is the larger network of rpd on grid and of ddpm on other; 'zeta' elsewhere (names say nothing)."""
+    m = pd.concat([sized("rpd", "grid", "alpha", 900, 1.0), sized("rpd", "grid", "zeta", 10, 2.0),
+                   sized("rpd", "other", "alpha", 10, 1.0), sized("rpd", "other", "zeta", 900, 2.0),
+                   sized("ddpm", "grid", "alpha", 10, 2.0), sized("ddpm", "grid", "zeta", 900, 4.0),
+                   sized("ddpm", "other", "alpha", 900, 2.0), sized("ddpm", "other", "zeta", 10, 4.0)])
+    ctx = ctx_of(m)
+    wide = T.wide_table(ctx, m, "cap", keys=["dataset", "model", "size"])
+    assert [r[:3] for r in wide.rows] == [["grid", "ddpm", "zeta"], ["grid", "ddpm", "alpha"],
+                                          ["grid", "rpd", "alpha"], ["grid", "rpd", "zeta"],
+                                          ["other", "ddpm", "alpha"], ["other", "ddpm", "zeta"],
+                                          ["other", "rpd", "zeta"], ["other", "rpd", "alpha"]]
+    paired = T.paired_table(ctx, m, "cap")
+    assert [(r[0], r[3]) for r in paired.rows] == [("grid", "alpha"), ("grid", "zeta"), ("other", "zeta"),
+                                                   ("other", "alpha")]  # each dataset: rpd's largest first
+    by_setting = T.wide_table(ctx, m, "cap", keys=["sampler", "steps"])
+    assert [r[:2] for r in by_setting.rows] == [["ddim", "10"]]  # no model key: rows need no model order
+
+
+def test_wide_table_numeric_keys_unknown_metrics_and_short_extractors() -> None:
+    m = pd.concat([rows("rpd", [1.0, 2.0], scale=0.5), rows("rpd", [3.0, 3.0], metric="zzz", scale=0.5),
+                   rows("rpd", [0.2, 0.4], metric="kid", extractor="a", scale=0.5),
+                   rows("rpd", [5.0, 5.0], metric="aaa", scale=0.5)])
+    t = T.wide_table(ctx_of(m), m, "cap", keys=["model", "parameters", "scale"])
+    assert t.numeric[:4] == [False, True, True, True]
+    assert [c for c in t.columns if c.endswith("mean ± sd")] == [
+        "RW-1WD mean ± sd", "KID [a] mean ± sd", "aaa mean ± sd", "zzz mean ± sd"]  # unknown metrics last, by name
+    assert t.rows[0][:3] == ["rpd", "100", "0.5"]
+    assert T.wide_table(ctx_of(m), m, "nothing to show", metrics=["j2"]).caption == "nothing to show"
+
+
+def test_paired_and_outcome_tables_name_metrics_without_a_display_name() -> None:
+    m = pd.concat([rows("rpd", [1.0, 1.0, 1.0], metric="custom"), rows("ddpm", [2.0, 2.0, 2.0], metric="custom")])
+    t = T.paired_table(ctx_of(m), m, "cap", metric="custom")
+    assert t.columns[7].startswith("effect on custom (×: ratio")
+    o = outcome(metric="custom")
+    table = T.outcome_table("cap", [o])
+    assert table.columns == ["challenger", "baseline", "metric", "setting", "paired seeds", "challenger mean",
+                             "baseline mean", "effect (× ratio, else Δ)", "95% t-interval", "challenger better",
+                             "decision"]
+    assert table.rows[0][2] == "custom"
+
+
+def test_verdict_table_caption_in_full() -> None:
+    ctx = ctx_of(pd.DataFrame())
+    ctx.verdicts = {"e1": Verdict("C1", "e1", "s", SUPPORTED, "r", [outcome()])}
+    assert T.verdict_table(ctx, "e1").caption == (
+        "The tests that decide claim C1 (1 deciding): seed-paired ratio challenger / baseline (×) or "
+        "Δ = challenger − baseline.")
+
+
+def test_sanity_table_rows_in_report_order_with_three_digits() -> None:
+    """Models by family (DDPM before RPD whatever their names), sizes by parameter count, then sampler and K."""
+    cfg = {**CONFIG, "models": {**CONFIG["models"], "a_rpd": {"family": "rpd"}, "z_ddpm": {"family": "ddpm"}}}
+    m = pd.concat([
+        rows("a_rpd", [0.012345], "class_accuracy", size="alpha", parameters=10, steps=20),
+        rows("a_rpd", [0.5], "class_accuracy_ratio", size="alpha", parameters=10, steps=20),
+        rows("a_rpd", [0.012345], "class_accuracy", size="zeta", parameters=900, steps=20),
+        rows("a_rpd", [0.012345], "class_accuracy", size="zeta", parameters=900, steps=20, sampler="ancestral"),
+        rows("z_ddpm", [0.98765], "class_accuracy", steps=20), rows("z_ddpm", [0.3], "class_accuracy_ratio", steps=20)])
+    t = T.sanity_table(ctx_of(m, cfg), m)
+    assert t.columns == ["dataset", "model", "size", "sampler", "K", "seeds", "outside data range (mean; worst seed)",
+                         "class accuracy: samples", "real held-out", "ratio", "sanity"]
+    assert [r[1:4] for r in t.rows] == [["z_ddpm", "std", "ddim"], ["a_rpd", "zeta", "ancestral"],
+                                        ["a_rpd", "zeta", "ddim"], ["a_rpd", "alpha", "ddim"]]
+    assert t.rows[0][7:10] == ["0.988", "3.29", "0.3"]
+    assert t.rows[3][7:10] == ["0.0123", "0.0247", "0.5"]
+    assert t.caption.endswith("a claim resting on a failing model is shown as not fit to judge.")

@@ -161,7 +161,7 @@ def paired_table(ctx: Context, frame: pd.DataFrame, caption: str, baseline_famil
         rows.append([w["dataset"], *[f(w) for f in extra.values()], o.test.challenger.label, o.test.baseline.label,
                      w["size"], w["sampler"], str(w["steps"]), str(o.seeds), fmt_effect(o), fmt_effect_interval(o),
                      f"{o.wins}/{o.seeds}", status_words(o)])
-        classes.append(STATUS_CLASS[o.status] if o.seeds >= 2 else "muted")
+        classes.append(STATUS_CLASS[o.status])  # under 2 seeds a test is inconclusive (stats.decide): muted
     numeric = [False] * (len(cols) - 6) + [True] * 5 + [False]
     return Table(caption, cols, rows, numeric, classes)
 
@@ -216,7 +216,7 @@ def sanity_table(ctx: Context, rows: pd.DataFrame) -> Table:
         models, size_rank = ctx.ordered_models(s["model"].unique()), size_ranker(rows, ["dataset", "model"])
         records = s.to_dict("records")
         s = s.assign(_m=[models.index(r["model"]) for r in records], _s=[size_rank(r) for r in records])
-        s = s.sort_values(["dataset", "_m", "_s", "sampler", "steps"], kind="stable")
+        s = s.sort_values(["dataset", "_m", "_s", "sampler", "steps"])  # unique keys: any sort gives one order
     cols = ["dataset", "model", "size", "sampler", "K", "seeds", "outside data range (mean; worst seed)",
             "class accuracy: samples", "real held-out", "ratio", "sanity"]
     out, classes = [], []
