@@ -98,6 +98,9 @@ def test_prior_rows_are_the_experiment_models_priors_on_its_datasets() -> None:
     assert sorted(map(tuple, both[["dataset", "model", "size"]].values.tolist())) == [
         ("f", "vq", "small"), ("g", "beta", "std"), ("g", "vq", "small")]
     assert ctx.prior_rows({"datasets": ["g"], "models": ["d"]}).empty
+    shifted = ctx_of(metric_rows().set_axis(range(10, 16)))  # metrics.csv rows after a filter keep their labels
+    assert shifted.prior_rows({"datasets": ["g"], "models": ["r"]}).index.tolist() == [11]
+    assert ctx_of(metric_rows().iloc[:0]).prior_rows({"datasets": ["g"], "models": ["r"]}).empty
 
 
 def test_start_section_notes_an_experiment_without_rows() -> None:

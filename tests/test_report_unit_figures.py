@@ -7,6 +7,7 @@ read back: the points a scatter panel plots, the means and error bars a line plo
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib.image
@@ -45,6 +46,12 @@ def test_tick_labels_and_spread() -> None:
     assert F.spread_ticks([]) == []
     assert [F._minor_log_label(v, None) for v in (0, -1, 2, 5, 20, 0.05, 3, 1)] == ["", "", "2", "5", "20", "0.05",
                                                                                    "", ""]
+
+
+def test_a_zero_tick_gets_no_label_without_taking_its_log() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log10(0) would warn: a zero or negative tick is not a log tick
+        assert F._minor_log_label(0.0, None) == ""
 
 
 def test_style_by_family_and_rank_within_it() -> None:

@@ -78,6 +78,10 @@ def test_claims_table_links_each_claim_to_its_section() -> None:
     assert t.rows == [["C1", "C1 statement", SUPPORTED, "—", "C1 reason", Link("E1 Fine structure", "#e1")],
                       ["C2", "C2 statement", NOT_SUPPORTED, "—", "C2 reason", "E2 (not run)"]]
     assert t.row_classes == ["good", "bad"]
+    assert t.caption == ("Claims of the paper (SPEC §1) and what this suite's results say. Key number: the deciding "
+                         "seed-paired effect (ratio challenger / baseline for positive lower-is-better metrics, else "
+                         "Δ = challenger − baseline), its 95% t-interval and the two means. The decision rule is in "
+                         "Methods › verdicts.")
 
 
 def test_job_table_reads_each_jobs_benchmark_file(tmp_path: Path) -> None:
@@ -129,6 +133,8 @@ def test_status_table_says_which_families_ran() -> None:
     assert status["E5"] == ("not run", "muted")
     assert t.rows[0][:5] == ["E1", "Fine structure", "C1", "paper Fig. 2", O.EXPERIMENT_FAMILIES["e1"].what]
     assert len(t.rows) == 8
+    assert t.caption == "Experiment families of SPEC §5 and whether this suite ran them."
+    assert t.columns == ["family", "title", "claim", "mirrors", "content", "status"]
 
 
 def test_status_table_names_a_family_without_a_section(monkeypatch) -> None:
