@@ -387,3 +387,22 @@ def test_sanity_table_rows_in_report_order_with_three_digits() -> None:
     assert t.rows[0][7:10] == ["0.988", "3.29", "0.3"]
     assert t.rows[3][7:10] == ["0.0123", "0.0247", "0.5"]
     assert t.caption.endswith("a claim resting on a failing model is shown as not fit to judge.")
+
+
+def test_sanity_sizes_are_ordered_within_each_dataset_and_model() -> None:
+    """Pooled over models or datasets the counts would order the sizes the other way round."""
+    cfg = {**CONFIG, "models": {**CONFIG["models"], "a_rpd": {"family": "rpd"}, "z_ddpm": {"family": "ddpm"}}}
+
+    def acc(model: str, size: str, parameters: int, seeds: int, dataset: str = "grid") -> pd.DataFrame:
+        return rows(model, [0.5] * seeds, "class_accuracy", size=size, parameters=parameters, steps=20).assign(
+            dataset=dataset)
+
+    m = pd.concat([acc("a_rpd", "alpha", 10, 1), acc("a_rpd", "zeta", 900, 1),
+                   acc("z_ddpm", "alpha", 1000, 3), acc("z_ddpm", "zeta", 5, 3),
+                   acc("a_rpd", "alpha", 900, 3, "other"), acc("a_rpd", "zeta", 10, 3, "other")])
+    t = T.sanity_table(ctx_of(m, cfg), m)
+    assert [r[:3] for r in t.rows] == [["grid", "z_ddpm", "alpha"], ["grid", "z_ddpm", "zeta"],
+                                       ["grid", "a_rpd", "zeta"], ["grid", "a_rpd", "alpha"],
+                                       ["other", "a_rpd", "alpha"], ["other", "a_rpd", "zeta"]]
+    ratio = rows("a_rpd", [0.31234], "class_accuracy_ratio", steps=20)
+    assert T.sanity_table(ctx_of(ratio, cfg), ratio).rows[0][9] == "0.312"
