@@ -53,11 +53,12 @@ def test_floor_rows_only_for_grid_datasets_with_a_reference() -> None:
 def test_floor_series_is_a_flat_line_at_every_x_of_every_panel() -> None:
     floor = pd.DataFrame({"dataset": ["g", "g", "g", "g", "h"], "metric": ["rw1wd", "rw1wd", "rw1wd", "1wd", "rw1wd"],
                           "value": [1.0, 2.0, 4.0, 9.0, 5.0]})
-    lines = pd.DataFrame({"panel": ["p", "p", "p", "q", "r"], "dataset": ["g", "g", "g", "g", "z"],
-                          "steps": [10, 1, 10, 3, 1]})
+    lines = pd.DataFrame({"panel": ["r", "q", "q", "q", "p"], "dataset": ["z", "g", "g", "g", "g"],
+                          "steps": [1, 10, 1, 10, 3]})
     s = FL.floor_series(floor, lines, "rw1wd", "steps")
     mean, _, _, lo, hi = t_interval([1.0, 2.0, 4.0])
-    assert s[["panel", "steps"]].values.tolist() == [["p", 1], ["p", 10], ["q", 3]]  # panel r's dataset: no floor
+    # panels in the order drawn; panel r's dataset has no floor (and the panels after it still get theirs)
+    assert s[["panel", "steps"]].values.tolist() == [["q", 1], ["q", 10], ["p", 3]]
     assert s["mean"].tolist() == [mean] * 3 and s["lo"].tolist() == [lo] * 3 and s["hi"].tolist() == [hi] * 3
     assert set(s["line"]) == {"data floor (independent draw of the data)"}
     assert set(s["model"]) == {FL.FLOOR_MODEL} and set(s["family"]) == {"reference"} and set(s["dataset"]) == {"g"}
