@@ -97,6 +97,9 @@ def test_image_grid_shows_each_rows_images_exactly(kept: list) -> None:
     shown = axes[0].images[0].get_array()
     assert shown.shape == (2, 9, 3) and shown[0, ::3, 0].tolist() == [0, 10, 20]
     assert not axes[1].images and [t.get_text() for t in axes[1].texts] == ["no samples"]
+    empty_note = axes[1].texts[0]
+    assert empty_note.get_position() == (0.5, 0.5) and empty_note.get_transform() == axes[1].transAxes
+    assert empty_note.get_horizontalalignment() == "center" and axes[0].get_aspect() == 1.0
     assert axes[2].images[0].get_array()[0, 0].tolist() == [255, 255, 255]
     assert axes[0].images[0].get_interpolation() == "nearest"
     assert fig._suptitle.get_text() == "the title" and fig._suptitle.get_color() == "#123456"
@@ -107,7 +110,7 @@ def test_image_grid_shows_each_rows_images_exactly(kept: list) -> None:
 def test_scatter_grid_plots_each_panels_points(kept: list) -> None:
     inside = np.array([[0.0, 0.0], [0.5, -0.5], [3.0, 0.0], [0.0, 0.9]])
     centres = np.array([[0.0, 0.0], [1.0, 1.0]])
-    panels = [[F.ScatterPanel("a, K=1", inside, "#ff0000", (-1, 1), (-1, 1), centres=centres), None],
+    panels = [[F.ScatterPanel("a\nK=1", inside, "#ff0000", (-1, 1), (-1, 1), centres=centres), None],
               [F.ScatterPanel("b", None, "#00ff00", (-2, 2), (-3, 3)),
                F.ScatterPanel("c", inside, "#0000ff", (-1, 1), (-1, 1), note="zoomed", count_outside=False)]]
     F.scatter_grid("s.png", panels, ["row a", "row b"])
@@ -117,9 +120,15 @@ def test_scatter_grid_plots_each_panels_points(kept: list) -> None:
     np.testing.assert_array_equal(grid_marks.get_offsets(), centres)
     np.testing.assert_array_equal(points.get_offsets(), inside)
     assert [t.get_text() for t in a.texts] == ["25% outside view"]
-    assert a.get_xlim() == (-1, 1) and a.get_title() == "a, K=1" and a.get_ylabel() == "row a"
+    assert a.get_xlim() == (-1, 1) and a.get_title() == "a\nK=1" and a.get_ylabel() == "row a"
     assert not blank.axison
     assert [t.get_text() for t in b.texts] == ["samples missing"] and not b.collections
+    note = b.texts[0]
+    assert note.get_position() == (0.5, 0.03) and note.get_color() == "#aa0000" and note.get_fontsize() == 7
+    assert b.title.get_color() == "#777777" and a.title.get_color() == "#ff0000"  # grey title: no samples
+    assert grid_marks.get_sizes().tolist() == [25] and grid_marks.get_linewidths().tolist() == [0.8]
+    assert points.get_zorder() == 2 and grid_marks.get_zorder() == 1  # samples over the grid marks
+    assert tuple(fig.get_size_inches()) == pytest.approx((2.15 * 2, 2.3 * 2))
     assert b.get_ylim() == (-3, 3) and b.get_ylabel() == "row b" and b.get_title() == "b"
     assert [t.get_text() for t in c.texts] == ["zoomed"]
     np.testing.assert_array_equal(c.collections[0].get_offsets(), inside)

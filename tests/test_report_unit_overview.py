@@ -56,6 +56,7 @@ def test_header_counts_runs_rows_and_n_per_dataset() -> None:
     assert prov.rows == [["abc", "4", "3", "torch=2; x=1", "cpu", "7.4 min"],
                          ["def", "1", "1", "torch=2; x=1", "cuda", "111.0 s"]]
     assert prov.numeric == [False, True, True, False, False, True]
+    assert prov.caption.endswith("Wall time is training + sampling + evaluation, summed over jobs (not elapsed time).")
     assert O.build_header(Context(CONFIG, m.assign(n=np.nan), inputs=None, out_dir=Path(".")))["n"] == "—"
 
 
@@ -65,6 +66,13 @@ def test_seed_lists() -> None:
     assert O._seed_list([0, 1, 2]) == "0, 1, 2"
     assert O._seed_list([0, 1, 2, 4]) == "0, 1, 2, 4"
     assert O._seed_list([]) == ""
+
+
+def test_seeds_text_groups_experiments_with_the_same_list() -> None:
+    cfg = {**CONFIG, "experiments": {"e1": {}, "e2": {"seeds": [0]}, "e3": {"seeds": [0]}, "e4": {"seeds": [5, 6]}}}
+    assert O.seeds_text(Context(cfg, pd.DataFrame(), inputs=None, out_dir=Path("."))) == "0, 1 (e2, e3: 0; e4: 5, 6)"
+    bare = {k: v for k, v in CONFIG.items() if k != "experiments"}
+    assert O.seeds_text(Context(bare, pd.DataFrame(), inputs=None, out_dir=Path("."))) == "0, 1"
 
 
 def verdict(claim: str, family: str, status: str) -> Verdict:

@@ -172,7 +172,7 @@ def shown(call: tuple) -> list[list[int]]:
 
 def test_image_gallery_shows_the_models_own_samples_by_class(tmp_path: Path, drawn: dict[str, Recorder]) -> None:
     ctx = results_folder(tmp_path)
-    figs = P.image_gallery(ctx, "e2", "digits", "ddpm", "std", [("ddim", 3), ("ddim", 7)])  # K = 7 was not run
+    figs = P.image_gallery(ctx, "e2", "digits", "ddpm", "std", [("ddim", 7), ("ddim", 3)])  # K = 7 was not run
     assert len(figs) == 1 and len(drawn["image_grid"].calls) == 1
     call = drawn["image_grid"].calls[0]
     # ddpm's K = 3 images are 130 + i with labels 1, 0, 1, 0, …: class 0 is the odd i, class 1 the even i
@@ -193,6 +193,8 @@ def test_reference_gallery_shows_the_held_out_images(tmp_path: Path, drawn: dict
     assert shown(call) == [list(range(200, 216, 2)), list(range(201, 217, 2))]
     assert call[0][2:] == (["class 0", "class 1"], "real (held-out reference)", F.family_colour("reference"))
     assert fig.alt == "Reference images of digits"
+    name = F.figure_name("e1", "gallery", "digits", "reference")
+    assert call[0][0] == tmp_path / "report" / "figures" / name and fig.src == f"figures/{name}"
     assert fig.caption == "digits: held-out reference images, one row per class."
 
 
@@ -248,5 +250,9 @@ def test_gallery_picks_the_few_step_sampler_and_at_most_four_ks(tmp_path: Path, 
                                        "Samples of ddpm-std, ddim sampler, K = 1",
                                        "Samples of ddpm-std, ddim sampler, K = 3"]
     assert shown(drawn["image_grid"].calls[1])[1][:2] == [10, 12]  # rpd K = 1, class 1: images 10 + even i
+    assert drawn["scatter_grid"].calls[0][0][0].name == F.figure_name("e2", "scatter-by-K", "grid", "std", "ddim")
+    assert [c[0][0].name for c in drawn["image_grid"].calls[:2]] == [
+        F.figure_name("e2", "gallery", "digits", "reference"),
+        F.figure_name("e2", "gallery", "digits", "rpd", "std", "ddim", 1)]
     P.gallery(ctx, "e2", exp, m, ["rpd"], max_k=5)
     assert [p.title for p in drawn["scatter_grid"].calls[1][0][1][0]] == [f"rpd, K={k}" for k in (1, 3, 10, 30, 100)]

@@ -100,6 +100,9 @@ def test_e2_eps_twins_are_the_same_models_with_target_eps() -> None:
     assert E2.eps_twins(ctx, CONFIG["experiments"]["e2"]) == ["rpd_eps"]
     assert E2.eps_twins(ctx, {"models": ["rpd_eps"]}) == []  # an ε model has no twin
     assert E2.eps_twins(ctx, {"models": ["dv"]}) == []  # no target: ε by default
+    copy = Context({**CONFIG, "models": {**CONFIG["models"], "rpd_copy": dict(CONFIG["models"]["rpd"])}},
+                   pd.DataFrame(), inputs=None, out_dir=Path("."))
+    assert E2.eps_twins(copy, CONFIG["experiments"]["e2"]) == ["rpd_eps"]  # same target v: a copy, not a twin
 
 
 def test_e2_twin_rows_at_the_experiments_data_sizes_and_settings() -> None:
@@ -118,7 +121,11 @@ def test_e2_fewest_steps_table() -> None:
     (t,) = E2.fewest_steps_tables(Context(CONFIG, m, inputs=None, out_dir=Path(".")))
     assert t.rows == [["g", "ddpm", "std", "ddim", "100", "1", "1", "1", "1,100"],
                       ["g", "rpd", "std", "ddim", "100", "1", "10", "1.05", "1,10,100"]]
-    assert t.caption.startswith("g: fewest steps K at which each sampler comes within 10% of its own RW-1WD at K")
+    assert t.caption == ("g: fewest steps K at which each sampler comes within 10% of its own RW-1WD at K = 1000 (or "
+                         "at its largest K where K = 1000 was not drawn; see the reference K column), seed means, over "
+                         "every experiment of the suite (rpd.analysis.fewest_steps_within).")
+    assert t.columns == ["dataset", "model", "size", "sampler", "reference K", "value at reference K", "fewest K",
+                         "value at fewest K", "K drawn"]
     assert t.numeric == [False] * 4 + [True] * 4 + [False]
     one_k = rows("rpd", "std", "ddim", 1, [2.0])
     assert E2.fewest_steps_tables(Context(CONFIG, one_k, inputs=None, out_dir=Path("."))) == []
