@@ -8,7 +8,7 @@
     x = api.sample(model, n=500, sampler="ddim", steps=10)
     print(api.scores(x, data)["rw1wd"])
 
-Every function builds the same resolved run config a suite would (:func:`rpd.config.run_config` on a one-run
+Every function builds the same resolved run config a suite would (:func:`rpd.runs.run_config` on a one-run
 suite checked by :func:`rpd.config.validate_config`, so bad arguments fail with the suite key to fix), and then
 calls the job code's pieces: the network factories of :mod:`rpd.stages`, :func:`rpd.training.fit`,
 :func:`rpd.diffusion.sample` and :func:`rpd.evaluate.grid_metrics`. Same arguments and seed, same numbers
@@ -24,12 +24,13 @@ import torch
 from torch import nn
 
 from rpd import diffusion
-from rpd.config import Run, run_config, validate_config
+from rpd.config import validate_config
 from rpd.data.grid import make_grid_dataset
 from rpd.data.specs import data_shape
 from rpd.diffusion import DiffusionSpec, denoiser_training
 from rpd.evaluate import grid_metrics
 from rpd.families import FAMILIES_WITH_PRIOR
+from rpd.runs import Run, run_config
 from rpd.stages import build_denoiser, build_prior_for, fit_prior
 from rpd.training import Progress, TrainConfig, fit
 

@@ -20,7 +20,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from rpd.config import ConfigError, diffusion_runs, load_config, prior_runs
+from rpd.config import ConfigError, load_config
+from rpd.runs import diffusion_runs, prior_runs
 
 
 class CliError(RuntimeError):

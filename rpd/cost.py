@@ -21,11 +21,12 @@ from pathlib import Path
 import yaml
 
 from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS, ROWS_PER_CALL
-from rpd.config import diffusion_runs, load_config, prior_run_of, prior_runs, run_config
+from rpd.config import load_config
 from rpd.data.specs import is_image_dataset
 from rpd.devices import precision_of
 from rpd.flops import GPU, NetworkCost, network_cost
 from rpd.resources import MIN_MINUTES, needs
+from rpd.runs import diffusion_runs, prior_run_of, prior_runs, run_config
 from rpd.runsets import rule_run_sets
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-from rpd.config import diffusion_runs, n_eval_of
+from rpd.config import n_eval_of
 from rpd.data.fmnist import FILES as FMNIST_FILES
 from rpd.data.fmnist import HOW_TO_PROVIDE as HOW_TO_PROVIDE_FMNIST
 from rpd.data.fmnist import find_local_fmnist
 from rpd.data.imagefolder import BUTTERFLIES_HF, HOW_TO_PROVIDE_BUTTERFLIES, butterflies_shortfall, image_files
+from rpd.runs import diffusion_runs
 
 #: Where torchvision downloads Fashion-MNIST from, and the Hugging Face hub.
 FMNIST_HOST = ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80)

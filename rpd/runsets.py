@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rpd.config import Run, diffusion_runs, experiment_runs, prior_runs
 from rpd.layout import samples_dir
+from rpd.runs import Run, diffusion_runs, experiment_runs, prior_runs
 
 
 @dataclass(frozen=True)

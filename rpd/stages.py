@@ -1,6 +1,6 @@
 """What each pipeline job does: make data, train a prior, train a denoiser, draw samples.
 
-Each function takes the run's resolved config (``rpd.config.run_config``) and file paths, so it runs the
+Each function takes the run's resolved config (``rpd.runs.run_config``) and file paths, so it runs the
 same under Snakemake or by hand. Image-only modules (the UNet, the convolutional prior, the image loaders)
 are imported where an image run needs them: every job is a fresh process, and 2D jobs skip their imports.
 Evaluation lives in :mod:`rpd.evaluate` (no torch import there).

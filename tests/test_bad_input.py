@@ -31,11 +31,12 @@ from snakemake.exceptions import WorkflowError
 from torch import nn
 
 from rpd.checkpoint import CorruptCheckpointError, MissingCheckpointError
-from rpd.config import ConfigError, Run, load_config, run_config, validate_config
+from rpd.config import ConfigError, load_config, validate_config
 from rpd.evaluate import SampleError, evaluate_run
 from rpd.io import DataFileError, OutputWriteError, save_npz
 from rpd.layout import sample_file, samples_dir
 from rpd.provenance import training_record
+from rpd.runs import Run, run_config
 from rpd.stages import make_dataset, sample_model_run, sample_prior_run, train_model_run, train_prior_run
 from rpd.training import TrainingDivergedError
 from suite import REPO, dry_run, snakemake_cli, write_config

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from rpd.cli import main
-from rpd.config import diffusion_runs, load_config, prior_runs
+from rpd.config import load_config
+from rpd.runs import diffusion_runs, prior_runs
 from suite import REPO
 
 

@@ -14,20 +14,8 @@ import shutil
 import pytest
 import yaml
 
-from rpd.config import (
-    ConfigError,
-    Run,
-    diffusion_runs,
-    excluded,
-    load_config,
-    load_schema,
-    prior_run_of,
-    prior_runs,
-    run_config,
-    sampling_grid,
-    typed_overrides,
-    validate_config,
-)
+from rpd.config import ConfigError, load_config, load_schema, typed_overrides, validate_config
+from rpd.runs import Run, diffusion_runs, excluded, prior_run_of, prior_runs, run_config, sampling_grid
 from suite import REPO, snakemake_cli
 
 BENCH = REPO / "benchmarks"

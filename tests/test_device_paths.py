@@ -13,12 +13,13 @@ import torch
 
 from rpd import devices, elbo, evaluate, stages
 from rpd.checkpoint import load_state
-from rpd.config import Run, load_config, run_config
+from rpd.config import load_config
 from rpd.devices import DeviceError, autocast
 from rpd.io import load_json, save_json
 from rpd.layout import sample_file
 from rpd.metrics.kid import fidelity_kwargs
 from rpd.provenance import git_commit, package_versions
+from rpd.runs import Run, run_config
 from rpd.training import Checkpoint
 from suite import REPO
 

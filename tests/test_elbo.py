@@ -23,7 +23,7 @@ from torch import nn
 from rpd import elbo as elbo_module
 from rpd.analysis import elbo_table
 from rpd.checkpoint import save_model
-from rpd.config import Run, load_config, prior_run_of, run_config
+from rpd.config import load_config
 from rpd.diffusion import DiffusionSpec
 from rpd.elbo import (
     BOUND_METRICS,
@@ -38,6 +38,7 @@ from rpd.frames import make_frame
 from rpd.io import save_json, save_npz
 from rpd.priors import VQVAE2D, BetaVAE2D
 from rpd.priors.conv import ConvBetaVAE
+from rpd.runs import Run, prior_run_of, run_config
 from rpd.schedule import make_sampler, make_training_scheduler
 from rpd.stages import build_denoiser, build_prior_for
 from test_forward_process import GaussianOracle

@@ -320,7 +320,8 @@ def test_unknown_fmnist_key_and_bad_channels(ci_raw):
 
 
 def test_dataset_seeds_restrict_runs(ci_raw):
-    from rpd.config import diffusion_runs, validate_config
+    from rpd.config import validate_config
+    from rpd.runs import diffusion_runs
 
     ci_raw["seeds"] = [0, 1]
     ci_raw["datasets"]["fmnist-8"]["seeds"] = [1]
@@ -332,7 +333,8 @@ def test_dataset_seeds_restrict_runs(ci_raw):
 
 
 def test_image_runs_use_the_image_prior_and_image_settings(ci_raw):
-    from rpd.config import Run, prior_run_of, run_config, validate_config
+    from rpd.config import validate_config
+    from rpd.runs import Run, prior_run_of, run_config
 
     cfg = validate_config(ci_raw)
     image = run_config(cfg, Run("model", "fmnist-8", "rpd", "std", 0))

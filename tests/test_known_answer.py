@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from rpd import stages
-from rpd.config import Run, load_config, run_config
+from rpd.config import load_config
 from rpd.data.specs import data_shape, num_classes
 from rpd.diffusion import sample_generators, sample_labels, step_noise
 from rpd.evaluate import evaluate_run
@@ -36,6 +36,7 @@ from rpd.io import load_npz, save_npz
 from rpd.layout import sample_file
 from rpd.metrics.images import classwise_w1, image_w1
 from rpd.metrics.wasserstein import w1
+from rpd.runs import Run, run_config
 from rpd.schedule import alphas_cumprod, make_sampler
 from suite import REPO
 

@@ -8,7 +8,8 @@ import copy
 import pytest
 import yaml
 
-from rpd.config import ConfigError, diffusion_runs, prior_runs, validate_config
+from rpd.config import ConfigError, validate_config
+from rpd.runs import diffusion_runs, prior_runs
 from suite import REPO, dry_run, write_config
 
 

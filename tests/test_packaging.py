@@ -82,10 +82,10 @@ def test_installed_package_validates_a_suite_from_another_directory(installed, t
     misspelt = (REPO / "benchmarks" / "ci.yaml").read_text().replace("seeds: [0]", "seed: [0]")
     (elsewhere / "bad.yaml").write_text(misspelt)
     script = textwrap.dedent("""
-        import rpd, rpd.config
+        import rpd, rpd.config, rpd.runs
         print(rpd.__file__)
         cfg = rpd.config.load_config("my-suite.yaml")
-        print(cfg["suite"], cfg["kid"]["subsets"], len(rpd.config.diffusion_runs(cfg)))
+        print(cfg["suite"], cfg["kid"]["subsets"], len(rpd.runs.diffusion_runs(cfg)))
         try:
             rpd.config.load_config("bad.yaml")
         except rpd.config.ConfigError as err:

@@ -13,9 +13,10 @@ from snakemake.resources import GroupResources, Resources
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command
 from snakemake_executor_plugin_slurm.utils import set_gres_string
 
-from rpd.config import Run, load_config, run_config
+from rpd.config import load_config
 from rpd.data.specs import is_image_dataset
 from rpd.resources import STAGES, Needs, cluster_resources, needs, run_set_needs, wants_gpu
+from rpd.runs import Run, run_config
 from rpd.runsets import rule_run_sets
 from suite import REPO, snakemake_cli
 

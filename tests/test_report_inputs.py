@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rpd.config import Run
 from rpd.report.inputs import ReportInputs, UndeclaredInput, declared_inputs
+from rpd.runs import Run
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rpd.config import Run
 from rpd.report import document as D
 from rpd.report.context import NO_ROWS, Context, start_section
+from rpd.runs import Run
 
 CONFIG = {
     "seeds": [2, 0, 1],

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rpd.config import Run
 from rpd.report import overview as O
 from rpd.report import sections  # noqa: F401  (registers the section builders, as rendering does)
 from rpd.report.context import Context
@@ -18,6 +17,7 @@ from rpd.report.document import Link, Section, Table, new_section
 from rpd.report.inputs import ReportInputs, declared_inputs
 from rpd.report.stats import NOT_SUPPORTED, SUPPORTED
 from rpd.report.verdicts import Verdict
+from rpd.runs import Run
 
 CONFIG = {
     "suite": "unit", "seeds": [0, 1],

@@ -20,8 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rpd.config import Run, load_config, run_config
+from rpd.config import load_config
 from rpd.resources import MIN_MINUTES, NETWORK_STAGES, STAGES, cluster_resources, needs, wants_gpu
+from rpd.runs import Run, run_config
 from suite import REPO, snakemake
 
 # Stated factors. Memory: the estimate is at least MEM_MARGIN × the measured peak RSS and at most MEM_FACTOR ×
@@ -105,7 +106,8 @@ def test_ci_estimates_bound_the_measured_costs_within_the_stated_factors(ci_suit
 
 _SAMPLE_PEAK_RSS = """
 import resource, sys, torch
-from rpd.config import Run, load_config, run_config
+from rpd.config import load_config
+from rpd.runs import Run, run_config
 from rpd.data.specs import data_shape, num_classes
 from rpd.diffusion import DiffusionSpec, sample
 from rpd.stages import build_denoiser
@@ -172,7 +174,8 @@ def test_training_estimates_scale_with_the_network_s_width_not_its_name():
     """A size's name says nothing (sizes are free names): the training work is priced by the network's widest layer
     against the paper std network the rates describe, discounted by at most half. paper's estimates are those of
     the rule by name it replaced: std at full work, small (half the width) at half."""
-    from rpd.config import diffusion_runs, is_image_dataset, prior_runs
+    from rpd.config import is_image_dataset
+    from rpd.runs import diffusion_runs, prior_runs
 
     cfg = {**load_config(REPO / "benchmarks" / "paper.yaml"), "device": "cpu"}
     for r in prior_runs(cfg) + diffusion_runs(cfg):

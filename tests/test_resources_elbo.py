@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from rpd.batching import IMAGE_ROWS_PER_CALL, IMAGE_T_DRAWS
-from rpd.config import Run, load_config, run_config
+from rpd.config import load_config
 from rpd.resources import MIN_MINUTES, needs
+from rpd.runs import Run, run_config
 from suite import REPO
 
 PAPER = {**load_config(REPO / "benchmarks" / "paper.yaml"), "device": "cpu"}

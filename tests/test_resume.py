@@ -15,8 +15,9 @@ import pytest
 import torch
 
 from rpd.checkpoint import load_state
-from rpd.config import Run, config_hash, load_config, run_config
+from rpd.config import config_hash, load_config
 from rpd.io import load_npz
+from rpd.runs import Run, run_config
 from rpd.stages import make_dataset, train_model_run, train_prior_run
 from rpd.training import Checkpoint
 from suite import IDENTITY_TARGETS, REPO, snakemake, snakemake_cmd

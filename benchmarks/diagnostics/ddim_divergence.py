@@ -26,11 +26,11 @@ from pathlib import Path
 import torch
 
 from rpd.checkpoint import load_state
-from rpd.config import Run
 from rpd.data.specs import data_shape, num_classes
 from rpd.diffusion import DiffusionSpec, predict, prior_frame, sample_generators, sample_labels, step_noise
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.io import load_json
+from rpd.runs import Run
 from rpd.schedule import make_sampler, x0_from_eps, x0_from_v
 from rpd.stages import build_denoiser, load_prior
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 from rpd.checkpoint import load_state
-from rpd.config import Run
 from rpd.diffusion import DiffusionSpec, predict, prior_frame
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.io import load_json
+from rpd.runs import Run
 from rpd.schedule import make_training_scheduler, x0_from_eps, x0_from_v
 from rpd.stages import build_denoiser, load_prior, load_training_data
 

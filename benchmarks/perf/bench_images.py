@@ -29,9 +29,9 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from common import SIZES, build_model, header, load_quick, median, table, timed  # noqa: E402
-from rpd.config import Run, run_config  # noqa: E402
 from rpd.diffusion import denoiser_training, sample  # noqa: E402
 from rpd.nets.mlp import count_parameters  # noqa: E402
+from rpd.runs import Run, run_config  # noqa: E402
 from rpd.schedule import make_training_scheduler  # noqa: E402
 from rpd.training import Progress, TrainConfig, fit  # noqa: E402
 

@@ -31,7 +31,7 @@ def model_run(cfg: dict, model: str, size: str, seed: int = 0) -> dict:
 
 def run_for(cfg: dict, dataset: str, model: str, size: str, seed: int = 0) -> dict:
     """The resolved run config the pipeline would write for (dataset, model, size, seed)."""
-    from rpd.config import Run, run_config
+    from rpd.runs import Run, run_config
 
     return run_config(cfg, Run("model", dataset, model, size, seed))
 

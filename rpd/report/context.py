@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rpd.config import Run, experiment_pairs
 from rpd.data.specs import is_image_dataset
 from rpd.report.document import Section, new_section
 from rpd.report.inputs import ReportInputs
 from rpd.report.stats import METRIC_NAMES
 from rpd.report.verdicts import Verdict, experiment_frame
+from rpd.runs import Run, experiment_pairs
 
 #: Where the PNG figures go, relative to index.html (the report rule declares this folder as a report() output).
 FIGURES_DIR = "figures"

@@ -4,7 +4,7 @@
 re-renders the report when any of them changes (sample files through the ``samples/`` directory outputs that
 hold them); :class:`ReportInputs` is built from the rule's
 ``snakemake.input`` (or, outside Snakemake, from the same list) and is the only reader. Paths are composed
-here and nowhere else in the report, from :attr:`rpd.config.Run.folder` and :func:`rpd.layout.sample_file`.
+here and nowhere else in the report, from :attr:`rpd.runs.Run.folder` and :func:`rpd.layout.sample_file`.
 Reading a file the rule does not declare raises :class:`UndeclaredInput`: it would be a rerun that never
 happens.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rpd.config import Run, diffusion_runs, prior_runs
 from rpd.io import load_npz
 from rpd.layout import reference_file, sample_file
 from rpd.logs import say
+from rpd.runs import Run, diffusion_runs, prior_runs
 from rpd.runsets import RunSet, run_sets, sample_folders
 
 #: Per-job benchmark files of a run (Snakemake ``benchmark:``), by run kind.

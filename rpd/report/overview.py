@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rpd.config import Run
 from rpd.report.context import Context
 from rpd.report.document import EXPERIMENT_FAMILIES, SECTIONS, STATUS_CLASS, Link, Section, Table
 from rpd.report.inputs import BENCHMARKED_JOBS, RUN_SET_BENCHMARKED_JOBS, all_runs
 from rpd.report.sizes import size_ranker
 from rpd.report.tables import fmt_seconds
 from rpd.report.verdicts import Verdict
+from rpd.runs import Run
 from rpd.runsets import RunSet, run_sets
 
 RUN_KEYS = ["dataset", "model", "size", "seed"]

@@ -14,7 +14,6 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from rpd.config import diffusion_runs
 from rpd.io import write_atomic
 from rpd.logs import say
 from rpd.report import sections  # noqa: F401  (registers every section builder)
@@ -24,6 +23,7 @@ from rpd.report.inputs import ReportInputs
 from rpd.report.methods import build_methods
 from rpd.report.overview import build_header, claims_table, job_table, status_table
 from rpd.report.verdicts import judge_claims
+from rpd.runs import diffusion_runs
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TRAIN_ROW_KEYS = ["dataset", "model", "family", "size", "seed"]

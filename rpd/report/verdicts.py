@@ -179,7 +179,7 @@ CLAIMS: dict[str, tuple[str, str]] = {
 
 def in_experiment(frame: pd.DataFrame, exp: dict) -> pd.Series:
     """Which rows of ``frame`` are the experiment's: its datasets, models and sizes, less its ``exclude`` pairs."""
-    from rpd.config import excluded
+    from rpd.runs import excluded
 
     keep = frame["dataset"].isin(exp["datasets"]) & frame["model"].isin(exp["models"]) & frame["size"].isin(exp["sizes"])
     dropped = [excluded(exp, d, n) for d, n in zip(frame["dataset"], frame["model"])]
@@ -189,7 +189,7 @@ def in_experiment(frame: pd.DataFrame, exp: dict) -> pd.Series:
 def experiment_frame(cfg: dict, metrics: pd.DataFrame, exp: dict, extra_samplers: Sequence[str] = ()) -> pd.DataFrame:
     """Rows of one experiment: its datasets, models, sizes, seeds and (sampler, K) pairs (plus ``extra_samplers``),
     without the (dataset, model) pairs its ``exclude`` leaves out (a run another experiment made is not this one's)."""
-    from rpd.config import experiment_pairs  # torch-free
+    from rpd.runs import experiment_pairs  # torch-free
 
     pairs = experiment_pairs(cfg, exp)
     seeds = exp.get("seeds", cfg.get("seeds"))

@@ -6,17 +6,14 @@ from snakemake.utils import update_config
 
 from rpd.config import (
     ConfigError,
-    Run,
     canonical,
     n_eval_of,
-    prior_run_of,
-    run_config,
     suite_override_problem,
-    training_config,
     typed_overrides,
     validate_config,
     with_default_suite,
 )
+from rpd.runs import Run, prior_run_of, run_config, training_config
 from rpd.codehash import code_hash
 from rpd.data.specs import is_image_dataset
 from rpd.preflight import (

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rpd.config import excluded
 from rpd.report import verdicts as V
 from rpd.report.sanity import SNAPSHOT_SAMPLERS
+from rpd.runs import excluded
 
 #: The rows' sampler of the snapshot scores (rpd.progress.PROGRESS_SAMPLER) and that of the derived per-run
 #: area rows; the sanity gate maps both to the sampler the snapshots are drawn with (rpd.report.sanity).

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rpd.config import excluded
 from rpd.data.specs import is_image_dataset
 from rpd.report import verdicts as V
+from rpd.runs import excluded
 
 DIFFUSEVAE = ("diffusevae1", "diffusevae2")
 
