@@ -39,8 +39,8 @@ def test_family_colours_names_and_labels() -> None:
 
 
 def test_tick_labels_and_spread() -> None:
-    assert [F.tick_label(v) for v in (3, 100, 1000, 9999, 10000, 25700, 1e6, 1.26e6)] == [
-        "3", "100", "1000", "9999", "10k", "25.7k", "1M", "1.26M"]
+    assert [F.tick_label(v) for v in (3, 100, 1000, 9999, 10000, 25700, 999_999, 1e6, 1.26e6, 3e9)] == [
+        "3", "100", "1000", "9999", "10k", "25.7k", "1M", "1M", "1.26M", "3G"]
     assert F.spread_ticks([10, 1, 1.2, 3, 1.25, 12.6]) == [1, 1.25, 3, 10, 12.6]
     assert F.spread_ticks([1, 1.9, 2.0], min_ratio=2) == [1, 2.0]
     assert F.spread_ticks([]) == []

@@ -150,11 +150,13 @@ def style_for(frame: pd.DataFrame) -> dict[str, dict]:
 
 
 def tick_label(value: float) -> str:
-    """Compact plain-text tick label: 3, 100, 1000, 25.7k, 1.26M."""
-    if value >= 1e6:
-        return f"{value / 1e6:.3g}M"
+    """Compact plain-text tick label: 3, 100, 1000, 25.7k, 1.26M (the unit whose 3 digits need no exponent:
+    999,999 is 1M, not 1e+03k)."""
     if value >= 1e4:
-        return f"{value / 1e3:.3g}k"
+        for scale, unit in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+            digits = f"{value / scale:.3g}"
+            if "e" not in digits:
+                return digits + unit
     return f"{value:g}"
 
 
