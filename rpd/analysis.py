@@ -54,8 +54,9 @@ def elbo_table(metrics: pd.DataFrame) -> pd.DataFrame:
     keys = ["dataset", "model", "family", "size", "metric"]
     rows["se2"] = pd.to_numeric(rows["se"], errors="coerce") ** 2
     grouped = rows.groupby(keys, sort=True)
+    # A seed without its se makes the pooled se unknown (NaN, shown as "—"): a plain sum would count it as 0.
     out = grouped.agg(mean=("value", "mean"), sd_seeds=("value", "std"), seeds=("value", "count"),
-                      se2=("se2", "sum"), unit=("unit", "first")).reset_index()
+                      se2=("se2", lambda v: v.sum(min_count=len(v))), unit=("unit", "first")).reset_index()
     out["se"] = out.pop("se2") ** 0.5 / out["seeds"]
     out["metric"] = pd.Categorical(out["metric"], BOUND_ORDER, ordered=True)
     out = out.sort_values(["dataset", "size", "model", "metric"]).reset_index(drop=True)

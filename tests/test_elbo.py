@@ -410,6 +410,12 @@ def test_elbo_table_pools_seeds():
     assert row["sd_seeds"] == pytest.approx(np.std([3.0, 3.4], ddof=1))
     with pytest.raises(ValueError, match="e8"):
         elbo_table(pd.DataFrame(rows[-1:]))
+    # a seed without its se (or a table without the column) leaves the pooled se unknown, not 0
+    rows[0]["se"] = np.nan
+    assert np.isnan(elbo_table(pd.DataFrame(rows)).set_index("metric").loc["j2", "se"])
+    assert elbo_table(pd.DataFrame(rows)).set_index("metric").loc["elbo", "se"] > 0
+    no_se = pd.DataFrame(rows).drop(columns="se").assign(se=np.nan)
+    assert elbo_table(no_se)["se"].isna().all()
 
 
 def test_shape_generic_images_and_discrete_decoder(monkeypatch):
