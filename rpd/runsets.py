@@ -58,8 +58,8 @@ def sample_folders(runs: Iterable[Run]) -> list[str]:
     """The directory outputs holding ``runs``' sample files (:func:`rpd.layout.samples_dir`), relative to the
     results folder: a prior's training job draws its seed's samples (``samples/seed<k>``), the sampling job of a
     diffusion run set writes the set's whole ``samples/``."""
-    folders = [str(samples_dir(r.folder)) if r.kind == "prior" else f"{r.group_folder}/samples" for r in runs]
-    return list(dict.fromkeys(folders))
+    folders = [samples_dir(r.folder) if r.kind == "prior" else samples_dir(r.folder).parent for r in runs]
+    return list(dict.fromkeys(str(f) for f in folders))
 
 
 def rule_run_sets(cfg: dict) -> dict[str, dict[tuple[str, str, str], RunSet]]:
