@@ -18,3 +18,23 @@ def test_out_of_range_is_per_coordinate_on_2d_boxes():
     lo, hi = np.array([0.0, -1.0]), np.array([1.0, 1.0])  # the reference set's bounding box, per coordinate
     x = np.array([[1.5, 0.0], [0.5, 1.4]])  # 1.5 is beyond 1 + 0.25 · 1; 1.4 is within 1 + 0.25 · 2
     assert out_of_range_share(x, lo, hi) == 0.25
+
+
+def test_import_metric_libraries_imports_kid_only_for_image_runs(monkeypatch):
+    # the evaluate job imports these before its log opens, so the logged start-up counts them (test_job_imports
+    # checks that in a job's own process); here: which modules each kind of run asks for
+    import builtins
+
+    import rpd.metrics.images  # noqa: F401  (loaded before: only the statements of the function are recorded)
+    import rpd.metrics.kid  # noqa: F401
+    import rpd.metrics.wasserstein  # noqa: F401
+    from rpd.evaluate import import_metric_libraries
+
+    asked = []
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: asked.append(name) or real_import(name, *a, **k))
+    import_metric_libraries({"dataset": {"kind": "grid"}})
+    assert asked == ["rpd.metrics.wasserstein"]
+    asked.clear()
+    import_metric_libraries({"dataset": {"kind": "fmnist", "resolution": 16}})
+    assert asked == ["rpd.metrics.wasserstein", "rpd.metrics.images", "rpd.metrics.kid"]

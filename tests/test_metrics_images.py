@@ -20,7 +20,7 @@ from rpd.layout import samples_dir
 from rpd.metrics.images import classwise_w1, image_w1
 from rpd.metrics.kid import load_feature_net
 from rpd.schedule import make_sampler
-from rpd.stages import _save_samples, model_to_images
+from rpd.stages import _save_samples, images_to_model, model_to_images
 
 CLASSES, N, SHAPE = 10, 30, (1, 8, 8)
 LEVELS = np.array([-1.0, -0.5, 0.0, 0.5])  # model space; as uint8: 0, 64, 128, 191
@@ -59,7 +59,7 @@ def run_folder(tmp_path):
     reference.npz (uint8 images of the N balanced classes) and a feature net."""
     torch.set_num_threads(1)
     run = run_config()
-    run_dir = tmp_path / "results/test/fmnist-8/ddpm-std/seed0"
+    run_dir = tmp_path / "results/test/fmnist-8/ddpm-std/train/seed0"
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(run))
     (run_dir / "train_summary.json").write_text(json.dumps({"parameters": 1, "train_seconds": 0.0}))
@@ -80,6 +80,14 @@ def test_model_to_images_maps_minus_one_one_onto_0_255():
     out = model_to_images(x)
     assert out.dtype == np.uint8
     assert out.tolist() == [0, 0, 64, 128, 191, 255, 255]  # clamped, (x + 1) / 2 · 255, rounded
+
+
+def test_images_to_model_maps_0_255_onto_minus_one_one_and_back():
+    pixels = np.arange(256, dtype=np.uint8)
+    x = images_to_model(pixels)
+    assert x.dtype == torch.float32
+    assert (x[0].item(), x[255].item()) == (-1.0, 1.0) and x[128].item() == pytest.approx(0.0039216, abs=1e-6)
+    assert model_to_images(x.numpy()).tolist() == pixels.tolist()  # what training sees is what was saved
 
 
 def test_sample_labels_cycle_through_the_classes():
