@@ -26,14 +26,13 @@ from rpd.data.specs import is_image_dataset
 from rpd.devices import precision_of
 from rpd.flops import GPU, NetworkCost, network_cost
 from rpd.resources import MIN_MINUTES, needs
-from rpd.runs import diffusion_runs, prior_run_of, prior_runs, run_config
+from rpd.runs import diffusion_runs, run_config
 from rpd.runsets import rule_run_sets
 
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 30.0  # a job's imports and data loading (job logs' 'job start-up' lines: 3–20 s)
 INCEPTION_FLOPS = 5.7e9  # one 299×299 image through InceptionV3 (torch-fidelity's KID features)
 LOCAL_RULES = ("collect", "report", "synthetic_image_folder")  # the Snakefile's localrules: never submitted
-GROUPED_RULES = ("train_prior", "train_model")  # 2D: group points (a run set's job is not grouped)
 THREADED_RULES = ("train_prior", "train_model", "sample_model", "elbo", "progress")
 
 
@@ -92,8 +91,7 @@ class _Job:
 
 def _jobs(cfg: dict) -> list[_Job]:
     """Every job of the suite's DAG (as the workflow builds it from the same config functions)."""
-    models, priors = diffusion_runs(cfg), prior_runs(cfg)
-    used = sorted({r.dataset for r in models})
+    used = sorted({r.dataset for r in diffusion_runs(cfg)})
     images = {d: is_image_dataset(cfg["datasets"][d]) for d in cfg["datasets"]}
     out = [_Job("dataset", None, images[d]) for d in used]
     synthetic = f"results/{cfg['suite']}/synthetic-"
@@ -101,8 +99,6 @@ def _jobs(cfg: dict) -> list[_Job]:
             if str(cfg["datasets"][d].get("folder") or "").startswith(synthetic)]
     if cfg.get("kid", {}).get("extractor") == "feature-net":
         out += [_Job("feature_net", None, True) for d in used if images[d]]
-    out += [_Job("train_prior", run_config(cfg, r), images[r.dataset]) for r in priors]
-    out += [_Job("train_model", run_config(cfg, r), images[r.dataset]) for r in models]
     for rule, sets in rule_run_sets(cfg).items():
         for run_set in sets.values():
             configs = tuple(run_config(cfg, r) for r in run_set.runs)
@@ -181,19 +177,11 @@ def _profile(profile: str | Path | None) -> tuple[str, dict]:
     return path.parent.name, yaml.safe_load(path.read_text()) or {}
 
 
-def _submissions(cfg: dict, jobs: list[_Job], settings: dict) -> int | None:
-    """Cluster submissions: jobs not run locally, the 2D runs' jobs packed as the profile's group-components."""
+def _submissions(jobs: list[_Job], settings: dict) -> int | None:
+    """Cluster submissions: every job not run locally is one."""
     if "executor" not in settings:
         return None
-    per_group = {k: int(v) for k, v in (c.split("=") for c in settings.get("group-components", []))}.get("points")
-    cluster = [j for j in jobs if j.rule not in LOCAL_RULES]
-    if per_group is None:
-        return len(cluster)
-    grouped = [j for j in cluster if j.rule in GROUPED_RULES and not j.images]
-    # connected parts: a 2D prior with the runs trained on it, or a run without a prior (DDPM)
-    points = [r for r in prior_runs(cfg) + diffusion_runs(cfg) if not is_image_dataset(cfg["datasets"][r.dataset])]
-    parts = [r for r in points if r.kind == "prior" or prior_run_of(cfg, r) is None]
-    return len(cluster) - len(grouped) + math.ceil(len(parts) / per_group)
+    return sum(j.rule not in LOCAL_RULES for j in jobs)
 
 
 def estimate_cost(config: dict | str | Path, profile: str | Path | None = None) -> CostEstimate:
@@ -210,7 +198,7 @@ def estimate_cost(config: dict | str | Path, profile: str | Path | None = None) 
         row[2] += cpu
     rules = tuple(RuleCost(rule, int(n), g, c) for rule, (n, g, c) in totals.items())
     gpu = GPU[cfg.get("precision", "fp32")].name if cfg["device"] == "cuda" else "none"
-    return CostEstimate(cfg["suite"], name, cfg["device"], gpu, rules, _submissions(cfg, jobs, settings))
+    return CostEstimate(cfg["suite"], name, cfg["device"], gpu, rules, _submissions(jobs, settings))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,17 +2,22 @@
 
 ``results/<suite>/<dataset>/{train,reference}.npz`` (``x``: N×d floats, or uint8 N×C×H×W images; ``y``:
 classes of class-conditional data), ``results/<suite>/<dataset>/feature-net/`` (the KID feature net of an
-image dataset) and, per run, ``results/<suite>/<dataset>/<model>-<size>/seed<k>/`` holding ``config.json``
-(resolved config), ``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters,
-train_seconds), ``train.log``. Priors are runs too, with sampler ``prior`` and K = 0.
-A diffusion run also keeps ``snapshots.pt`` (its EMA weights at a few training iterations, the last being the
-final model).
-The run folders of one (dataset, name, size) sit in its run set's folder ``<model>-<size>/`` (rpd.runsets), which
-holds the files of the jobs that process every seed at once: ``samples/seed<k>/<sampler>-K<K>.npz`` (``x`` as
-the data, ``y`` for conditional data, ``seconds``; a prior's training job writes its seed's folder, a diffusion
-run set's sampling job the whole ``samples/``), ``metrics.csv`` (every seed's metrics),
-``progress.csv`` for a run of E4 (the metric of each snapshot: rows with sampler ``progress`` and K = the
-training iteration) and ``elbo.csv`` for a run of E8, each with its log and benchmark file.
+image dataset) and, per (dataset, name, size), a run set's folder ``results/<suite>/<dataset>/<model>-<size>/``
+(rpd.runsets). Every job of a run set processes all its seeds at once, so each stage has one folder or file in
+it:
+
+- ``train/seed<k>/``, the run folder of seed k (:func:`run_folder`): ``config.json`` (resolved config),
+  ``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters, train_seconds); a diffusion
+  run also keeps ``snapshots.pt`` (its EMA weights at a few training iterations, the last being the final
+  model). ``train/`` is the training job's output (log ``train.log``, benchmark ``train.benchmark.tsv``).
+  Priors are runs too, with sampler ``prior`` and K = 0.
+- ``checkpoints/seed<k>.pt``: a training in progress (:func:`checkpoint_file`; outside ``train/``, which
+  Snakemake deletes before it reruns a killed job, so that the rerun resumes).
+- ``samples/seed<k>/<sampler>-K<K>.npz`` (``x`` as the data, ``y`` for conditional data, ``seconds``): a
+  prior's training job writes the whole ``samples/``, a diffusion run set's sampling job likewise.
+- ``metrics.csv`` (every seed's metrics), ``progress.csv`` for a run of E4 (the metric of each snapshot: rows
+  with sampler ``progress`` and K = the training iteration) and ``elbo.csv`` for a run of E8, each with its log
+  and benchmark file.
 """
 
 from __future__ import annotations
@@ -24,11 +29,25 @@ from pathlib import Path
 SNAPSHOTS_PER_RUN = 6
 
 
+#: The folder of a run set holding its run folders (the training job's output).
+TRAIN_FOLDER = "train"
+
+
+def run_folder(run_set_folder: str | Path, seed: int) -> str:
+    """The run folder of seed ``seed`` in a run set's folder."""
+    return f"{run_set_folder}/{TRAIN_FOLDER}/seed{seed}"
+
+
 def samples_dir(run_dir: str | Path) -> Path:
-    """The folder of a run's sample files: ``samples/seed<k>/`` in its run set's folder, beside the run folder
-    ``seed<k>/`` (a diffusion run set's samples are one job's output, which a run folder cannot hold)."""
+    """The folder of a run's sample files: ``samples/seed<k>/`` in its run set's folder, beside ``train/``."""
     run_dir = Path(run_dir)
-    return run_dir.parent / "samples" / run_dir.name
+    return run_dir.parent.parent / "samples" / run_dir.name
+
+
+def checkpoint_file(run_dir: str | Path) -> Path:
+    """Where a run's training keeps its resumable state: ``checkpoints/seed<k>.pt`` in its run set's folder."""
+    run_dir = Path(run_dir)
+    return run_dir.parent.parent / "checkpoints" / f"{run_dir.name}.pt"
 
 
 def sample_file(run_dir: str | Path, sampler: str, steps: int) -> Path:

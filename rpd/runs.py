@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rpd.config import MODALITY_KEYS, canonical, modality, n_eval_of
 from rpd.data.specs import is_image_dataset
 from rpd.families import FAMILIES_WITH_PRIOR
+from rpd.layout import run_folder
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,13 @@ class Run:
 
     @property
     def group_folder(self) -> str:
-        """The folder of the run's (dataset, name, size) over all seeds: the run folders sit in it, beside the
-        files of the jobs that process every seed at once (rpd.runsets)."""
+        """The folder of the run's (dataset, name, size) over all seeds, its run set's (rpd.runsets): the run
+        folders sit in its ``train/``, beside the outputs of the other jobs that process every seed at once."""
         return f"{self.dataset}/{self.name}-{self.size}"
 
     @property
     def folder(self) -> str:
-        return f"{self.group_folder}/seed{self.seed}"
+        return run_folder(self.group_folder, self.seed)
 
 
 def excluded(experiment: dict, dataset: str, model: str) -> bool:

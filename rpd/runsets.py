@@ -1,17 +1,20 @@
 """Run sets: the runs of one (dataset, name, size) over seeds, processed by one job.
 
-A job process spends seconds importing torch, diffusers or POT before its first operation; sampling, evaluating,
-bounding or scoring the snapshots of one seed takes about as long. The jobs that read trained runs without
-training them (rule ``sample_model``, ``evaluate``, ``progress``, ``elbo``) therefore take a run set: every seed
-of one (dataset, name, size) in one process, their outputs in the set's folder,
-``results/<suite>/<dataset>/<name>-<size>/`` (the run folders ``seed<k>/`` sit in it). Training stays one job
-per seed: a cluster trains the seeds at once, and a killed job loses one seed's work.
+A job process spends seconds importing torch, diffusers or POT before its first operation; training a 2D
+network, sampling, evaluating, bounding or scoring the snapshots of one seed takes about as long. Every job
+that works on runs (rule ``train_prior``, ``train_model``, ``sample_model``, ``evaluate``, ``progress``,
+``elbo``) therefore takes a run set: every seed of one (dataset, name, size) in one process, one seed after the
+other, its output in the set's folder ``results/<suite>/<dataset>/<name>-<size>/`` (rpd.layout: the run folders
+are ``train/seed<k>/``). The price: a cluster trains a run set's seeds one after the other in one submission,
+not at once, and a killed training job retrains the seeds it had finished (the seed it was training resumes
+from its checkpoint).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from rpd.layout import samples_dir
 from rpd.runs import Run, diffusion_runs, experiment_runs, prior_runs
@@ -56,16 +59,23 @@ def _experiment_runs(cfg: dict, experiment: str) -> list[Run]:
 
 def sample_folders(runs: Iterable[Run]) -> list[str]:
     """The directory outputs holding ``runs``' sample files (:func:`rpd.layout.samples_dir`), relative to the
-    results folder: a prior's training job draws its seed's samples (``samples/seed<k>``), the sampling job of a
-    diffusion run set writes the set's whole ``samples/``."""
-    folders = [samples_dir(r.folder) if r.kind == "prior" else samples_dir(r.folder).parent for r in runs]
-    return list(dict.fromkeys(str(f) for f in folders))
+    results folder: each run set's ``samples/``, which a prior's training job or a diffusion run set's sampling
+    job writes whole."""
+    return list(dict.fromkeys(str(samples_dir(r.folder).parent) for r in runs))
+
+
+def train_folders(runs: Iterable[Run]) -> list[str]:
+    """The directory outputs holding ``runs``' run folders, relative to the results folder: each run set's
+    ``train/``, its training job's output."""
+    return list(dict.fromkeys(str(PurePosixPath(r.folder).parent) for r in runs))
 
 
 def rule_run_sets(cfg: dict) -> dict[str, dict[tuple[str, str, str], RunSet]]:
-    """The run sets of each rule whose job takes one, by (dataset, name, size): every diffusion run is sampled
-    (``sample_model``), every prior and diffusion run evaluated (``evaluate``), the runs of E4 score their
-    snapshots (``progress``), those of E8 are bounded (``elbo``)."""
-    covered = {"sample_model": diffusion_runs(cfg), "evaluate": prior_runs(cfg) + diffusion_runs(cfg),
-               "progress": _experiment_runs(cfg, "e4"), "elbo": _experiment_runs(cfg, "e8")}
+    """The run sets of each rule that works on runs, by (dataset, name, size): every prior and diffusion run is
+    trained (``train_prior``, ``train_model``), every diffusion run sampled (``sample_model``), every prior and
+    diffusion run evaluated (``evaluate``), the runs of E4 score their snapshots (``progress``), those of E8
+    are bounded (``elbo``)."""
+    covered = {"train_prior": prior_runs(cfg), "train_model": diffusion_runs(cfg), "sample_model": diffusion_runs(cfg),
+               "evaluate": prior_runs(cfg) + diffusion_runs(cfg), "progress": _experiment_runs(cfg, "e4"),
+               "elbo": _experiment_runs(cfg, "e8")}
     return {rule: {s.key: s for s in run_sets(runs)} for rule, runs in covered.items()}

@@ -25,7 +25,7 @@ from rpd.diffusion import DiffusionSpec, denoiser_training, sample, sample_label
 from rpd.families import FAMILIES_WITH_PRIOR
 from rpd.frames import num_extra_inputs
 from rpd.io import load_npz, save_json, save_npz, write_atomic
-from rpd.layout import SNAPSHOTS_PER_RUN, sample_file, snapshots_file
+from rpd.layout import SNAPSHOTS_PER_RUN, checkpoint_file, sample_file, snapshots_file
 from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
 from rpd.priors import build_prior
@@ -127,7 +127,7 @@ def _write_training_outputs(
 
 def _checkpoint(run: dict, run_dir: str | Path, cfg: TrainConfig) -> Checkpoint:
     """The run's resumable training state; tied to the run config's hash so another config never resumes it."""
-    return Checkpoint(Path(run_dir) / "checkpoint.pt", cfg.checkpoint_every, config_hash(run))
+    return Checkpoint(checkpoint_file(run_dir), cfg.checkpoint_every, config_hash(run))
 
 
 def fit_prior(prior: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor], data, x_all: torch.Tensor,
@@ -190,6 +190,21 @@ def train_model_run(
     write_atomic(snapshots_file(run_dir), lambda p: torch.save(snapshots.states, p))
     _write_training_outputs(run, net, history, progress.seconds(), run_dir, describe(device))
     checkpoint.discard()
+
+
+def train_prior_runs(runs: list[dict], train_path: str | Path, run_dirs: list[str | Path]) -> None:
+    """:func:`train_prior_run`, then :func:`sample_prior_run`, for every seed of a run set, one after the other
+    in this process."""
+    for run, run_dir in zip(runs, run_dirs, strict=True):
+        train_prior_run(run, train_path, run_dir)
+        sample_prior_run(run, run_dir)
+
+
+def train_model_runs(runs: list[dict], train_path: str | Path, prior_paths: list[str | Path | None],
+                     run_dirs: list[str | Path]) -> None:
+    """:func:`train_model_run` for every seed of a run set, one after the other in this process."""
+    for run, prior_path, run_dir in zip(runs, prior_paths, run_dirs, strict=True):
+        train_model_run(run, train_path, prior_path, run_dir)
 
 
 def sample_model_run(run: dict, run_dir: str | Path, prior_path: str | Path | None) -> None:

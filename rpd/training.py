@@ -7,6 +7,7 @@ weights as one that ran straight through (on the CPU; GPU kernels are not bit-re
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -92,8 +93,11 @@ class Checkpoint:
         write_atomic(self.path, lambda p: torch.save({**state, "fingerprint": self.fingerprint}, p))
 
     def discard(self) -> None:
-        """Remove the checkpoint (call once the finished model is on disk)."""
+        """Remove the checkpoint (call once the finished model is on disk), and its folder once empty (a run
+        set's ``checkpoints/``, rpd.layout)."""
         self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: other seeds' checkpoints, or not ours to remove
+            self.path.parent.rmdir()
 
 
 @dataclass

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -60,8 +61,18 @@ def snakemake_cli(*args: str, workdir: Path, timeout: float = 300, **popen) -> s
                           text=True, timeout=timeout, **popen)
 
 
-def dry_run(configfile: Path, workdir: Path) -> None:
-    """Parse the workflow with ``configfile`` and build its DAG without running a job; raises on any error."""
+@dataclass(frozen=True)
+class DagJob:
+    """A job of a workflow's DAG as a dry run builds it: its rule, wildcards and params."""
+
+    rule: str
+    wildcards: dict[str, str]
+    params: dict[str, object]
+
+
+def dry_run(configfile: Path | None, workdir: Path, config: dict | None = None) -> list[DagJob]:
+    """Parse the workflow with ``configfile`` (None: the default suite) and ``config`` overrides and build its
+    DAG without running a job; raises on any error. Returns the DAG's jobs."""
     from snakemake.api import (
         ConfigSettings,
         DAGSettings,
@@ -78,11 +89,13 @@ def dry_run(configfile: Path, workdir: Path) -> None:
             workflow = api.workflow(
                 snakefile=SNAKEFILE,
                 workdir=workdir,
-                config_settings=ConfigSettings(configfiles=[configfile]),
+                config_settings=ConfigSettings(configfiles=[configfile] if configfile else [], config=config or {}),
                 resource_settings=ResourceSettings(cores=1),
                 storage_settings=StorageSettings(),
             )
             workflow.dag(DAGSettings()).execute_workflow(executor="dryrun")
+            return [DagJob(j.rule.name, dict(j.wildcards.items()), dict(j.params.items()))
+                    for j in workflow._workflow.dag.jobs]  # Snakemake's API has no public accessor for the jobs
     finally:
         os.chdir(cwd)  # Snakemake changes into the workdir
 

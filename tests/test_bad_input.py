@@ -34,7 +34,7 @@ from rpd.checkpoint import CorruptCheckpointError, MissingCheckpointError
 from rpd.config import ConfigError, load_config, validate_config
 from rpd.evaluate import SampleError, evaluate_run
 from rpd.io import DataFileError, OutputWriteError, save_npz
-from rpd.layout import sample_file, samples_dir
+from rpd.layout import run_folder, sample_file, samples_dir
 from rpd.provenance import training_record
 from rpd.runs import Run, run_config
 from rpd.stages import make_dataset, sample_model_run, sample_prior_run, train_model_run, train_prior_run
@@ -223,12 +223,12 @@ def workspace(tmp_path_factory, suite) -> Path:
     ws = tmp_path_factory.mktemp("workspace")
     runs = _runs(suite)
     make_dataset(suite["datasets"][DATASET], suite["n_eval"], ws / "train.npz", ws / "reference.npz")
-    train_prior_run(runs["vqvae"], ws / "train.npz", ws / "vqvae")
-    sample_prior_run(runs["vqvae"], ws / "vqvae")
-    train_model_run(runs["ddpm"], ws / "train.npz", None, ws / "ddpm")
-    sample_model_run(runs["ddpm"], ws / "ddpm", None)
-    train_model_run(runs["rpd"], ws / "train.npz", ws / "vqvae" / "model.pt", ws / "rpd")
-    sample_model_run(runs["rpd"], ws / "rpd", ws / "vqvae" / "model.pt")
+    train_prior_run(runs["vqvae"], ws / "train.npz", _run_dir(ws, "vqvae"))
+    sample_prior_run(runs["vqvae"], _run_dir(ws, "vqvae"))
+    train_model_run(runs["ddpm"], ws / "train.npz", None, _run_dir(ws, "ddpm"))
+    sample_model_run(runs["ddpm"], _run_dir(ws, "ddpm"), None)
+    train_model_run(runs["rpd"], ws / "train.npz", _run_dir(ws, "vqvae") / "model.pt", _run_dir(ws, "rpd"))
+    sample_model_run(runs["rpd"], _run_dir(ws, "rpd"), _run_dir(ws, "vqvae") / "model.pt")
     return ws
 
 
@@ -246,7 +246,7 @@ def runs(suite) -> dict[str, dict]:
 def test_workspace_is_valid(ws):
     """The undamaged workspace evaluates: the failures below are caused by the damage alone."""
     for name in ("vqvae", "ddpm", "rpd"):
-        frame = evaluate_run(ws / name, ws / "reference.npz", ws / name / "metrics.csv")
+        frame = evaluate_run(_run_dir(ws, name), ws / "reference.npz", _run_dir(ws, name) / "metrics.csv")
         assert len(frame) > 0 and np.isfinite(frame["value"]).all()
 
 
@@ -255,8 +255,13 @@ def _truncate(path: Path, keep: float = 0.5) -> None:
     path.write_bytes(data[: int(len(data) * keep)])
 
 
+def _run_dir(ws: Path, name: str) -> Path:
+    """Seed 0's run folder of the run set ``name`` in the workspace, as the pipeline lays it out."""
+    return ws / run_folder(name, 0)
+
+
 def _fresh_run_dir(ws: Path) -> Path:
-    return ws / "fresh"
+    return _run_dir(ws, "fresh")
 
 
 # =========================================================================== data
@@ -303,17 +308,17 @@ def test_bad_train_npz(ws, runs, damage):
 def test_bad_reference_npz(ws, damage):
     make_bad, words = DATA_DAMAGE[damage]
     make_bad(ws / "reference.npz")
-    out = ws / "ddpm" / "metrics.csv"
-    expect_failure(lambda: evaluate_run(ws / "ddpm", ws / "reference.npz", out), DataFileError,
+    out = _run_dir(ws, "ddpm") / "metrics.csv"
+    expect_failure(lambda: evaluate_run(_run_dir(ws, "ddpm"), ws / "reference.npz", out), DataFileError,
                    [ws / "reference.npz", *words], [out])
 
 
 @pytest.mark.parametrize("name,damage", [("config.json", "truncated"), ("train_summary.json", "missing")])
 def test_bad_run_metadata(ws, name, damage):
-    path = ws / "ddpm" / name
+    path = _run_dir(ws, "ddpm") / name
     (path.unlink() if damage == "missing" else _truncate(path))
-    out = ws / "ddpm" / "metrics.csv"
-    expect_failure(lambda: evaluate_run(ws / "ddpm", ws / "reference.npz", out), DataFileError, [path], [out])
+    out = _run_dir(ws, "ddpm") / "metrics.csv"
+    expect_failure(lambda: evaluate_run(_run_dir(ws, "ddpm"), ws / "reference.npz", out), DataFileError, [path], [out])
 
 
 def test_unknown_datasaurus_shape(tmp_path, suite):
@@ -379,11 +384,11 @@ def _damage_checkpoint(path: Path, damage: str, marker: Path) -> list[str]:
 def test_bad_model_file_is_not_sampled(ws, runs, tmp_path, damage):
     """Sampling from a damaged model.pt is refused with a fix; no samples are written; no pickled code runs."""
     marker = tmp_path / "code-ran"
-    model = ws / "ddpm" / "model.pt"
+    model = _run_dir(ws, "ddpm") / "model.pt"
     words = _damage_checkpoint(model, damage, marker)
-    shutil.rmtree(samples_dir(ws / "ddpm"))
-    expect_failure(lambda: sample_model_run(runs["ddpm"], ws / "ddpm", None), CorruptCheckpointError,
-                   [model, *words, "Delete it and rerun"], [samples_dir(ws / "ddpm")])
+    shutil.rmtree(samples_dir(_run_dir(ws, "ddpm")))
+    expect_failure(lambda: sample_model_run(runs["ddpm"], _run_dir(ws, "ddpm"), None), CorruptCheckpointError,
+                   [model, *words, "Delete it and rerun"], [samples_dir(_run_dir(ws, "ddpm"))])
     assert not marker.exists(), "loading the model file ran code from it"
 
 
@@ -391,7 +396,7 @@ def test_bad_model_file_is_not_sampled(ws, runs, tmp_path, damage):
 def test_bad_prior_file_is_not_trained_over(ws, runs, tmp_path, damage):
     """Stage 2 on a damaged prior fails naming the prior's file; it is neither loaded nor silently replaced."""
     marker = tmp_path / "code-ran"
-    prior = ws / "vqvae" / "model.pt"
+    prior = _run_dir(ws, "vqvae") / "model.pt"
     words = _damage_checkpoint(prior, damage, marker)
     damaged = prior.read_bytes()
     expect_failure(lambda: train_model_run(runs["rpd"], ws / "train.npz", prior, _fresh_run_dir(ws)),
@@ -400,17 +405,17 @@ def test_bad_prior_file_is_not_trained_over(ws, runs, tmp_path, damage):
 
 
 def test_missing_prior_file(ws, runs):
-    prior = ws / "vqvae" / "model.pt"
+    prior = _run_dir(ws, "vqvae") / "model.pt"
     prior.unlink()
     expect_failure(lambda: train_model_run(runs["rpd"], ws / "train.npz", prior, _fresh_run_dir(ws)),
                    MissingCheckpointError, [prior, "does not exist"], _outputs(ws))
 
 
 def test_missing_model_file(ws, runs):
-    (ws / "ddpm" / "model.pt").unlink()
-    shutil.rmtree(samples_dir(ws / "ddpm"))
-    expect_failure(lambda: sample_model_run(runs["ddpm"], ws / "ddpm", None), MissingCheckpointError,
-                   [ws / "ddpm" / "model.pt"], [samples_dir(ws / "ddpm")])
+    (_run_dir(ws, "ddpm") / "model.pt").unlink()
+    shutil.rmtree(samples_dir(_run_dir(ws, "ddpm")))
+    expect_failure(lambda: sample_model_run(runs["ddpm"], _run_dir(ws, "ddpm"), None), MissingCheckpointError,
+                   [_run_dir(ws, "ddpm") / "model.pt"], [samples_dir(_run_dir(ws, "ddpm"))])
 
 
 # =========================================================================== samples
@@ -443,21 +448,21 @@ SAMPLE_DAMAGE = {
 def test_bad_samples_are_not_scored(ws, damage, run):
     """Metrics on non-finite, misshapen, wrong-size or damaged samples are refused; no metrics.csv."""
     change, error, words = SAMPLE_DAMAGE[damage]
-    path = sample_file(ws / run, "ddim", 1) if run == "ddpm" else sample_file(ws / run, "prior", 0)
+    path = sample_file(_run_dir(ws, run), "ddim", 1) if run == "ddpm" else sample_file(_run_dir(ws, run), "prior", 0)
     if damage == "truncated":
         _truncate(path)
     elif damage == "missing":
         path.unlink()
     else:
         _rewrite_samples(path, change)
-    out = ws / run / "metrics.csv"
-    expect_failure(lambda: evaluate_run(ws / run, ws / "reference.npz", out), error, [path, *words], [out])
+    out = _run_dir(ws, run) / "metrics.csv"
+    expect_failure(lambda: evaluate_run(_run_dir(ws, run), ws / "reference.npz", out), error, [path, *words], [out])
 
 
 def test_nonfinite_reference_is_refused(ws):
     _rewrite_samples(ws / "reference.npz", _with(np.nan))
-    out = ws / "ddpm" / "metrics.csv"
-    expect_failure(lambda: evaluate_run(ws / "ddpm", ws / "reference.npz", out), SampleError,
+    out = _run_dir(ws, "ddpm") / "metrics.csv"
+    expect_failure(lambda: evaluate_run(_run_dir(ws, "ddpm"), ws / "reference.npz", out), SampleError,
                    [ws / "reference.npz", "1 non-finite"], [out])
 
 
@@ -558,14 +563,14 @@ def test_missing_git_is_recorded_not_fatal(ws, monkeypatch, tmp_path):
     trained before training recorded it) falls back to the evaluating checkout's, here unknown too."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     assert training_record("cpu")["commit"] == "unknown"
-    summary_path = ws / "ddpm" / "train_summary.json"
+    summary_path = _run_dir(ws, "ddpm") / "train_summary.json"
     summary = json.loads(summary_path.read_text())
     trained_commit = summary.pop("commit")
     assert trained_commit != "unknown"
-    frame = evaluate_run(ws / "ddpm", ws / "reference.npz", ws / "ddpm" / "metrics.csv")
+    frame = evaluate_run(_run_dir(ws, "ddpm"), ws / "reference.npz", _run_dir(ws, "ddpm") / "metrics.csv")
     assert (frame["commit"] == trained_commit).all()  # recorded when trained, not when evaluated
     summary_path.write_text(json.dumps(summary))
-    frame = evaluate_run(ws / "ddpm", ws / "reference.npz", ws / "ddpm" / "metrics.csv")
+    frame = evaluate_run(_run_dir(ws, "ddpm"), ws / "reference.npz", _run_dir(ws, "ddpm") / "metrics.csv")
     assert (frame["commit"] == "unknown").all()
 
 
@@ -586,7 +591,7 @@ def test_divergence_stops_training(ws, suite, name):
     if kind == "prior":
         call = lambda: train_prior_run(run, ws / "train.npz", run_dir)  # noqa: E731
     else:
-        prior = ws / "vqvae" / "model.pt" if name == "rpd" else None
+        prior = _run_dir(ws, "vqvae") / "model.pt" if name == "rpd" else None
         call = lambda: train_model_run(run, ws / "train.npz", prior, run_dir)  # noqa: E731
     message = expect_failure(call, TrainingDivergedError, [f"{name}-std", "step", f"lower {key}.lr", "1000000.0"],
                              _outputs(ws))

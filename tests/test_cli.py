@@ -14,7 +14,8 @@ import yaml
 
 from rpd.cli import main
 from rpd.config import load_config
-from rpd.runs import diffusion_runs, prior_runs
+from rpd.runs import diffusion_runs
+from rpd.runsets import rule_run_sets
 from suite import REPO
 
 
@@ -73,7 +74,8 @@ def test_list_counts_the_jobs_of_each_suite_from_its_dag(one_suite_checkout, cap
     out = capsys.readouterr().out.strip().splitlines()
     cfg = load_config(REPO / "benchmarks" / "ci.yaml")
     assert len(out) == 1 and out[0].startswith("ci: "), out
-    assert f"train_model {len(diffusion_runs(cfg))}," in out[0] and f"train_prior {len(prior_runs(cfg))}," in out[0]
+    sets = rule_run_sets(cfg)  # one training job per run set (every seed of one dataset, model and size)
+    assert f"train_model {len(sets['train_model'])}," in out[0] and f"train_prior {len(sets['train_prior'])}," in out[0]
 
 
 @pytest.mark.slow  # rpd.cost measures this machine's throughput per network (~50 s for ci under load)

@@ -16,7 +16,7 @@ import yaml
 
 from rpd.config import ConfigError, load_config, load_schema, typed_overrides, validate_config
 from rpd.runs import Run, diffusion_runs, excluded, prior_run_of, prior_runs, run_config, sampling_grid
-from suite import REPO, snakemake_cli
+from suite import REPO, dry_run, snakemake_cli
 
 BENCH = REPO / "benchmarks"
 BAD_SUITE = "badcfg_test"
@@ -485,12 +485,15 @@ def test_config_overrides_the_default_suite(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     quick = yaml.safe_load((BENCH / "quick.yaml").read_text())
     assert quick["seeds"] == [0, 1, 2]
-    expected = {(r.folder) for r in diffusion_runs(validate_config({**quick, "seeds": [1]}))}
-    found = set(re.findall(r"results/quick/([^/\s]+/[^/\s]+/seed\d+)/model\.pt", proc.stdout))
-    assert found >= expected
-    # E1's DDPM runs at the suite's seeds only (E3 and E5 keep their own seed lists): the override reached them
-    assert "dino-grid-0.1/ddpm-std/seed1" in found and "dino-grid-0.1/ddpm-std/seed2" not in found
     assert "gpu=1" in proc.stdout  # device: cuda reached the training jobs' resources
+    # the seeds reached the training jobs (one per run set; its seeds' run folders are a param, not in the log)
+    expected = {f"results/quick/{r.folder}" for r in diffusion_runs(validate_config({**quick, "seeds": [1]}))}
+    found = {d for j in dry_run(None, tmp_path / "api", {"seeds": [1]}) if j.rule == "train_model"
+             for d in j.params["run_dirs"]}
+    assert found == expected
+    # E1's DDPM runs at the suite's seeds only (E3 and E5 keep their own seed lists): the override reached them
+    assert "results/quick/dino-grid-0.1/ddpm-std/train/seed1" in found
+    assert "results/quick/dino-grid-0.1/ddpm-std/train/seed2" not in found
 
 
 def test_configfile_replaces_the_default_suite(raw, tmp_path):
@@ -504,7 +507,9 @@ def test_configfile_replaces_the_default_suite(raw, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     datasets = set(re.findall(r"results/(\w+)/([^/\s]+)/train\.npz", proc.stdout))
     assert datasets == {("ci", "dino-grid-0.1"), ("ci", "dino-grid-0.4")}
-    assert set(re.findall(r"/seed(\d+)/", proc.stdout)) == {"3"}
+    jobs = dry_run(path, tmp_path / "api", {"seeds": [3]})
+    run_dirs = [d for j in jobs if j.rule in ("train_prior", "train_model") for d in j.params["run_dirs"]]
+    assert run_dirs and {d.rsplit("/", 1)[1] for d in run_dirs} == {"seed3"}
 
 
 def test_config_values_read_as_in_a_suite_file():

@@ -278,11 +278,12 @@ def test_diverging_training_stops_the_dag(ci_raw, tmp_path):
     _rename_suite(ci_raw, "nan")
     ci_raw["training"]["lr"] = 1.0e6
     config = write_config(ci_raw, tmp_path / "nan.yaml")
-    run = tmp_path / "results" / "nan" / "dino-grid-0.1" / "ddpm-std" / "seed0"
-    target = str(run.relative_to(tmp_path) / "model.pt")  # seed 0's (sampling takes every seed's run)
+    run_set = tmp_path / "results" / "nan" / "dino-grid-0.1" / "ddpm-std"
+    run = run_set / "train" / "seed0"
+    target = str(run.parent.relative_to(tmp_path))  # the run set's training (every seed, in one job)
     proc = snakemake_cli(target, "--cores", "1", "--configfile", str(config), workdir=tmp_path)
     assert proc.returncode != 0, proc.stderr[-3000:]
-    log = (run / "train.log").read_text()
+    log = (run_set / "train.log").read_text()
     assert "TrainingDivergedError" in log and "at step" in log and "lower training.lr" in log, log[-2000:]
     for name in ("model.pt", "losses.npz", "train_summary.json", "config.json"):
         assert not (run / name).exists(), name

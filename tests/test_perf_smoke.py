@@ -44,7 +44,8 @@ def test_benchmark_smoke(script, capsys, monkeypatch):
 def test_suite_time_sums_benchmark_files(tmp_path, capsys):
     """suite_time.py sums job-seconds by rule and dataset, telling prior from model training by config.json."""
     suite_time = _bench("suite_time")
-    rows = {"d1/vqvae-std/seed0/train": 10.0, "d1/rpd-std/seed0/train": 30.0, "d1/rpd-std/sample": 5.0,
+    # run-set training jobs (d1), and one per seed as results made before 2026-11-30 have them (d2)
+    rows = {"d1/vqvae-std/train": 10.0, "d1/rpd-std/train": 30.0, "d1/rpd-std/sample": 5.0,
             "d2/rpd-std/seed0/train": 20.0, "d2/feature-net/train": 7.0}
     for job, seconds in rows.items():
         path = tmp_path / f"{job}.benchmark.tsv"
@@ -53,7 +54,9 @@ def test_suite_time_sums_benchmark_files(tmp_path, capsys):
         path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{older}\n{latest}\n")
         if "feature-net" not in job and job.endswith("train"):
             kind = "prior" if "vqvae" in job else "model"
-            (path.parent / "config.json").write_text(f'{{"kind": "{kind}"}}')
+            config = path.parent / ("config.json" if "seed0" in job else "train/seed0/config.json")
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(f'{{"kind": "{kind}"}}')
         if job != "d2/feature-net/train":  # its log has no start-up line (a run from before rpd.logs wrote one)
             log = path.with_name(path.name.replace(".benchmark.tsv", ".log"))
             log.write_text(f"{STARTUP_PREFIX} {seconds / 10} s from process start\nstep 1/1\n")

@@ -83,14 +83,20 @@ def test_ci_suite_outputs_follow_the_contract(ci_suite):
     assert metrics["value"].notna().all()
     summary = pd.read_csv(root / "results" / "ci" / "summary.csv")
     assert {"mean", "sd", "seeds"} <= set(summary.columns)
-    run = root / "results" / "ci" / "dino-grid-0.1" / "rpd-std" / "seed0"
-    for name in ("config.json", "model.pt", "losses.npz", "train.log"):
-        assert (run / name).exists(), name
-    assert sample_file(run, "ddpm", 3).exists() and (run.parent / "sample.log").exists()  # one job for all seeds
-    seeds = pd.read_csv(run.parent / "metrics.csv")["seed"]  # the evaluation of every seed of the run, one job
-    assert sorted(set(seeds)) == [0, 1, 2] and (run.parent / "evaluate.log").exists()
+    run_set = root / "results" / "ci" / "dino-grid-0.1" / "rpd-std"  # every job works on all its seeds
+    for seed in (0, 1, 2):
+        run = run_set / "train" / f"seed{seed}"
+        for name in ("config.json", "model.pt", "losses.npz", "train_summary.json", "snapshots.pt"):
+            assert (run / name).exists(), (seed, name)
+        assert sample_file(run, "ddpm", 3).exists()
+    assert not (run_set / "checkpoints").exists()  # finished trainings leave no checkpoint
+    for job in ("train", "sample", "evaluate"):
+        assert (run_set / f"{job}.log").exists() and (run_set / f"{job}.benchmark.tsv").exists(), job
+    seeds = pd.read_csv(run_set / "metrics.csv")["seed"]  # the evaluation of every seed of the run, one job
+    assert sorted(set(seeds)) == [0, 1, 2]
     steps = yaml.safe_load((REPO / "benchmarks" / "ci.yaml").read_text())["training"]["steps"]
-    assert f"step {steps}/{steps}" in (run / "train.log").read_text()  # progress a user can follow
+    log = (run_set / "train.log").read_text()  # progress a user can follow, seed by seed
+    assert all(f"rpd-std/seed{seed}] step {steps}/{steps}" in log for seed in (0, 1, 2)), log[-2000:]
     assert (root / "results" / "ci" / "dino-grid-0.1" / "reference.npz").exists()
     html = (root / "reports" / "ci" / "index.html").read_text()
     assert "E1" in html and "E7" in html

@@ -13,7 +13,7 @@ import pytest
 
 from rpd.data.grid import make_grid_dataset
 from rpd.io import save_npz
-from rpd.layout import sample_file
+from rpd.layout import run_folder, sample_file
 from rpd.report import ReportInputs, render_report
 from rpd.report.plots import GALLERY_COLUMNS, gallery_rows
 from rpd.report.stats import paired_outcomes, t_interval
@@ -84,7 +84,7 @@ def _results_tree(root: Path, cfg: dict) -> Path:
             "device": "cpu", "train_seconds": 2.0, "sample_seconds": 0.5, "eval_seconds": 0.1, "extractor": ""}
 
     def run(dataset: str, name: str, family: str, size: str, seed: int, pairs, quality: float) -> None:
-        run_dir = out / dataset / f"{name}-{size}" / f"seed{seed}"
+        run_dir = out / run_folder(f"{dataset}/{name}-{size}", seed)
         image = dataset == IMG
         for sampler, steps in pairs:
             if name != EVIL:
@@ -103,10 +103,10 @@ def _results_tree(root: Path, cfg: dict) -> Path:
         if family not in ("vqvae", "betavae"):
             steps_logged = np.arange(5, 55, 5)
             save_npz(run_dir / "losses.npz", step=steps_logged, loss=quality * 2 / np.sqrt(steps_logged) + 0.01 * seed)
+        run_set = out / dataset / f"{name}-{size}"  # every job processes a run set (all its seeds)
+        run_set.mkdir(parents=True, exist_ok=True)
         for job in ("train", "sample", "evaluate"):
-            folder = run_dir if job == "train" else run_dir.parent  # sampling, evaluation: one job per run set
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{job}.benchmark.tsv").write_text("s\th:m:s\tmax_rss\tcpu_time\n1.5\t0:00:01\t321.0\t1.2\n")
+            (run_set / f"{job}.benchmark.tsv").write_text("s\th:m:s\tmax_rss\tcpu_time\n1.5\t0:00:01\t321.0\t1.2\n")
 
     for dataset, ds in cfg["datasets"].items():
         if dataset == IMG:

@@ -129,7 +129,7 @@ def test_report_reruns_only_when_results_change(ci_suite: Path) -> None:
     assert jobs() == set()  # nothing changed: nothing to do (params=CFG causes no spurious rerun)
     assert jobs("--forcerun", "report") == {"report", "all"}  # regenerating the report alone
     metrics = ci_suite / "results" / "ci" / "dino-grid-0.1" / "rpd-std" / "metrics.csv"  # every seed's rows
-    losses = metrics.parent / "seed0" / "losses.npz"
+    losses = metrics.parent / "train" / "seed0" / "losses.npz"
     sample = metrics.parent / "samples" / "seed0" / "ddim-K10.npz"
     stamp = metrics.parent / "samples" / ".snakemake_timestamp"  # the samples/ directory output's time, as its job leaves it
     saved = {p: (p.read_bytes(), p.stat()) for p in (metrics, losses, sample, stamp)}

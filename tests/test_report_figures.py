@@ -138,16 +138,16 @@ def test_scatter_plots_the_sample_files_points(synthetic: tuple[Path, dict, dict
     seed minus its cell centre, in a window of ±0.65·scale (the local shape), the reference alike."""
     from rpd.data.grid import assign_regions, grid_centres
     from rpd.io import load_npz
-    from rpd.layout import sample_file
+    from rpd.layout import run_folder, sample_file
 
     results, cfg, drawn = synthetic
     axes = one(drawn, "e1-scatter-d-0-1")
-    run = results / "d-0.1" / "rpd-std"
+    run = results / "d-0.1" / "rpd-std"  # the run set; seed k's run folder is run_folder(run, k)
     full = next(a for a in axes if a["title"].startswith("rpd\n") and "n =" not in a["title"])
-    np.testing.assert_allclose(full["offsets"][-1], load_npz(sample_file(run / "seed0", "ddpm", 10))["x"])
+    np.testing.assert_allclose(full["offsets"][-1], load_npz(sample_file(run_folder(run, 0), "ddpm", 10))["x"])
     centres = grid_centres(2)
     local = [x - centres[assign_regions(x, centres)]
-             for x in (load_npz(sample_file(run / f"seed{s}", "ddpm", 10))["x"].astype(float) for s in cfg["seeds"])]
+             for x in (load_npz(sample_file(run_folder(run, s), "ddpm", 10))["x"].astype(float) for s in cfg["seeds"])]
     zoom = next(a for a in axes if a["title"].startswith("rpd\n") and "n =" in a["title"])
     np.testing.assert_allclose(zoom["offsets"][-1], np.concatenate(local), atol=1e-6)
     assert f"n = {sum(map(len, local))}" in zoom["title"]
@@ -161,11 +161,11 @@ def test_scatter_plots_the_sample_files_points(synthetic: tuple[Path, dict, dict
 def test_gallery_shows_the_models_own_samples(synthetic: tuple[Path, dict, dict]) -> None:
     """E6: row c of rpd's gallery is the first 8 class-c images of rpd's own sample file, pixel for pixel."""
     from rpd.io import load_npz
-    from rpd.layout import sample_file
+    from rpd.layout import run_folder, sample_file
 
     results, _, drawn = synthetic
     for model in ("rpd", "ddpm"):
-        data = load_npz(sample_file(results / "img" / f"{model}-std" / "seed0", "ddim", 1))
+        data = load_npz(sample_file(results / run_folder(f"img/{model}-std", 0), "ddim", 1))
         axes = one(drawn, f"e6-gallery-img-{model}-std-ddim-1")
         for c, ax in enumerate(axes):
             first = data["x"][np.flatnonzero(data["y"] == c)[:8]]

@@ -105,24 +105,21 @@ def test_job_table_reads_each_jobs_benchmark_file(tmp_path: Path) -> None:
         walls[f"{i + 1.04:.1f}"] = (Path(path).name, [f"{i / 2:.1f}", f"{100 + i:.0f}"])  # from the last line
     ctx = Context(CONFIG, m, inputs=ReportInputs.for_results(results, CONFIG), out_dir=tmp_path)
     t = O.job_table(ctx)
-    assert t.columns == ["dataset", "run", "seed", "config hash", "job", "wall s", "CPU s", "max RSS MB"]
-    # run sets by model name, sizes largest first (r: big has 900 parameters; d: only small has a count),
-    # each run's training (one per seed, with its config hash from metrics.csv), then the run set's jobs
-    assert [r[1:5] for r in t.rows] == [
-        *[["d-small", str(s), "hd0" if s == 0 else "—", "train"] for s in range(5)],
-        ["d-small", "0–4", "—", "sample"], ["d-small", "0–4", "—", "evaluate"],
-        ["r-big", "0", "hr0", "train"], ["r-big", "1", "—", "train"],
-        ["r-big", "0, 1", "—", "sample"], ["r-big", "0, 1", "—", "evaluate"],
-        ["r-small", "0", "hr0", "train"], ["r-small", "1", "hr1", "train"],
-        ["r-small", "0, 1", "—", "sample"], ["r-small", "0, 1", "—", "evaluate"],
-        ["vq-p", "0", "—", "train"], ["vq-p", "1", "—", "train"], ["vq-p", "0, 1", "—", "evaluate"]]
+    assert t.columns == ["dataset", "run", "seeds", "job", "wall s", "CPU s", "max RSS MB"]
+    # run sets by model name, sizes largest first (r: big has 900 parameters; d: only small has a count), each
+    # set's jobs (one for all its seeds) in pipeline order
+    assert [r[1:4] for r in t.rows] == [
+        ["d-small", "0–4", "train"], ["d-small", "0–4", "sample"], ["d-small", "0–4", "evaluate"],
+        ["r-big", "0, 1", "train"], ["r-big", "0, 1", "sample"], ["r-big", "0, 1", "evaluate"],
+        ["r-small", "0, 1", "train"], ["r-small", "0, 1", "sample"], ["r-small", "0, 1", "evaluate"],
+        ["vq-p", "0, 1", "train"], ["vq-p", "0, 1", "evaluate"]]
     assert {r[0] for r in t.rows} == {"g"}
-    assert sorted(r[5] for r in t.rows) == sorted(walls)
+    assert sorted(r[4] for r in t.rows) == sorted(walls)
     for r in t.rows:
-        assert walls[r[5]] == (f"{r[4]}.benchmark.tsv", r[6:])
-    total = sum(float(r[5]) for r in t.rows)
+        assert walls[r[4]] == (f"{r[3]}.benchmark.tsv", r[5:])
+    total = sum(float(r[4]) for r in t.rows)
     assert f"{len(t.rows)} jobs, {O.fmt_seconds(total)} of job time in total." in t.caption
-    assert t.numeric == [False, False, True, False, False, True, True, True]
+    assert t.numeric == [False, False, True, False, True, True, True]
 
 
 def test_status_table_says_which_families_ran() -> None:

@@ -17,7 +17,7 @@ from rpd.io import save_npz
 from rpd.report import figures as F
 from rpd.report import methods as M
 from rpd.report import render as R
-from rpd.report.inputs import ReportInputs, declared_inputs
+from rpd.report.inputs import ReportInputs, all_runs, declared_inputs
 
 CONFIG = {
     "suite": "unit", "seeds": [0, 1], "T": 100, "n_eval": 10,
@@ -54,9 +54,10 @@ def results(tmp_path: Path) -> ReportInputs:
                    for size, parameters, value in (("small", 10, 1.0), ("big", 90, 0.5)) for seed in (0, 1)]
     pd.DataFrame(metric_rows).to_csv(out / "metrics.csv", index=False)
     pd.DataFrame(metric_rows).to_csv(out / "summary.csv", index=False)
-    declared = declared_inputs(CONFIG, out)
-    for i, path in enumerate(sorted(declared["losses"])):
-        save_npz(path, step=np.array([1, 2]), loss=np.array([2.0 + i, 1.0 + i]))
+    runs = sorted((r for r in all_runs(CONFIG) if r.kind == "model"), key=lambda r: r.folder)
+    for i, run in enumerate(runs):  # the loss curves, in the declared train/ of each run set
+        assert any(str(out / run.folder).startswith(d) for d in declared_inputs(CONFIG, out)["train_dirs"])
+        save_npz(out / run.folder / "losses.npz", step=np.array([1, 2]), loss=np.array([2.0 + i, 1.0 + i]))
     return ReportInputs.for_results(out, CONFIG)
 
 

@@ -17,6 +17,7 @@ import torch
 from rpd.checkpoint import load_state
 from rpd.config import config_hash, load_config
 from rpd.io import load_npz
+from rpd.layout import checkpoint_file, run_folder
 from rpd.runs import Run, run_config
 from rpd.stages import make_dataset, train_model_run, train_prior_run
 from rpd.training import Checkpoint
@@ -62,6 +63,11 @@ def _assert_same_training(a: Path, b: Path) -> None:
     assert np.array_equal(la["step"], lb["step"]) and np.array_equal(la["loss"], lb["loss"])
 
 
+def _run_dir(tmp_path: Path, name: str) -> Path:
+    """Seed 0's run folder of a run set ``name``, as the pipeline lays it out (its checkpoint sits beside)."""
+    return tmp_path / run_folder(name, 0)
+
+
 def _train_prior(cfg, train, run_dir):
     train_prior_run(run_config(cfg, Run("prior", "dino-grid-0.1", "vqvae", "std", 0)), train, run_dir)
 
@@ -69,60 +75,60 @@ def _train_prior(cfg, train, run_dir):
 def test_killed_prior_training_resumes_bit_identical(suite, tmp_path, monkeypatch, capsys):
     """VQ-VAE prior: resuming keeps the dead-code restarts (every 100 steps, on the batch) identical too."""
     cfg, train = suite
-    _train_prior(cfg, train, tmp_path / "straight")
-    assert not (tmp_path / "straight" / "checkpoint.pt").exists(), "checkpoint left behind after model.pt"
+    _train_prior(cfg, train, _run_dir(tmp_path, "straight"))
+    assert not (checkpoint_file(_run_dir(tmp_path, "straight"))).exists(), "checkpoint left behind after model.pt"
 
     saved = _kill_after_save(monkeypatch, at_step=150)
     with pytest.raises(Killed):
-        _train_prior(cfg, train, tmp_path / "resumed")
-    assert saved == [50, 100, 150] and not (tmp_path / "resumed" / "model.pt").exists()
-    state = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)  # safe loading works
+        _train_prior(cfg, train, _run_dir(tmp_path, "resumed"))
+    assert saved == [50, 100, 150] and not (_run_dir(tmp_path, "resumed") / "model.pt").exists()
+    state = torch.load(checkpoint_file(_run_dir(tmp_path, "resumed")), weights_only=True)  # safe loading works
     assert state["step"] == 150 and state["rng"]["batch"].dtype == torch.uint8
 
     saved.clear()
-    _train_prior(cfg, train, tmp_path / "resumed")
+    _train_prior(cfg, train, _run_dir(tmp_path, "resumed"))
     assert "resumed from" in capsys.readouterr().err
     assert saved == [200], "the resumed job should only have run steps 151-250"
-    assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
-    _assert_same_training(tmp_path / "straight", tmp_path / "resumed")
+    assert not (checkpoint_file(_run_dir(tmp_path, "resumed"))).exists()
+    _assert_same_training(_run_dir(tmp_path, "straight"), _run_dir(tmp_path, "resumed"))
 
 
 def test_killed_denoiser_training_resumes_bit_identical(suite, tmp_path, monkeypatch):
     """RPD denoiser with EMA and the prior's posterior sampling (global RNG) in the loss."""
     cfg, train = suite
-    _train_prior(cfg, train, tmp_path / "prior")
+    _train_prior(cfg, train, _run_dir(tmp_path, "prior"))
     run = run_config(cfg, Run("model", "dino-grid-0.1", "rpd", "std", 0))
-    train_model_run(run, train, tmp_path / "prior" / "model.pt", tmp_path / "straight")
+    train_model_run(run, train, _run_dir(tmp_path, "prior") / "model.pt", _run_dir(tmp_path, "straight"))
 
     _kill_after_save(monkeypatch, at_step=100)
     with pytest.raises(Killed):
-        train_model_run(run, train, tmp_path / "prior" / "model.pt", tmp_path / "resumed")
+        train_model_run(run, train, _run_dir(tmp_path, "prior") / "model.pt", _run_dir(tmp_path, "resumed"))
     monkeypatch.undo()
-    train_model_run(run, train, tmp_path / "prior" / "model.pt", tmp_path / "resumed")
-    _assert_same_training(tmp_path / "straight", tmp_path / "resumed")
+    train_model_run(run, train, _run_dir(tmp_path, "prior") / "model.pt", _run_dir(tmp_path, "resumed"))
+    _assert_same_training(_run_dir(tmp_path, "straight"), _run_dir(tmp_path, "resumed"))
 
 
 def test_checkpoint_of_another_config_is_ignored(suite, tmp_path, monkeypatch, capsys):
     cfg, train = suite
     _kill_after_save(monkeypatch, at_step=150)
     with pytest.raises(Killed):
-        _train_prior(cfg, train, tmp_path / "run")
+        _train_prior(cfg, train, _run_dir(tmp_path, "run"))
     monkeypatch.undo()
     changed = copy.deepcopy(cfg)
     changed["prior_training"]["lr"] = 1.0e-3
-    _train_prior(changed, train, tmp_path / "run")
+    _train_prior(changed, train, _run_dir(tmp_path, "run"))
     err = capsys.readouterr().err
     assert "ignoring" in err and "training from step 0" in err and "resumed from" not in err
     _train_prior(changed, train, tmp_path / "fresh")
-    _assert_same_training(tmp_path / "fresh", tmp_path / "run")
+    _assert_same_training(tmp_path / "fresh", _run_dir(tmp_path, "run"))
 
 
 def test_checkpoint_every_zero_writes_none(suite, tmp_path, monkeypatch):
     cfg, train = copy.deepcopy(suite[0]), suite[1]
     cfg["prior_training"]["checkpoint_every"] = 0
     saved = _kill_after_save(monkeypatch, at_step=-1)
-    _train_prior(cfg, train, tmp_path / "run")
-    assert saved == [] and (tmp_path / "run" / "model.pt").exists()
+    _train_prior(cfg, train, _run_dir(tmp_path, "run"))
+    assert saved == [] and (_run_dir(tmp_path, "run") / "model.pt").exists()
 
 
 def test_fingerprint_is_the_run_config_hash(suite, tmp_path):
@@ -148,10 +154,10 @@ def _first_denoiser_checkpoint(workdir: Path, proc: subprocess.Popen, timeout: f
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the suite finished before any training checkpoint was seen"
-        if not any(workdir.glob("results/ci/*/*/seed*/model.pt")):
+        if not any(workdir.glob("results/ci/*/*/train/seed*/model.pt")):
             time.sleep(0.02)
             continue
-        for path in workdir.glob("results/ci/*/*/seed*/checkpoint.pt"):
+        for path in workdir.glob("results/ci/*/*/checkpoints/seed*.pt"):
             if not path.parent.parent.name.startswith(("vqvae", "betavae")):
                 return path
         time.sleep(0.02)
@@ -169,16 +175,17 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(ci_suite, tmp_pa
         finally:
             os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and its running job, no clean-up
             proc.wait()
-    run_dir = checkpoint.parent
+    run_set = checkpoint.parent.parent  # <run set>/checkpoints/seed<k>.pt (rpd.layout.checkpoint_file)
+    run_dir = run_set / run_folder(".", int(checkpoint.stem.removeprefix("seed")))
     step = int(torch.load(checkpoint, weights_only=True)["step"])
-    finished = {p: p.stat().st_mtime_ns for p in workdir.glob("results/ci/*/*/seed*/model.pt")}
+    finished = {p: p.stat().st_mtime_ns for p in workdir.glob("results/ci/*/*/train/seed*/model.pt")}
     assert checkpoint.exists() and not (run_dir / "model.pt").exists()
 
     unlock = snakemake(workdir, 1, "--unlock")  # Snakemake's lock on the folder outlives a SIGKILL
     assert unlock.returncode == 0, unlock.stderr[-2000:]
     rerun = snakemake(workdir, 1, "--rerun-incomplete", targets=IDENTITY_TARGETS)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
-    log = (run_dir / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
+    log = (run_set / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
     steps = load_config(REPO / "benchmarks" / "ci.yaml")["training"]["steps"]
     assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/{steps}" in log
     assert not checkpoint.exists()

@@ -46,8 +46,11 @@ def rule_of(path: Path) -> str:
         return FILE_RULES.get(stem, stem)
     if path.parent.name == "feature-net":
         return "feature_net"
-    config = path.parent / "config.json"
-    kind = json.loads(config.read_text()).get("kind") if config.exists() else None
+    # a run set's training job (train/seed<k>/ beside its benchmark file), or one seed's (results made before
+    # 2026-11-30, when training was one job per seed: config.json beside it)
+    configs = [c for c in (path.parent / "config.json", *sorted(path.parent.glob("train/seed*/config.json")))
+               if c.exists()]
+    kind = json.loads(configs[0].read_text()).get("kind") if configs else None
     return {"prior": "train_prior", "model": "train_model"}.get(kind, "train (unknown kind)")
 
 

@@ -22,12 +22,14 @@ from rpd.io import load_npz
 from rpd.layout import reference_file, sample_file
 from rpd.logs import say
 from rpd.runs import Run, diffusion_runs, prior_runs
-from rpd.runsets import RunSet, run_sets, sample_folders
+from rpd.runsets import RunSet, run_sets, sample_folders, train_folders
 
-#: Per-job benchmark files of a run (Snakemake ``benchmark:``), by run kind.
-BENCHMARKED_JOBS = {"prior": ("train",), "model": ("train",)}
-#: Benchmark files of the jobs that process a run set (every seed of a run; rpd.runsets) in its folder, by run kind.
-RUN_SET_BENCHMARKED_JOBS = {"prior": ("evaluate",), "model": ("sample", "evaluate")}
+#: Benchmark files (Snakemake ``benchmark:``) of the jobs that process a run set (every seed of a run;
+#: rpd.runsets) in its folder, by run kind.
+RUN_SET_BENCHMARKED_JOBS = {"prior": ("train", "evaluate"), "model": ("train", "sample", "evaluate")}
+#: The kinds of file read inside a job's directory output, and the declared directories that hold them.
+_HOLDING_DIRS = {"samples": "sample_dirs", "losses": "train_dirs"}
+_KINDS = ("references", "sample_dirs", "samples", "train_dirs", "losses", "benchmarks")
 NUMBER_COLUMNS = ("seed", "steps", "value", "n", "parameters", "train_seconds", "sample_seconds", "eval_seconds")
 LOSS_COLUMNS = ["dataset", "model", "size", "seed", "step", "loss"]
 
@@ -43,20 +45,18 @@ def all_runs(cfg: dict) -> list[Run]:
 def declared_inputs(cfg: dict, results: str | Path) -> dict[str, list[str]]:
     """The report rule's inputs besides metrics.csv and summary.csv, by name.
 
-    Sample files are written inside a job's ``samples/`` directory output, which a rule can only depend on as a
-    whole: the report declares those directories (it reads sample files only inside them). Listing the files
-    themselves would change the rule's input set between a fresh run (not yet written) and the next one
-    (written), and Snakemake would re-render the report for nothing.
+    Sample files and the training-loss files are written inside a job's directory output (``samples/``,
+    ``train/``), which a rule can only depend on as a whole: the report declares those directories (it reads
+    these files only inside them). Listing the files themselves would change the rule's input set between a
+    fresh run (not yet written) and the next one (written), and Snakemake would re-render the report for nothing.
     """
     runs, out = all_runs(cfg), Path(results)
-    folders = {r: out / r.folder for r in runs}
     return {
         "references": [str(reference_file(out, d)) for d in sorted({r.dataset for r in runs})],
         "sample_dirs": [str(out / f) for f in sample_folders(runs)],
-        "losses": [str(folders[r] / "losses.npz") for r in runs if r.kind == "model"],
-        "benchmarks": [str(folders[r] / f"{job}.benchmark.tsv") for r in runs for job in BENCHMARKED_JOBS[r.kind]]
-        + [str(out / s.folder / f"{job}.benchmark.tsv") for s in run_sets(runs)
-           for job in RUN_SET_BENCHMARKED_JOBS[s.kind]],
+        "train_dirs": [str(out / f) for f in train_folders(r for r in runs if r.kind == "model")],
+        "benchmarks": [str(out / s.folder / f"{job}.benchmark.tsv") for s in run_sets(runs)
+                       for job in RUN_SET_BENCHMARKED_JOBS[s.kind]],
     }
 
 
@@ -81,21 +81,20 @@ class ReportInputs:
     references: frozenset[Path] = frozenset()
     sample_dirs: frozenset[Path] = frozenset()
     samples: frozenset[Path] = frozenset()
+    train_dirs: frozenset[Path] = frozenset()
     losses: frozenset[Path] = frozenset()
     benchmarks: frozenset[Path] = frozenset()
 
     @classmethod
     def from_lists(cls, metrics: str | Path, summary: str | Path, lists: Mapping[str, list]) -> ReportInputs:
         """From the rule's named inputs (``snakemake.input``) or :func:`declared_inputs`."""
-        sets = {k: frozenset(Path(p) for p in lists.get(k, [])) for k in
-                ("references", "sample_dirs", "samples", "losses", "benchmarks")}
+        sets = {k: frozenset(Path(p) for p in lists.get(k, [])) for k in _KINDS}
         return cls(Path(metrics), Path(summary), **sets)
 
     @classmethod
     def from_snakemake(cls, inputs: object) -> ReportInputs:
         """From a report job's ``snakemake.input``."""
-        named = {k: list(getattr(inputs, k, [])) for k in ("references", "sample_dirs", "samples", "losses",
-                                                             "benchmarks")}
+        named = {k: list(getattr(inputs, k, [])) for k in _KINDS}
         return cls.from_lists(inputs.metrics, inputs.summary, named)
 
     @classmethod
@@ -111,8 +110,8 @@ class ReportInputs:
 
     def _declared(self, path: Path, kind: str) -> Path:
         listed = getattr(self, kind)
-        inside_dir = kind == "samples" and any(d in path.parents for d in self.sample_dirs)
-        if path not in listed and not inside_dir:
+        holders = getattr(self, _HOLDING_DIRS[kind]) if kind in _HOLDING_DIRS else ()
+        if path not in listed and not any(d in path.parents for d in holders):
             raise UndeclaredInput(f"the report reads {path}, which the report rule does not declare ({kind})")
         return path
 
@@ -151,9 +150,9 @@ class ReportInputs:
                           "step": int(s), "loss": float(v)} for s, v in zip(data["step"], data["loss"])]
         return pd.DataFrame(rows, columns=LOSS_COLUMNS)
 
-    def benchmark(self, run: Run | RunSet, job: str) -> pd.Series | None:
-        """The last row of the benchmark file (s, cpu_time, max_rss, …) of a run's or a run set's job, or None."""
-        path = self._declared(self.results / run.folder / f"{job}.benchmark.tsv", "benchmarks")
+    def benchmark(self, run_set: RunSet, job: str) -> pd.Series | None:
+        """The last row of the benchmark file (s, cpu_time, max_rss, …) of a run set's job, or None."""
+        path = self._declared(self.results / run_set.folder / f"{job}.benchmark.tsv", "benchmarks")
         if not path.is_file():
             return None
         try:

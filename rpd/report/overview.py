@@ -7,12 +7,11 @@ import pandas as pd
 
 from rpd.report.context import Context
 from rpd.report.document import EXPERIMENT_FAMILIES, SECTIONS, STATUS_CLASS, Link, Section, Table
-from rpd.report.inputs import BENCHMARKED_JOBS, RUN_SET_BENCHMARKED_JOBS, all_runs
+from rpd.report.inputs import RUN_SET_BENCHMARKED_JOBS, all_runs
 from rpd.report.sizes import size_ranker
 from rpd.report.tables import fmt_seconds
 from rpd.report.verdicts import Verdict
-from rpd.runs import Run
-from rpd.runsets import RunSet, run_sets
+from rpd.runsets import run_sets
 
 RUN_KEYS = ["dataset", "model", "size", "seed"]
 
@@ -88,33 +87,24 @@ def claims_table(verdicts: list[Verdict], built: dict[str, Section]) -> Table:
 
 def job_table(ctx: Context) -> Table:
     """Wall time, CPU time and peak memory per job, from the ``*.benchmark.tsv`` files Snakemake writes."""
-    m = ctx.metrics
-    hashes = {(d, n, z, int(k)): h for d, n, z, k, h in
-              m[["dataset", "model", "size", "seed", "config_hash"]].drop_duplicates().itertuples(index=False)}
-    size_rank = size_ranker(m, ["dataset", "model"])
+    size_rank = size_ranker(ctx.metrics, ["dataset", "model"])
     sets = sorted(run_sets(all_runs(ctx.config)), key=lambda s: (
         s.dataset, s.name, size_rank({"dataset": s.dataset, "model": s.name, "size": s.size})))
     rows = []
-
-    def add(owner: Run | RunSet, job: str, seeds: str, config_hash: str) -> None:
-        last = ctx.inputs.benchmark(owner, job)
-        if last is not None:
-            rows.append([owner.dataset, f"{owner.name}-{owner.size}", seeds, config_hash, job, f"{float(last['s']):.1f}",
-                         f"{float(last.get('cpu_time', np.nan)):.1f}", f"{float(last.get('max_rss', np.nan)):.0f}"])
-
     for run_set in sets:
-        for run in run_set.runs:
-            for job in BENCHMARKED_JOBS[run.kind]:
-                add(run, job, str(run.seed), hashes.get((run.dataset, run.name, run.size, run.seed), "—"))
         for job in RUN_SET_BENCHMARKED_JOBS[run_set.kind]:  # one job for every seed of the run
-            add(run_set, job, _seed_list(list(run_set.seeds)), "—")
-    total = sum(float(r[5]) for r in rows)
+            last = ctx.inputs.benchmark(run_set, job)
+            if last is not None:
+                rows.append([run_set.dataset, f"{run_set.name}-{run_set.size}", _seed_list(list(run_set.seeds)), job,
+                             f"{float(last['s']):.1f}", f"{float(last.get('cpu_time', np.nan)):.1f}",
+                             f"{float(last.get('max_rss', np.nan)):.0f}"])
+    total = sum(float(r[4]) for r in rows)
     return Table(f"Per job, from Snakemake's benchmark files: wall time (elapsed, s), CPU time (s) and peak resident "
-                 f"memory (max RSS, MB), with the hash of the run's resolved config. Training is one job per seed; "
-                 f"the sampling and the evaluation of a run are one job each for all its seeds. {len(rows)} jobs, "
-                 f"{fmt_seconds(total)} of job time in total. Dataset, collect and report jobs are not benchmarked.",
-                 ["dataset", "run", "seed", "config hash", "job", "wall s", "CPU s", "max RSS MB"], rows,
-                 [False, False, True, False, False, True, True, True])
+                 f"memory (max RSS, MB). Each job processes every seed of a run, one after the other (each seed's "
+                 f"config hash is in metrics.csv). {len(rows)} jobs, {fmt_seconds(total)} of job time in total. "
+                 f"Dataset, collect and report jobs are not benchmarked.",
+                 ["dataset", "run", "seeds", "job", "wall s", "CPU s", "max RSS MB"], rows,
+                 [False, False, True, False, True, True, True])
 
 
 def status_table(ctx: Context, built: dict[str, Section]) -> Table:

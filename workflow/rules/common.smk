@@ -13,7 +13,7 @@ from rpd.config import (
     validate_config,
     with_default_suite,
 )
-from rpd.runs import Run, prior_run_of, run_config, training_config
+from rpd.runs import prior_run_of, run_config, training_config
 from rpd.codehash import code_hash
 from rpd.data.specs import is_image_dataset
 from rpd.preflight import (
@@ -30,7 +30,7 @@ from rpd.resources import (
     run_set_needs,
     wants_gpu,
 )
-from rpd.runsets import rule_run_sets, sample_folders
+from rpd.runsets import rule_run_sets, sample_folders, train_folders
 
 # Without `--configfile` the suite is the default one (quick), and `--config key=value` overrides its keys, as
 # in any Snakemake workflow. A given `--configfile` replaces the default suite instead of being merged into it
@@ -58,8 +58,7 @@ except ConfigError as err:
 
 SUITE = CFG["suite"]
 OUT = f"results/{SUITE}"
-RUN_SET = f"{OUT}/{{dataset}}/{{name}}-{{size}}"  # a run set's folder (rpd.runsets): its seeds' run folders
-RUN = f"{RUN_SET}/seed{{seed}}"
+RUN_SET = f"{OUT}/{{dataset}}/{{name}}-{{size}}"  # a run set's folder (rpd.runsets, rpd.layout)
 SYNTHETIC = f"{OUT}/synthetic-"  # generated image folders (ci): results/<suite>/synthetic-<name>
 
 
@@ -113,44 +112,15 @@ SIZE_NAMES = {
 wildcard_constraints:
     dataset=_alternatives(CFG["datasets"]).replace(".", r"\."),
     size=_alternatives(SIZE_NAMES),
-    seed=r"\d+",
 
 
 MODEL_NAMES = _alternatives(CFG["models"])
 PRIOR_NAMES = _alternatives(CFG["priors"])
 
 
-def run_of(kind, w):
-    return Run(kind, w.dataset, w.name, w.size, int(w.seed))
-
-
-def model_run_config(w):
-    return run_config(CFG, run_of("model", w))
-
-
-def model_training_config(w):
-    """What the training job sees (no sampling keys: a new sampler or K must not retrain)."""
-    return training_config(model_run_config(w))
-
-
-def prior_training_config(w):
-    """What a prior's training job sees (no KID settings)."""
-    return training_config(prior_run_config(w))
-
-
-def prior_run_config(w):
-    return run_config(CFG, run_of("prior", w))
-
-
-def prior_model_file(w):
-    """The prior model file a diffusion run needs (empty for DDPM)."""
-    prior = prior_run_of(CFG, run_of("model", w))
-    return [] if prior is None else f"{OUT}/{prior.folder}/model.pt"
-
-
-# The rules that read trained runs without training them (sampling, evaluation, progress, bounds) take a run
-# set: every seed of one (dataset, name, size) in one process (rpd/runsets.py; a process start costs seconds of
-# imports).
+# Every job that works on runs takes a run set: every seed of one (dataset, name, size) in one process
+# (rpd/runsets.py; a process start costs seconds of imports). A run set's run folders are its training job's
+# directory output `train/` (rpd.layout), which the later jobs take as their input.
 RUN_SETS = rule_run_sets(CFG)
 
 
@@ -158,13 +128,29 @@ def run_set_of(rule_name, w):
     return RUN_SETS[rule_name][(w.dataset, w.name, w.size)]
 
 
-def run_set_files(rule_name, filename):
-    """Input function: ``filename`` in the run folder of each seed of the job's run set."""
+def _priors(rule_name, w):
+    """The prior run of each seed of the job's run set (None for DDPM)."""
+    return [prior_run_of(CFG, r) for r in run_set_of(rule_name, w).runs]
 
-    def files(w):
-        return [f"{OUT}/{r.folder}/{filename}" for r in run_set_of(rule_name, w).runs]
 
-    return files
+def run_set_trained(rule_name):
+    """Input function: the `train/` directory holding the run folders of the job's run set."""
+
+    def folders(w):
+        return [f"{OUT}/{f}" for f in train_folders(run_set_of(rule_name, w).runs)]
+
+    return folders
+
+
+def run_set_priors(rule_name):
+    """Input function: the `train/` directory of the prior run set of the job's run set (none for DDPM)."""
+
+    def folders(w):
+        return [
+            f"{OUT}/{f}" for f in train_folders(p for p in _priors(rule_name, w) if p)
+        ]
+
+    return folders
 
 
 def run_set_samples(rule_name):
@@ -176,12 +162,20 @@ def run_set_samples(rule_name):
     return folders
 
 
-def run_set_priors(rule_name):
-    """Input function: the prior model file of each seed of the job's run set (none for DDPM)."""
+def run_set_dirs(rule_name):
+    """Params function: the run folder of each seed of the job's run set."""
+
+    def folders(w):
+        return [f"{OUT}/{r.folder}" for r in run_set_of(rule_name, w).runs]
+
+    return folders
+
+
+def run_set_prior_models(rule_name):
+    """Params function: the prior model file of each seed of the job's run set (None for DDPM)."""
 
     def files(w):
-        priors = [prior_run_of(CFG, r) for r in run_set_of(rule_name, w).runs]
-        return [f"{OUT}/{p.folder}/model.pt" for p in priors if p is not None]
+        return [p and f"{OUT}/{p.folder}/model.pt" for p in _priors(rule_name, w)]
 
     return files
 
@@ -191,6 +185,16 @@ def run_set_configs(rule_name):
 
     def configs(w):
         return [run_config(CFG, r) for r in run_set_of(rule_name, w).runs]
+
+    return configs
+
+
+def run_set_training_configs(rule_name):
+    """Params function: what a training job sees of each seed's run config (no sampling or KID keys: a new
+    sampler, K or KID setting must not retrain)."""
+
+    def configs(w):
+        return [training_config(c) for c in run_set_configs(rule_name)(w)]
 
     return configs
 
@@ -243,15 +247,9 @@ def feature_net_file(w):
 # locally `--resources gpu=N` caps how many run at once). The estimates (rpd/resources.py) scale with the
 # suite and grow with each retry (attempt). Site settings (partition, account, GPU model) belong in the
 # profile (workflow/profiles/), never here.
-def _stage_run(stage, w):
-    """The resolved config of the run a job works on (None for jobs not tied to one run)."""
-    if stage == "train_prior":
-        return prior_run_config(w)
-    if stage in ("train_model", "sample"):
-        return model_run_config(w)
-    if stage == "feature_net":
-        return {"device": CFG["device"]}
-    return None
+def _stage_run(stage):
+    """What the estimate of a job not tied to a run set reads of the config (None: nothing)."""
+    return {"device": CFG["device"]} if stage == "feature_net" else None
 
 
 def _images(w):
@@ -260,7 +258,7 @@ def _images(w):
 
 def _stage_needs(stage, w, set_job):
     if set_job is None:
-        return needs(stage, _stage_run(stage, w), _images(w))
+        return needs(stage, _stage_run(stage), _images(w))
     runs = run_set_of(set_job, w).runs
     return run_set_needs([needs(stage, run_config(CFG, r), _images(w)) for r in runs])
 
@@ -296,13 +294,3 @@ def job_resources(stage, run_set_rule=None):
     if CFG["device"] == "cuda" and (stage in NETWORK_STAGES or stage == "evaluate"):
         resources["gpu"] = _gpus(stage)
     return resources
-
-
-def job_group(w):
-    """The cluster group of a job: a 2D run's jobs (seconds to minutes each) share the group `points`, which
-    the cluster profiles pack many at a time into one submission (group-components), so a 2D experiment is a
-    handful of submissions; an image job (hours) is a submission of its own. Local runs ignore groups.
-    A job for every seed of a run (a run set, no `seed` wildcard) is a submission of its own too: in `points`
-    it would join every seed's training into one connected part, one submission of days.
-    """
-    return None if _images(w) or "seed" not in w.keys() else "points"

@@ -6,9 +6,7 @@
 
 rule elbo:
     input:
-        models=run_set_files("elbo", "model.pt"),
-        configs=run_set_files("elbo", "config.json"),
-        summaries=run_set_files("elbo", "train_summary.json"),
+        runs=run_set_trained("elbo"),
         reference=f"{OUT}/{{dataset}}/reference.npz",
         priors=run_set_priors("elbo"),
     output:
@@ -19,14 +17,14 @@ rule elbo:
         f"{RUN_SET}/elbo.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
-    group:
-        job_group
     conda:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
     resources:
         **job_resources("elbo", "elbo"),
     params:
+        run_dirs=run_set_dirs("elbo"),
+        prior_models=run_set_prior_models("elbo"),
         code=script_code("elbo.py"),
     script:
         "../scripts/elbo.py"

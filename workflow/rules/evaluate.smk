@@ -5,8 +5,7 @@
 rule evaluate:
     input:
         samples=run_set_samples("evaluate"),
-        configs=run_set_files("evaluate", "config.json"),
-        summaries=run_set_files("evaluate", "train_summary.json"),
+        runs=run_set_trained("evaluate"),
         reference=f"{OUT}/{{dataset}}/reference.npz",
         feature_net=feature_net_file,
     output:
@@ -17,14 +16,13 @@ rule evaluate:
         f"{RUN_SET}/evaluate.benchmark.tsv"
     wildcard_constraints:
         name=f"{MODEL_NAMES}|{PRIOR_NAMES}",
-    group:
-        job_group
     conda:
         "../envs/rpd.yaml"
     resources:
         **job_resources("evaluate", "evaluate"),
     params:
         runs=run_set_configs("evaluate"),
+        run_dirs=run_set_dirs("evaluate"),
         code=script_code("evaluate.py"),
     script:
         "../scripts/evaluate.py"

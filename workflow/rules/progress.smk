@@ -6,9 +6,7 @@
 
 rule progress:
     input:
-        snapshots=run_set_files("progress", "snapshots.pt"),
-        configs=run_set_files("progress", "config.json"),
-        summaries=run_set_files("progress", "train_summary.json"),
+        runs=run_set_trained("progress"),
         reference=f"{OUT}/{{dataset}}/reference.npz",
         priors=run_set_priors("progress"),
     output:
@@ -19,8 +17,6 @@ rule progress:
         f"{RUN_SET}/progress.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
-    group:
-        job_group
     conda:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
@@ -30,6 +26,8 @@ rule progress:
         **job_resources("sample", "progress"),
     params:
         runs=run_set_configs("progress"),
+        run_dirs=run_set_dirs("progress"),
+        prior_models=run_set_prior_models("progress"),
         code=script_code("progress.py"),
     script:
         "../scripts/progress.py"

@@ -4,7 +4,7 @@
 
 rule sample_model:
     input:
-        models=run_set_files("sample_model", "model.pt"),
+        runs=run_set_trained("sample_model"),
         priors=run_set_priors("sample_model"),
     output:
         samples=directory(f"{RUN_SET}/samples"),
@@ -14,8 +14,6 @@ rule sample_model:
         f"{RUN_SET}/sample.benchmark.tsv"
     wildcard_constraints:
         name=MODEL_NAMES,
-    group:
-        job_group
     conda:
         "../envs/rpd.yaml"
     threads: CFG["threads"]
@@ -23,6 +21,8 @@ rule sample_model:
         **job_resources("sample", "sample_model"),
     params:
         runs=run_set_configs("sample_model"),
+        run_dirs=run_set_dirs("sample_model"),
+        prior_models=run_set_prior_models("sample_model"),
         code=script_code("sample_model.py"),
     script:
         "../scripts/sample_model.py"
