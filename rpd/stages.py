@@ -30,7 +30,7 @@ from rpd.logs import say
 from rpd.nets.mlp import DenoiserMLP, count_parameters
 from rpd.priors import build_prior
 from rpd.provenance import training_record
-from rpd.training import Checkpoint, Progress, Snapshots, TrainConfig, fit, snapshot_steps
+from rpd.training import Checkpoint, Progress, Snapshots, TrainConfig, discard_checkpoint, fit, snapshot_steps
 
 
 # Images live in [0, 1] (uint8 on disk); models see them in [−1, 1], the usual range for image diffusion.
@@ -152,8 +152,9 @@ def fit_prior(prior: nn.Module, loss_fn: Callable[[torch.Tensor], torch.Tensor],
     return history
 
 
-def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> None:
-    """Stage 1: train a prior, then fit its latent distribution p̂(z) on the training set."""
+def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path, keep_checkpoint: bool = False) -> None:
+    """Stage 1: train a prior, then fit its latent distribution p̂(z) on the training set (``keep_checkpoint``:
+    see :func:`train_prior_runs`)."""
     torch.set_num_threads(run["threads"])
     torch.manual_seed(run["seed"])
     device = select_device(run["device"])
@@ -166,13 +167,15 @@ def train_prior_run(run: dict, train_path: str | Path, run_dir: str | Path) -> N
     history = fit_prior(prior, lambda b: prior.loss(*_split(b))[0], data, x_all, cfg, progress, run["seed"], y_all,
                         checkpoint=checkpoint, device=device, precision=precision_of(run))
     _write_training_outputs(run, prior, history, progress.seconds(), run_dir, describe(device))
-    checkpoint.discard()
+    if not keep_checkpoint:
+        checkpoint.discard()
 
 
 def train_model_run(
-    run: dict, train_path: str | Path, prior_path: str | Path | None, run_dir: str | Path
+    run: dict, train_path: str | Path, prior_path: str | Path | None, run_dir: str | Path, keep_checkpoint: bool = False
 ) -> None:
-    """Stage 2: train the denoiser of an RPD / DDPM / DiffuseVAE run on a frozen prior."""
+    """Stage 2: train the denoiser of an RPD / DDPM / DiffuseVAE run on a frozen prior (``keep_checkpoint``: see
+    :func:`train_prior_runs`)."""
     torch.set_num_threads(run["threads"])
     torch.manual_seed(run["seed"])
     device = select_device(run["device"])
@@ -189,22 +192,36 @@ def train_model_run(
                   checkpoint=checkpoint, device=device, precision=precision_of(run), snapshots=snapshots)
     write_atomic(snapshots_file(run_dir), lambda p: torch.save(snapshots.states, p))
     _write_training_outputs(run, net, history, progress.seconds(), run_dir, describe(device))
-    checkpoint.discard()
+    if not keep_checkpoint:
+        checkpoint.discard()
 
 
 def train_prior_runs(runs: list[dict], train_path: str | Path, run_dirs: list[str | Path]) -> None:
     """:func:`train_prior_run`, then :func:`sample_prior_run`, for every seed of a run set, one after the other
-    in this process."""
+    in this process.
+
+    Each seed's checkpoint (written after its last step too) stays until every seed is trained: Snakemake
+    deletes the whole ``train/`` before it reruns a killed job, and the rerun resumes each finished seed at its
+    end and the interrupted one where it stopped, instead of training them again.
+    """
     for run, run_dir in zip(runs, run_dirs, strict=True):
-        train_prior_run(run, train_path, run_dir)
+        train_prior_run(run, train_path, run_dir, keep_checkpoint=True)
         sample_prior_run(run, run_dir)
+    _discard_checkpoints(run_dirs)
 
 
 def train_model_runs(runs: list[dict], train_path: str | Path, prior_paths: list[str | Path | None],
                      run_dirs: list[str | Path]) -> None:
-    """:func:`train_model_run` for every seed of a run set, one after the other in this process."""
+    """:func:`train_model_run` for every seed of a run set, one after the other in this process; checkpoints as
+    in :func:`train_prior_runs`."""
     for run, prior_path, run_dir in zip(runs, prior_paths, run_dirs, strict=True):
-        train_model_run(run, train_path, prior_path, run_dir)
+        train_model_run(run, train_path, prior_path, run_dir, keep_checkpoint=True)
+    _discard_checkpoints(run_dirs)
+
+
+def _discard_checkpoints(run_dirs: list[str | Path]) -> None:
+    for run_dir in run_dirs:
+        discard_checkpoint(checkpoint_file(run_dir))
 
 
 def sample_model_run(run: dict, run_dir: str | Path, prior_path: str | Path | None) -> None:

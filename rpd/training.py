@@ -93,11 +93,15 @@ class Checkpoint:
         write_atomic(self.path, lambda p: torch.save({**state, "fingerprint": self.fingerprint}, p))
 
     def discard(self) -> None:
-        """Remove the checkpoint (call once the finished model is on disk), and its folder once empty (a run
-        set's ``checkpoints/``, rpd.layout)."""
-        self.path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # not empty: other seeds' checkpoints, or not ours to remove
-            self.path.parent.rmdir()
+        """Remove the checkpoint (call once the finished model is on disk): :func:`discard_checkpoint`."""
+        discard_checkpoint(self.path)
+
+
+def discard_checkpoint(path: Path) -> None:
+    """Remove a checkpoint file, and its folder once empty (a run set's ``checkpoints/``, rpd.layout)."""
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: other seeds' checkpoints, or not ours to remove
+        path.parent.rmdir()
 
 
 @dataclass
@@ -163,7 +167,8 @@ def fit(
     With EMA on, the EMA weights are copied into ``module`` at the end (they are what gets sampled).
     With ``snapshots``, the EMA weights are also kept at each of ``snapshots.steps`` (:class:`Snapshots`).
     ``every_100(batch, step)`` is called every 100 steps (e.g. to restart dead VQ codes). With ``checkpoint``,
-    the state is saved every ``checkpoint.every`` steps and training resumes from a matching saved state.
+    the state is saved every ``checkpoint.every`` steps and after the last, and training resumes from a matching
+    saved state.
     The module is trained on ``device`` (batches are moved there; ``loss_fn`` must work on that device) and
     handed back on the CPU. ``precision="bf16"`` computes the loss under bf16 autocast
     (:func:`rpd.devices.autocast`); weights, gradients and optimiser state stay float32.
@@ -235,7 +240,9 @@ def fit(
             history.append((step, sum(window) / len(window)))
             window.clear()
             progress(step, history[-1][1])
-        if checkpoint is not None and checkpoint.every > 0 and step % checkpoint.every == 0 and step < cfg.steps:
+        # also after the last step: a run set's job keeps each finished seed's checkpoint until every seed is
+        # trained, and a rerun of the killed job resumes a finished seed there, with no step left to run
+        if checkpoint is not None and checkpoint.every > 0 and (step % checkpoint.every == 0 or step == cfg.steps):
             checkpoint.save({
                 "snapshots": snapshots.states if snapshots is not None else {},
                 "step": step, "module": module.state_dict(), "optimizer": optimizer.state_dict(),

@@ -88,7 +88,7 @@ def test_killed_prior_training_resumes_bit_identical(suite, tmp_path, monkeypatc
     saved.clear()
     _train_prior(cfg, train, _run_dir(tmp_path, "resumed"))
     assert "resumed from" in capsys.readouterr().err
-    assert saved == [200], "the resumed job should only have run steps 151-250"
+    assert saved == [200, 250], "the resumed job should only have run steps 151-250 (saved after the last too)"
     assert not (checkpoint_file(_run_dir(tmp_path, "resumed"))).exists()
     _assert_same_training(_run_dir(tmp_path, "straight"), _run_dir(tmp_path, "resumed"))
 
@@ -158,7 +158,9 @@ def _first_denoiser_checkpoint(workdir: Path, proc: subprocess.Popen, timeout: f
             time.sleep(0.02)
             continue
         for path in workdir.glob("results/ci/*/*/checkpoints/seed*.pt"):
-            if not path.parent.parent.name.startswith(("vqvae", "betavae")):
+            # a seed still training (a finished seed's checkpoint stays until its run set is done)
+            training = not (path.parent.parent / run_folder(".", int(path.stem.removeprefix("seed"))) / "model.pt").exists()
+            if training and not path.parent.parent.name.startswith(("vqvae", "betavae")):
                 return path
         time.sleep(0.02)
     raise AssertionError(f"no checkpoint within {timeout}s")
@@ -178,7 +180,9 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(ci_suite, tmp_pa
     run_set = checkpoint.parent.parent  # <run set>/checkpoints/seed<k>.pt (rpd.layout.checkpoint_file)
     run_dir = run_set / run_folder(".", int(checkpoint.stem.removeprefix("seed")))
     step = int(torch.load(checkpoint, weights_only=True)["step"])
-    finished = {p: p.stat().st_mtime_ns for p in workdir.glob("results/ci/*/*/train/seed*/model.pt")}
+    models = list(workdir.glob("results/ci/*/*/train/seed*/model.pt"))
+    finished = {p: p.stat().st_mtime_ns for p in models if run_set not in p.parents}  # other run sets' jobs
+    seeds_done = sorted(p.parent.name for p in models if run_set in p.parents)  # this job's seeds before the kill
     assert checkpoint.exists() and not (run_dir / "model.pt").exists()
 
     unlock = snakemake(workdir, 1, "--unlock")  # Snakemake's lock on the folder outlives a SIGKILL
@@ -188,10 +192,13 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(ci_suite, tmp_pa
     log = (run_set / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
     steps = load_config(REPO / "benchmarks" / "ci.yaml")["training"]["steps"]
     assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/{steps}" in log
-    assert not checkpoint.exists()
+    for seed in seeds_done:  # Snakemake deleted their train/ folders; they resume at their end, no step run again
+        assert f"resumed from {checkpoint.parent.relative_to(workdir)}/{seed}.pt at step {steps}/{steps}" in log, seed
+    assert not checkpoint.parent.exists()
     assert finished and all(p.stat().st_mtime_ns == t for p, t in finished.items()), "finished training was redone"
-    print(f"\nresume saved {step}/{steps} training steps of {run_dir.relative_to(workdir)} and kept {len(finished)} "
-          f"finished training job(s): {sorted(str(p.parent.relative_to(workdir)) for p in finished)}")
+    print(f"\nresume saved {step}/{steps} training steps of {run_dir.relative_to(workdir)} (and all of its run set's "
+          f"finished seeds {seeds_done}) and kept {len(finished)} finished training run(s): "
+          f"{sorted(str(p.parent.relative_to(workdir)) for p in finished)}")
 
     for target in IDENTITY_TARGETS:
         straight, resumed = (pd.read_csv(d / target).sort_values(KEYS).reset_index(drop=True)

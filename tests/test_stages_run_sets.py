@@ -6,6 +6,7 @@ model and samples must not depend on which seeds the process handled before it (
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from rpd.io import load_npz
 from rpd.layout import checkpoint_file, run_folder, sample_file
 from rpd.runs import Run, run_config
 from rpd.stages import make_dataset, sample_model_runs, train_model_runs, train_prior_runs
+from rpd.training import Checkpoint
 from suite import REPO
 
 DATASET = "dino-grid-0.1"
@@ -74,3 +76,43 @@ def test_a_seed_trained_after_others_equals_it_trained_alone(suite, tmp_path):
     assert np.array_equal(*prior_x)
     x = [load_npz(sample_file(d, "ddim", 3))["x"] for d in (_dirs(together, "rpd", [1])[0], _dirs(alone, "rpd", [1])[0])]
     assert np.array_equal(*x) and x[0].shape == (64, 2)
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL: the job stops right after a checkpoint was written."""
+
+
+def test_a_killed_run_set_training_resumes_each_seed_where_it_stopped(suite, tmp_path, monkeypatch, capsys):
+    """Snakemake deletes the killed job's train/; the rerun resumes the finished seed at its end (no step left)
+    and the interrupted one at its last checkpoint, and ends bit-identical to a job that ran straight through."""
+    cfg, train = suite
+    cfg = {**cfg, "prior_training": {**cfg["prior_training"], "checkpoint_every": 20}}
+    runs = _runs(cfg, "prior", "vqvae", [0, 1])
+    straight, killed = _dirs(tmp_path / "straight", "vqvae", [0, 1]), _dirs(tmp_path / "killed", "vqvae", [0, 1])
+    train_prior_runs(runs, train, straight)
+    assert not checkpoint_file(straight[0]).parent.exists()  # discarded once every seed is trained
+
+    real_save, saved = Checkpoint.save, []
+
+    def save(self, state):
+        real_save(self, state)
+        saved.append((self.path.stem, state["step"]))
+        if saved[-1] == ("seed1", 40):
+            raise Killed
+
+    monkeypatch.setattr(Checkpoint, "save", save)
+    with pytest.raises(Killed):
+        train_prior_runs(runs, train, killed)
+    assert saved == [("seed0", 20), ("seed0", 40), ("seed0", 60), ("seed1", 20), ("seed1", 40)]
+    shutil.rmtree(killed[0].parent)  # what Snakemake does to an incomplete job's directory output
+    saved.clear()
+    capsys.readouterr()
+    train_prior_runs(runs, train, killed)
+    err = capsys.readouterr().err
+    assert f"resumed from {checkpoint_file(killed[0])} at step 60/60" in err
+    assert f"resumed from {checkpoint_file(killed[1])} at step 40/60" in err
+    assert saved == [("seed1", 60)]  # seed 0 ran no step again, seed 1 only steps 41-60
+    for a, b in zip(straight, killed, strict=True):
+        assert _same_model(a, b)
+        assert np.array_equal(load_npz(sample_file(a, "prior", 0))["x"], load_npz(sample_file(b, "prior", 0))["x"])
+    assert not checkpoint_file(killed[0]).parent.exists()
