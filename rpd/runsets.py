@@ -6,8 +6,8 @@ that works on runs (rule ``train_prior``, ``train_model``, ``sample_model``, ``e
 ``elbo``) therefore takes a run set: every seed of one (dataset, name, size) in one process, one seed after the
 other, its output in the set's folder ``results/<suite>/<dataset>/<name>-<size>/`` (rpd.layout: the run folders
 are ``train/seed<k>/``). The price: a cluster trains a run set's seeds one after the other in one submission,
-not at once, and a killed training job retrains the seeds it had finished (the seed it was training resumes
-from its checkpoint).
+not at once. A killed training job's rerun resumes each seed from its checkpoint, kept until the whole set is
+trained (rpd.stages.train_prior_runs).
 """
 
 from __future__ import annotations
