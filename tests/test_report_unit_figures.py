@@ -94,6 +94,7 @@ def test_image_grid_shows_each_rows_images_exactly(kept: list) -> None:
     assert path == Path("g.png")
     axes = fig.axes
     assert [ax.get_ylabel() for ax in axes] == ["class 0", "class 1", "class 2"]
+    assert [ax.yaxis.label.get_rotation() for ax in axes] == [0, 0, 0]  # row labels read across, beside the row
     shown = axes[0].images[0].get_array()
     assert shown.shape == (2, 9, 3) and shown[0, ::3, 0].tolist() == [0, 10, 20]
     assert not axes[1].images and [t.get_text() for t in axes[1].texts] == ["no samples"]
@@ -198,3 +199,24 @@ def test_a_figure_is_written_as_png(tmp_path: Path) -> None:
     F.image_grid(path, [[np.full((1, 2, 2), 255, np.uint8)]], ["r"])
     assert matplotlib.image.imread(path).ndim == 3
     assert not plt.get_fignums()  # closed after saving
+
+
+def test_loss_curves_legend_names_each_line_in_the_datas_order_with_its_models_marker(kept: list) -> None:
+    # two panels; in each, lines in first-seen order (not sorted), a model's marker by its rank in its family, and a
+    # line of a single logged step (one point, no band)
+    data = pd.DataFrame({"panel": ["d1", "d1", "d1", "d1", "d1", "d2"], "line": ["z", "z", "a", "a", "m", "z"],
+                         "model": ["z", "z", "a", "a", "m", "z"], "family": ["rpd", "rpd", "rpd", "rpd", "ddpm", "rpd"],
+                         "step": [10, 20, 10, 20, 10, 10], "mean": [1.0, 0.5, 2.0, 1.0, 3.0, 4.0],
+                         "sd": [0.1, 0.1, 0.2, 0.2, np.nan, np.nan]})
+    F.loss_curves("l.png", data, "loss")
+    fig, _ = kept[0]
+    d1, d2 = fig.axes
+    assert (d1.get_title(), d2.get_title()) == ("d1", "d2")
+    assert d1.get_legend_handles_labels()[1] == ["z", "a", "m"]
+    assert [t.get_text() for t in d1.get_legend().get_texts()] == ["z", "a", "m"]
+    z, a, m = d1.get_lines()
+    assert (z.get_marker(), a.get_marker(), m.get_marker()) == ("o", "s", "o")
+    assert (z.get_linestyle(), a.get_linestyle()) == ("-", "--")
+    assert m.get_xdata().tolist() == [10] and m.get_color() == F.FAMILY_COLOURS["ddpm"]
+    assert len(d1.collections) == 2 and not d2.collections  # bands for the lines with an sd
+    assert d2.get_lines()[0].get_ydata().tolist() == [4.0]

@@ -103,6 +103,13 @@ def test_e2_eps_twins_are_the_same_models_with_target_eps() -> None:
     copy = Context({**CONFIG, "models": {**CONFIG["models"], "rpd_copy": dict(CONFIG["models"]["rpd"])}},
                    pd.DataFrame(), inputs=None, out_dir=Path("."))
     assert E2.eps_twins(copy, CONFIG["experiments"]["e2"]) == ["rpd_eps"]  # same target v: a copy, not a twin
+    # a spec without `target` predicts ε (the schema's default), whether it is the experiment's model or the twin
+    implicit = {"rpd": {"family": "rpd", "prior": "vq", "target": "v"}, "rpd_e": {"family": "rpd", "prior": "vq"},
+                "dv": {"family": "diffusevae1", "prior": "vq"},
+                "dv_e": {"family": "diffusevae1", "prior": "vq", "target": "eps"}}
+    ctx = Context({**CONFIG, "models": implicit}, pd.DataFrame(), inputs=None, out_dir=Path("."))
+    assert E2.eps_twins(ctx, {"models": ["rpd"]}) == ["rpd_e"]
+    assert E2.eps_twins(ctx, {"models": ["dv"]}) == []  # dv already predicts ε: dv_e is the same model
 
 
 def test_e2_twin_rows_at_the_experiments_data_sizes_and_settings() -> None:
