@@ -97,3 +97,14 @@ def test_feature_net_summary_states_its_task_size_and_accuracy(tmp_path):
     loaded = load_feature_net(tmp_path / "model.pt")
     probe = torch.from_numpy(x[:4]).float() / 127.5 - 1
     assert torch.allclose(loaded.features(probe), net.eval().features(probe))
+
+
+def test_rotation_task_turns_each_image_by_its_own_number_of_quarter_turns():
+    # the feature net of an unlabelled dataset learns to tell these four rotations apart (rpd.metrics.kid)
+    from rpd.metrics.kid import _rotated
+
+    x = torch.arange(2 * 1 * 3 * 3, dtype=torch.float32).reshape(2, 1, 3, 3)
+    turned = _rotated(torch.cat([x, x]), torch.tensor([0, 1, 2, 3]))
+    for i, q in enumerate([0, 1, 2, 3]):
+        expected = np.rot90(torch.cat([x, x])[i].numpy(), q, axes=(1, 2))
+        np.testing.assert_array_equal(turned[i].numpy(), expected)
