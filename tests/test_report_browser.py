@@ -130,9 +130,10 @@ def test_report_reruns_only_when_results_change(ci_suite: Path) -> None:
     assert jobs("--forcerun", "report") == {"report", "all"}  # regenerating the report alone
     metrics = ci_suite / "results" / "ci" / "dino-grid-0.1" / "rpd-std" / "metrics.csv"  # every seed's rows
     losses = metrics.parent / "train" / "seed0" / "losses.npz"
+    train_stamp = metrics.parent / "train" / ".snakemake_timestamp"  # the train/ directory output's time
     sample = metrics.parent / "samples" / "seed0" / "ddim-K10.npz"
     stamp = metrics.parent / "samples" / ".snakemake_timestamp"  # the samples/ directory output's time, as its job leaves it
-    saved = {p: (p.read_bytes(), p.stat()) for p in (metrics, losses, sample, stamp)}
+    saved = {p: (p.read_bytes(), p.stat()) for p in (metrics, losses, train_stamp, sample, stamp)}
     try:
         metrics.write_bytes(saved[metrics][0] + b"\n")  # changed content, as a re-evaluation would
         assert jobs() == {"collect", "report", "all"}
@@ -141,12 +142,19 @@ def test_report_reruns_only_when_results_change(ci_suite: Path) -> None:
             p.write_bytes(data)
             os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     try:
-        losses.write_bytes(saved[losses][0] + b"\0")  # a changed training log: report only
-        assert jobs() == {"report", "all"}
+        # a loss curve rewritten, as its run set's training job would (stamping the train/ directory output, the
+        # unit Snakemake tracks): everything that reads the trained runs reruns, the report too, and nothing
+        # upstream (the prior's training) does
+        losses.write_bytes(saved[losses][0] + b"\0")
+        os.utime(train_stamp)
+        ran = jobs()
+        assert {"sample_model", "evaluate", "report"} <= ran <= {"sample_model", "evaluate", "progress", "elbo",
+                                                                 "collect", "report", "all"}, ran
     finally:
-        data, st = saved[losses]
-        losses.write_bytes(data)
-        os.utime(losses, ns=(st.st_atime_ns, st.st_mtime_ns))
+        for p in (losses, train_stamp):
+            data, st = saved[p]
+            p.write_bytes(data)
+            os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     try:
         # one sample file rewritten, as its sampling job would (which also stamps the samples/ directory output,
         # the unit Snakemake tracks): the report re-renders; evaluation reruns too (it scores the samples), and
