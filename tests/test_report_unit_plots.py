@@ -230,6 +230,7 @@ def test_points_by_steps_plots_each_models_samples_at_each_k(tmp_path: Path, dra
     assert (first.xlim, first.ylim) == ((-1.5, 1.5), (-1.5, 1.5))  # grid 3: centres -1, 0, 1
     np.testing.assert_array_equal(first.centres, P.grid_centres(3))
     assert fig.alt == "Samples on grid against K (ddim sampler)"
+    assert fig.src == f"figures/{path.name}"  # the page shows the file the scatter was drawn into
     assert "samples of seed 1, ddim sampler; rows = models at size std" in fig.caption
     assert P.full_window(4) == ((-2.0, 2.0), (-2.0, 2.0))
 
@@ -256,3 +257,25 @@ def test_gallery_picks_the_few_step_sampler_and_at_most_four_ks(tmp_path: Path, 
         F.figure_name("e2", "gallery", "digits", "rpd", "std", "ddim", 1)]
     P.gallery(ctx, "e2", exp, m, ["rpd"], max_k=5)
     assert [p.title for p in drawn["scatter_grid"].calls[1][0][1][0]] == [f"rpd, K={k}" for k in (1, 3, 10, 30, 100)]
+
+
+def test_steps_figures_of_one_dataset_and_size_label_lines_by_model_and_panels_by_sampler(
+        tmp_path: Path, drawn: dict[str, Recorder]) -> None:
+    new = rows("rpd", "ddim", 1, [7.0, 7.0]).assign(model="new", family="newfamily")  # a family without a label
+    m = pd.concat([rows("rpd", "ddim", 1, [1.0, 3.0]), rows("rpd", "ddim", 10, [0.5, 0.5]), new,
+                   rows("rpd", "train", 0, [0.1, 0.1]),  # training-loss rows: not a sampler, no panel
+                   rows("rpd", "ddim", 1, [2.0, 2.0], metric="1wd"),
+                   rows("rpd", "ddim", 1, [0.1, 0.3], metric="kid", extractor="lenet"),
+                   rows("rpd", "ddim", 1, [0.5, 0.7], metric="kid", extractor="inception")])
+    ctx = Context(CONFIG, m, inputs=None, out_dir=tmp_path)
+    figs = P.steps_figures(ctx, "e2", m, "one dataset")
+    by_alt = {f.alt: (f, call[0]) for f, call in zip(figs, drawn["metric_lines"].calls)}
+    rw_fig, rw = by_alt["RW-1WD (local-shape units) against K"]
+    assert set(rw[1]["panel"]) == {"ddim sampler"}  # one dataset: the panel names the sampler only
+    assert list(zip(rw[1]["line"], rw[1]["steps"], rw[1]["mean"])) == [
+        ("rpd (RPD)", 1, 2.0), ("rpd (RPD)", 10, 0.5), ("new (newfamily)", 1, 7.0)]  # one size: no size named
+    assert by_alt["1WD (data units) against K"][1][4] == "1WD (data units)"  # 1WD on 2D points: data units
+    for ext, mean in (("lenet", 0.2), ("inception", 0.6)):  # one figure per KID extractor, with its rows only
+        fig, call = by_alt[f"KID (unitless) against K [KID features: {ext}]"]
+        assert call[1]["mean"].tolist() == [pytest.approx(mean)]
+        assert fig.caption.startswith(f"KID (unitless) [KID features: {ext}] against the number of inference steps")
