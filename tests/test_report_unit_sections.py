@@ -141,6 +141,18 @@ def test_e2_fewest_steps_table() -> None:
                                           out_dir=Path("."))) == []
 
 
+def test_e2_fewest_steps_needs_two_ks_not_counting_prior_bound_or_training_rows() -> None:
+    one_k = rows("rpd", "std", "ddim", 10, [1.0, 1.0])
+    for sampler, metric in (("prior", "rw1wd"), ("bound", "elbo"), ("train", "train_loss_mean")):
+        m = pd.concat([one_k, rows("rpd", "std", sampler, 0, [5.0, 5.0], metric=metric)])
+        assert E2.fewest_steps_tables(Context(CONFIG, m, inputs=None, out_dir=Path("."))) == [], sampler
+    # a dataset with one K is skipped, not the end of the list; rows without an extractor column are read as well
+    m = pd.concat([rows("rpd", "std", "ddim", 10, [1.0], dataset="a"), rows("rpd", "std", "ddim", 1, [2.0]),
+                   rows("rpd", "std", "ddim", 10, [1.0])]).drop(columns=["extractor"])
+    (t,) = E2.fewest_steps_tables(Context(CONFIG, m, inputs=None, out_dir=Path(".")))
+    assert t.rows == [["g", "rpd", "std", "ddim", "10", "1", "10", "1", "1,10"]]
+
+
 def test_e2_notes_the_twins_it_draws_and_pairs_only_the_judged_models(lines: list,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     galleries: list[tuple] = []
