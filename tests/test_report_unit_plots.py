@@ -279,3 +279,21 @@ def test_steps_figures_of_one_dataset_and_size_label_lines_by_model_and_panels_b
         fig, call = by_alt[f"KID (unitless) against K [KID features: {ext}]"]
         assert call[1]["mean"].tolist() == [pytest.approx(mean)]
         assert fig.caption.startswith(f"KID (unitless) [KID features: {ext}] against the number of inference steps")
+
+
+def test_prior_gallery_and_a_model_of_an_unknown_family(tmp_path: Path, drawn: dict[str, Recorder]) -> None:
+    config = {**CONFIG, "priors": {"vq": {"kind": "vqvae"}}}
+    ctx = results_folder(tmp_path, config)
+    ctx.metrics = rows("rpd", "ddim", 1, [1.0])
+    for name, sampler, k in (("vq", "prior", 0), ("mystery", "ddim", 3)):  # mystery: in no config table
+        run = ctx.run("digits", name, "std", ctx.seed)
+        save_npz(sample_file(ctx.inputs.results / run.folder, sampler, k), x=uint8_images(4, 70),
+                 y=np.array([0, 1, 0, 1]), seconds=np.array(1.0))
+    (prior,) = P.image_gallery(ctx, "e1", "digits", "vq", "std", [("prior", 0)])
+    assert prior.alt == "Samples of vq-std, prior samples"
+    assert prior.caption.startswith("digits: samples of vq-std (VQ-VAE prior), prior samples, seed 1; ")
+    name = F.figure_name("e1", "gallery", "digits", "vq", "std", "prior", 0)
+    assert drawn["image_grid"].calls[0][0][0].name == name and prior.src == f"figures/{name}"
+    assert drawn["image_grid"].calls[0][0][3] == "vq-std: prior samples"
+    (mystery,) = P.image_gallery(ctx, "e1", "digits", "mystery", "std", [("ddim", 3)])
+    assert mystery.caption.startswith("digits: samples of mystery-std (unknown), ddim sampler, K = 3, seed 1; ")
