@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import matplotlib.colors
 import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
@@ -220,3 +221,24 @@ def test_loss_curves_legend_names_each_line_in_the_datas_order_with_its_models_m
     assert m.get_xdata().tolist() == [10] and m.get_color() == F.FAMILY_COLOURS["ddpm"]
     assert len(d1.collections) == 2 and not d2.collections  # bands for the lines with an sd
     assert d2.get_lines()[0].get_ydata().tolist() == [4.0]
+
+
+def test_loss_curves_label_log_ticks_in_plain_numbers_and_floor_the_band(kept: list) -> None:
+    # within one decade a log axis may hold no 1-2-5 tick, so every minor tick is labelled; across decades only 2
+    # and 5 are; the band's lower edge stops at a tenth of the mean (an sd larger than the mean would reach 0)
+    narrow = pd.DataFrame({"panel": "d", "line": "a", "model": "a", "family": "rpd", "step": [10, 20],
+                           "mean": [0.8, 0.5], "sd": [0.05, 0.01]})
+    wide = narrow.assign(panel="e", mean=[1.0, 0.001], sd=[np.nan, np.nan])
+    floored = narrow.assign(panel="f", sd=[2.0, 0.01])
+    F.loss_curves("l.png", pd.concat([narrow, wide, floored]), "loss")
+    fig, _ = kept[0]
+    d, e, f = fig.axes
+    assert d.get_ylim()[1] / d.get_ylim()[0] < 10 < e.get_ylim()[1] / e.get_ylim()[0]
+    assert [d.yaxis.get_minor_formatter()(v, 0) for v in (0.3, 0.6)] == ["0.3", "0.6"]
+    assert [e.yaxis.get_minor_formatter()(v, 0) for v in (0.03, 0.05, 0.2)] == ["", "0.05", "0.2"]
+    assert [ax.yaxis.get_major_formatter()(v, 0) for ax in (d, e) for v in (0.01, 1)] == ["0.01", "1"] * 2
+    (band,) = f.collections
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert min(ys) == pytest.approx(0.08) and max(ys) == pytest.approx(2.8)  # 0.8 / 10, not 0.8 − 2
+    assert band.get_facecolor()[0][:3] == pytest.approx(matplotlib.colors.to_rgb(F.FAMILY_COLOURS["rpd"]))
+    assert not d.get_legend().get_frame_on()
