@@ -272,6 +272,34 @@ def test_c6_is_decided_on_j2_of_same_prior_pairs_with_the_bound_beside() -> None
     assert v.status == V.NOT_RUN and "same prior" in v.reason
 
 
+def test_c6_pairs_per_dataset_by_the_prior_used_there_and_reads_only_e8s_rows() -> None:
+    from rpd.report.judges import bound as B
+
+    models = {"rpd": {"family": "rpd", "prior": "vq", "image_prior": "beta"},
+              "dvae1": {"family": "diffusevae1", "prior": "vq2", "image_prior": "beta"}}
+    cfg = {**config("e8", ["rpd", "dvae1"], datasets=("d", "img", "e")), "models": models,
+           "datasets": {"d": {"kind": "grid"}, "e": {"kind": "grid"}, "img": {"kind": "fmnist", "resolution": 8}}}
+    exp = cfg["experiments"]["e8"]
+    # on images both use their image prior (beta): a pair; on 2D data their priors differ (vq, vq2): none
+    assert B.same_prior_pairs(cfg, exp, "img") == [("rpd", "dvae1")] and B.same_prior_pairs(cfg, exp, "d") == []
+    same = {m: {**spec, "prior": "vq"} for m, spec in models.items()}
+    left_out = {**exp, "exclude": [{"dataset": "d", "model": "dvae1"}]}
+    assert B.same_prior_pairs({**cfg, "models": same}, left_out, "d") == []  # left out on d only
+    assert B.same_prior_pairs({**cfg, "models": same}, left_out, "e") == [("rpd", "dvae1")]
+    table = pd.DataFrame(rows("rpd", "j2", [1.0, 2.0, 3.0, 4.0], "bound", 1000)
+                         + rows("dvae1", "j2", [1.0], "bound", 1000, dataset="x")  # not an E8 dataset
+                         + rows("ddpm", "j2", [1.0], "bound", 1000) + rows("rpd", "j2", [1.0], "bound", 1000, size="big"))
+    kept = B.bound_rows(cfg, table, exp)  # E8's datasets, models, sizes and the suite's seeds 0, 1, 2
+    assert (kept["model"].tolist(), kept["seed"].tolist()) == (["rpd"] * 3, [0, 1, 2])
+    assert B.bound_rows(cfg, table, {**exp, "seeds": [3]})["seed"].tolist() == [3]  # the experiment's own seeds
+    assert len(B.bound_rows({k: v for k, v in cfg.items() if k != "seeds"}, table, exp)) == 4  # no seeds: all
+    v = B.judge_c6(cfg, pd.DataFrame(rows("rpd", "j2", CLEAR_BETTER, "bound", 1000, dataset="img")
+                                     + rows("dvae1", "j2", BASE, "bound", 1000, dataset="img")), exp)
+    assert (v.claim, v.family, v.statement, v.status) == ("C6", "e8", V.CLAIMS["C6"][1], V.SUPPORTED)
+    none = B.judge_c6(cfg, pd.DataFrame(rows("rpd", "rw1wd", BASE)), exp)
+    assert none.status == V.NOT_RUN and none.reason.startswith("E8 needs RPD and DiffuseVAE models on the same prior")
+
+
 def test_every_claim_is_not_run_when_its_family_is_absent() -> None:
     cfg = {"seeds": [0], "models": MODELS, "experiments": {}, "sampling": []}
     verdicts = V.judge_claims(cfg, pd.DataFrame(rows("rpd", "rw1wd", BASE)))
