@@ -618,3 +618,40 @@ def test_c5_pairs_models_on_one_prior_only() -> None:
     table = grid("rpd_a", "rw1wd", CLEAR_WORSE) + grid("rpd_b", "rw1wd", BASE) + prior_rows("p", {"alpha": 400})
     v = verdict(cfg, table, "C5")
     assert v.status == V.NOT_RUN and "two sizes of one prior" in v.reason
+
+
+def test_c5_reads_the_prior_rows_of_its_dataset_and_says_which_counts_it_ordered_by() -> None:
+    from rpd.report.judges import prior_capacity as PC
+    from rpd.report.sizes import size_parameters
+
+    table = pd.DataFrame(prior_rows("p", {"alpha": 400, "zeta": 1000}) + prior_rows("p", {"alpha": 9}, dataset="e")
+                         + prior_rows("q", {"alpha": 7}) + rows("p", "rw1wd", BASE, "ddim", 1, parameters=5))
+    assert size_parameters(PC.prior_rows(table, "d", "p")) == {"alpha": 400, "zeta": 1000}  # p's own, on d
+    for nothing in (None, table.iloc[0:0]):  # no metrics: no counts (and no error)
+        assert size_parameters(PC.prior_rows(nothing, "d", "p")) == {}
+    # only one size has a count: the pair is in config order, and the note says the counts were missing
+    cfg = c5_config(("alpha", "zeta"))
+    exp = cfg["experiments"]["e5"]
+    note = PC.count_note(cfg, exp, pd.DataFrame(prior_rows("p", {"alpha": 400})), ("rpd_a", "rpd_b"))
+    assert note.startswith("prior sizes zeta and alpha of p ordered by config order")
+    # on images the models sit on their image prior: its rows give the counts
+    img = {**cfg, "datasets": {"d": {"kind": "fmnist", "resolution": 8}},
+           "models": {m: {**spec, "image_prior": "b"} for m, spec in cfg["models"].items()}}
+    note = PC.count_note(img, exp, pd.DataFrame(prior_rows("b", {"alpha": 40, "zeta": 90})), ("rpd_a", "rpd_b"))
+    assert note == "prior b size alpha has 40 parameters, size zeta 90"
+    # the few-step sampler's smallest K decides when it drew neither 1 nor 3 (another sampler's K do not count);
+    # the count note follows each test's own reason
+    table = (grid("rpd_a", "rw1wd", CLEAR_WORSE, samplers=("ddim",), steps=(10, 30))
+             + grid("rpd_b", "rw1wd", BASE, samplers=("ddim",), steps=(10, 30))
+             + grid("rpd_a", "rw1wd", CLEAR_WORSE, samplers=("ddpm",), steps=(1000,))
+             + grid("rpd_b", "rw1wd", BASE, samplers=("ddpm",), steps=(1000,))
+             + prior_rows("p", {"alpha": 400, "zeta": 1000}))
+    cfg = {**cfg, "sampling": [{"samplers": ["ddim"], "steps": [10, 30]}, {"samplers": ["ddpm"], "steps": [1000]}]}
+    v = PC.judge_c5(cfg, pd.DataFrame(table), exp)
+    assert [o.test.where["steps"] for o in v.deciding] == [10] and v.deciding[0].test.where["sampler"] == "ddim"
+    reason = v.deciding[0].reason
+    assert reason.endswith("; prior p size alpha has 400 parameters, size zeta 1000") and not reason.startswith(";")
+    assert (v.claim, v.family, v.statement) == ("C5", "e5", V.CLAIMS["C5"][1])
+    none = PC.judge_c5(cfg, pd.DataFrame(rows("rpd_a", "rw1wd", BASE)), {**exp, "models": ["rpd_a"]})
+    assert none.status == V.NOT_RUN and none.reason.startswith("E5 needs RPD models on two sizes of one prior")
+    assert none.reason.endswith("target) with results")
