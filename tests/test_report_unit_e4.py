@@ -109,6 +109,8 @@ def test_loss_figure_draws_the_mean_loss_of_the_experiments_runs(drawn: list) ->
     assert list(dict.fromkeys(data["model"])) == ["ddpm", "rpd", "rpd_mu"]  # DDPM before RPD, then config order
     assert path.name == F.figure_name("e4", "loss-vs-iteration")
     assert sec.figures[-1].alt == "Training loss against iteration"
+    assert sec.figures[-1].src == f"figures/{path.name}"  # the page shows the file drawn
+    assert "per auxiliary input of the network: ω (omega), μ̂ alone (mu) or none" in sec.figures[-1].caption
 
 
 def test_snapshot_table_adds_each_runs_area_and_no_rows_note_only_without_any_e4_rows(drawn: list) -> None:
