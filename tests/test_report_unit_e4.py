@@ -140,3 +140,13 @@ def test_in_experiment_keeps_the_experiments_rows_and_passes_an_empty_frame_thro
     kept = E4.in_experiment(frame, EXP)
     assert set(kept["size"]) == {"std"} and len(kept) == len(frame) - 4
     assert E4.in_experiment(pd.DataFrame(), EXP).empty
+
+
+def test_metric_figure_units_follow_the_dataset_and_a_model_without_aux_is_dotted(drawn: list) -> None:
+    # 1WD is in data units on 2D points (pixel units on images); a model the aux map lacks is shown as "—", dotted
+    snaps = pd.DataFrame(snapshot("g", "rpd", "1wd", {100: [2.0, 4.0]}) + snapshot("g", "ddpm", "1wd", {100: [1.0, 1.0]}))
+    ctx = Context(CONFIG, snaps, inputs=None, out_dir=Path("out"))
+    fig = E4.metric_figure(ctx, "e4", snaps, "g", "1wd", {"rpd": "omega"})
+    (_, data, label) = drawn[0]
+    assert label == "1WD (data units), log scale" and fig.alt == "1WD (data units) against training iteration (g)"
+    assert curve_points(data)[("g, size std", "ddpm (aux —)", 100)] == (1.0, 0.0, ":")
