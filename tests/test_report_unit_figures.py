@@ -242,3 +242,19 @@ def test_loss_curves_label_log_ticks_in_plain_numbers_and_floor_the_band(kept: l
     assert min(ys) == pytest.approx(0.08) and max(ys) == pytest.approx(2.8)  # 0.8 / 10, not 0.8 − 2
     assert band.get_facecolor()[0][:3] == pytest.approx(matplotlib.colors.to_rgb(F.FAMILY_COLOURS["rpd"]))
     assert not d.get_legend().get_frame_on()
+
+
+def test_scatter_grid_rows_of_unequal_length_and_blank_cells_before_a_panel(kept: list) -> None:
+    pts = np.array([[0.2, -1.0], [1.0, 1.0], [-1.0, 0.5]])  # on the window's four edges: inside, not outside
+    centres = np.array([[0.0, 1.0], [2.0, 3.0]])  # x ≠ y: the marks' coordinates cannot be swapped unseen
+    panels = [[None, F.ScatterPanel("late", pts, "#ff0000", (-1, 1), (-1, 1), centres=centres, point_size=4.0)],
+              [F.ScatterPanel("short row", pts, "#00ff00", (-1, 1), (-1, 1))]]
+    F.scatter_grid("s.png", panels, ["a", "b"])
+    fig, _ = kept[0]
+    blank, late, short, missing = fig.axes
+    assert not blank.axison and not missing.axison and late.get_title() == "late" and short.get_title() == "short row"
+    marks, points = late.collections
+    np.testing.assert_array_equal(marks.get_offsets(), centres)
+    assert marks.get_facecolor()[0][:3] == pytest.approx(matplotlib.colors.to_rgb("#bbbbbb"))
+    assert points.get_sizes().tolist() == [4.0] and points.get_facecolor()[0][:3] == pytest.approx((1.0, 0.0, 0.0))
+    assert not late.texts  # every point within [-1, 1]², edges included
