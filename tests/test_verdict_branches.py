@@ -296,6 +296,12 @@ def test_c6_pairs_per_dataset_by_the_prior_used_there_and_reads_only_e8s_rows() 
     v = B.judge_c6(cfg, pd.DataFrame(rows("rpd", "j2", CLEAR_BETTER, "bound", 1000, dataset="img")
                                      + rows("dvae1", "j2", BASE, "bound", 1000, dataset="img")), exp)
     assert (v.claim, v.family, v.statement, v.status) == ("C6", "e8", V.CLAIMS["C6"][1], V.SUPPORTED)
+    # prior_on: a dataset the config does not list is 2D; no image_prior means the prior on images too; the prior
+    # size is the schema's default std when unset; a model without a prior (or unknown) has none
+    assert B.prior_on(cfg, "rpd", "unlisted") == ("vq", "std") and B.prior_on(cfg, "rpd", "img") == ("beta", "std")
+    plain = {**cfg, "models": {"m": {"family": "rpd", "prior": "p", "prior_size": "small"}, "d": {"family": "ddpm"}}}
+    assert B.prior_on(plain, "m", "img") == ("p", "small")
+    assert B.prior_on(plain, "d", "img") is None and B.prior_on(plain, "nobody", "d") is None
     none = B.judge_c6(cfg, pd.DataFrame(rows("rpd", "rw1wd", BASE)), exp)
     assert none.status == V.NOT_RUN and none.reason.startswith("E8 needs RPD and DiffuseVAE models on the same prior")
 
