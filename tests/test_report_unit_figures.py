@@ -258,3 +258,16 @@ def test_scatter_grid_rows_of_unequal_length_and_blank_cells_before_a_panel(kept
     assert marks.get_facecolor()[0][:3] == pytest.approx(matplotlib.colors.to_rgb("#bbbbbb"))
     assert points.get_sizes().tolist() == [4.0] and points.get_facecolor()[0][:3] == pytest.approx((1.0, 0.0, 0.0))
     assert not late.texts  # every point within [-1, 1]², edges included
+
+
+def test_metric_lines_share_the_y_axis_by_default_and_the_legend_lists_lines_of_every_panel(kept: list) -> None:
+    frame = pd.concat([lines_frame(), pd.DataFrame({"panel": ["p2"], "line": ["only in p2"], "model": ["x"],
+                                                    "family": ["ddpm"], "steps": [1], "mean": [9.0], "lo": [8.0],
+                                                    "hi": [10.0]})])
+    F.metric_lines("m.png", frame, "steps", "K", "y")
+    fig, _ = kept[0]
+    p1, p2 = fig.axes
+    assert p1.get_shared_y_axes().joined(p1, p2) and p1.get_ylim() == p2.get_ylim()  # panels read on one scale
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["rpd", "ddpm", "only in p2"]
+    assert len(legend.legend_handles) == 3 and all(h is not None for h in legend.legend_handles)
