@@ -23,7 +23,7 @@ CI_SUITE = REPO / "benchmarks" / "ci.yaml"
 # The sub-DAG of the `ci` suite that the 1-core run and the killed-and-resumed run build, to compare with the
 # 2-core run of the whole suite: every rule kind that computes (dataset, synthetic_image_folder, feature_net,
 # train_prior, train_model, sample_model, evaluate, elbo) on both 2D priors, both image loaders and RPD, DDPM and
-# DiffuseVAE (25 of the suite's 72 jobs). collect and report only read these files.
+# DiffuseVAE (25 of the suite's 62 jobs). collect and report only read these files.
 IDENTITY_TARGETS = (
     # one seed each: an evaluation or bound is one job for every seed of a run (rpd.runsets), and on dino-grid-0.4
     # these runs have seed 0 only (dino-grid-0.1's RPD, DDPM and VQ-VAE have E1's three)
