@@ -3,8 +3,8 @@
 ``results/<suite>/<dataset>/{train,reference}.npz`` (``x``: N×d floats, or uint8 N×C×H×W images; ``y``:
 classes of class-conditional data), ``results/<suite>/<dataset>/feature-net/`` (the KID feature net of an
 image dataset) and, per (dataset, name, size), a run set's folder ``results/<suite>/<dataset>/<model>-<size>/``
-(rpd.runsets). Every job of a run set processes all its seeds at once, so each stage has one folder or file in
-it:
+(rpd.runsets). Every job of a run set processes all its seeds in one process, so each stage has one folder or
+file in it:
 
 - ``train/seed<k>/``, the run folder of seed k (:func:`run_folder`): ``config.json`` (resolved config),
   ``model.pt``, ``losses.npz`` (step, loss), ``train_summary.json`` (parameters, train_seconds); a diffusion
