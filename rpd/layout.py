@@ -33,9 +33,14 @@ SNAPSHOTS_PER_RUN = 6
 TRAIN_FOLDER = "train"
 
 
+def train_folder(run_set_folder: str | Path) -> str:
+    """A run set's ``train/``: its training job's directory output, holding the run folders."""
+    return f"{run_set_folder}/{TRAIN_FOLDER}"
+
+
 def run_folder(run_set_folder: str | Path, seed: int) -> str:
     """The run folder of seed ``seed`` in a run set's folder."""
-    return f"{run_set_folder}/{TRAIN_FOLDER}/seed{seed}"
+    return f"{train_folder(run_set_folder)}/seed{seed}"
 
 
 def samples_dir(run_dir: str | Path) -> Path:

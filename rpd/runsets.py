@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
-from rpd.layout import samples_dir
+from rpd.layout import samples_dir, train_folder
 from rpd.runs import Run, diffusion_runs, experiment_runs, prior_runs
 
 
@@ -67,7 +66,7 @@ def sample_folders(runs: Iterable[Run]) -> list[str]:
 def train_folders(runs: Iterable[Run]) -> list[str]:
     """The directory outputs holding ``runs``' run folders, relative to the results folder: each run set's
     ``train/``, its training job's output."""
-    return list(dict.fromkeys(str(PurePosixPath(r.folder).parent) for r in runs))
+    return list(dict.fromkeys(train_folder(r.group_folder) for r in runs))
 
 
 def rule_run_sets(cfg: dict) -> dict[str, dict[tuple[str, str, str], RunSet]]:

@@ -41,7 +41,7 @@ FIXED_RULES, FIXED_RULE_MAX_MINUTES = {"dataset", "synthetic_image_folder", "fea
 def dry_run_jobs(output: str) -> list[dict]:
     """Rule, first output, benchmark file and resources of every job a dry run lists."""
     out = []
-    # Jobs of a group (the 2D runs' `points`) are printed indented under "Group job points".
+    # Jobs of a group job (a profile's `group:` settings; the workflow's own profiles have none) print indented.
     for block in re.split(r"\n(?=[ \t]*(?:local)?rule \w+:\n)", output)[1:]:
         rule = re.match(r"\s*(?:local)?rule (\w+):", block).group(1)
         if rule == "all":
