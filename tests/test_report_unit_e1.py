@@ -126,9 +126,15 @@ def test_without_an_rpd_model_the_prior_is_the_first_models_with_one(tmp_path: P
     assert (cols.prior_source, cols.prior) == ("dv", ("vq", "std"))
     assert [p.title for p in cols.panels("std", zoom=False)] == [
         "real (reference)", "prior: vq-std", "ddpm\nddpm sampler, K=100", "dv [DiffuseVAE-1]"]
+    assert [p.note for p in cols.panels("std", zoom=False)] == ["", "", "", "not evaluated"]
+    rpd_too = E1.ScatterColumns(ctx, {"models": ["ddpm", "dv", "rpd"], "datasets": ["g"]}, "g", metrics())
+    assert rpd_too.models.index("dv") < rpd_too.models.index("rpd")  # dv first, yet not the prior source
+    assert (rpd_too.prior_source, rpd_too.prior) == ("rpd", ("vq", "p"))  # an RPD model's prior comes first
     bare = E1.ScatterColumns(ctx, {"models": ["ddpm"], "datasets": ["g"]}, "g", metrics())
     assert bare.prior is None and [p.title for p in bare.panels("std", zoom=False)] == [
         "real (reference)", "ddpm\nddpm sampler, K=100"]
+    fig = E1.scatter_figure(ctx, "e1", {"models": ["ddpm"], "datasets": ["g"], "sizes": ["std"]}, "g", metrics())
+    assert "no prior" in fig.caption
 
 
 def test_floor_notes_give_the_floor_and_each_rpd_models_multiple() -> None:
@@ -137,6 +143,17 @@ def test_floor_notes_give_the_floor_and_each_rpd_models_multiple() -> None:
     mean, _, n, lo, hi = t_interval([0.1, 0.2, 0.3])
     assert notes == [f"g: the data floor of RW-1WD is 0.2 (95% interval [{lo:.3g}, {hi:.3g}], 3 draws); rpd-std at "
                      "its best-quality setting (ddpm sampler, K = 100) scores 0.3, 1.50× the floor."]
+
+
+def test_floor_notes_round_to_three_digits_and_keep_the_models_in_row_order() -> None:
+    floor = pd.DataFrame({"dataset": "g", "metric": "rw1wd", "value": [0.11111, 0.22222, 0.33333]})
+    m = pd.concat([rows("rpd", "ddpm", 100, [0.123456, 0.123456]).assign(model="zeta"),
+                   rows("rpd", "ddpm", 100, [0.45678, 0.45678]).assign(model="alpha")])
+    _, _, _, lo, hi = t_interval([0.11111, 0.22222, 0.33333])
+    assert E1.floor_notes(m, floor) == [
+        f"g: the data floor of RW-1WD is 0.222 (95% interval [{lo:.3g}, {hi:.3g}], 3 draws); zeta-std at its "
+        "best-quality setting (ddpm sampler, K = 100) scores 0.123, 0.56× the floor; alpha-std at its best-quality "
+        "setting (ddpm sampler, K = 100) scores 0.457, 2.06× the floor."]
 
 
 def test_floor_figure_draws_the_models_and_the_floor_line(tmp_path: Path, drawn: dict) -> None:
@@ -158,6 +175,10 @@ def test_build_e1_tables_hold_the_best_setting_the_priors_and_the_floor(tmp_path
     ctx = results_folder(tmp_path, metrics())
     sec = E1.build_e1(ctx, "e1", CONFIG["experiments"]["e1"])
     assert [f.alt for f in sec.figures] == ["Samples on g", "RW-1WD against K with the data floor"]
+    # each figure is drawn to the file the page links, named for the report rule's e<N>-<figure>.png pattern
+    drawn_to = [drawn["scatter_grid"][0][0], drawn["metric_lines"][0][0]]
+    assert drawn_to == [ctx.out_dir / f.src for f in sec.figures]
+    assert [f.src.rsplit("-", 1)[0] for f in sec.figures] == ["figures/e1-scatter-g", "figures/e1-rw1wd-vs-k-floor"]
     assert sec.notes[0].startswith("g: the data floor of RW-1WD is ")
     best = sec.summary[0]
     assert [(r[1], r[5]) for r in best.rows] == [("vq", "—"), ("ddpm", "100"), ("rpd", "100"), (FLOOR_MODEL, "—")]

@@ -109,6 +109,11 @@ def test_network_table_lists_each_run_network_with_its_parameter_counts() -> Non
     assert "GroupNorm with 8 groups" in t.caption
     empty = M.network_table(ctx_of(metrics().iloc[:0]), CODE)
     assert empty.rows == []
+    # each model's sizes in the order of its own counts: ddpm's big network is its smaller one
+    own = M.network_table(ctx_of(pd.concat([metrics(), pd.DataFrame([row("ddpm", "big", 10)])])), CODE)
+    assert [(r[0], r[3], r[5]) for r in own.rows if r[0] != "vq"] == [
+        ("ddpm", "small (2D)", "120"), ("ddpm", "big (2D)", "10"), ("rpd", "big (2D)", "900, 910"),
+        ("rpd", "small (2D)", "100"), ("rpd", "tiny (images)", "5000")]
 
 
 def test_training_table_per_stage_and_modality() -> None:

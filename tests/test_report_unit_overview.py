@@ -58,6 +58,10 @@ def test_header_counts_runs_rows_and_n_per_dataset() -> None:
     assert prov.numeric == [False, True, True, False, False, True]
     assert prov.caption.endswith("Wall time is training + sampling + evaluation, summed over jobs (not elapsed time).")
     assert O.build_header(Context(CONFIG, m.assign(n=np.nan), inputs=None, out_dir=Path(".")))["n"] == "—"
+    # provenance rows by commit whatever the row order; a row missing another number still counts for its N
+    later_first = pd.concat([m.iloc[3:4], m.drop(index=3)]).assign(parameters=[10, 10, 10, 10, np.nan, 10])
+    h = O.build_header(Context(CONFIG, later_first, inputs=None, out_dir=Path(".")))
+    assert [r[0] for r in h["provenance"].rows] == ["abc", "def"] and h["n"] == "50 (h); 100 (g)"
 
 
 def test_seed_lists() -> None:

@@ -79,6 +79,10 @@ def test_render_report_builds_the_sections_the_suite_ran(tmp_path: Path, monkeyp
     html = page.read_text(encoding="utf-8")
     assert 'id="e3"' in html and 'id="e1"' not in html
     assert "x9" in html and "C9" in html  # an experiment beyond e1–e8 is listed with its claim
+    not_run = html.split("Not run by this suite: ", 1)[1].split("</p>", 1)[0]  # every family but E3, in order
+    assert not_run == "; ".join(f"{e} {t} (not run)" for e, t in (
+        ("E1", "Fine structure"), ("E2", "Few steps"), ("E4", "Auxiliary variable"), ("E5", "Prior capacity"),
+        ("E6", "Conditional FMNIST"), ("E7", "Scale sweep"), ("E8", "ELBO consistency"))) + "."
     assert "Network size" in html and "16-d sinusoidal" in html  # E3's section and Methods' network text
     assert "c0ffee" in html  # the provenance table
     figures = list((tmp_path / "report" / "figures").iterdir())

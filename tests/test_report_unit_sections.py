@@ -69,6 +69,7 @@ def test_e3_compares_the_smallest_network_with_the_largest_by_parameter_count(li
         ("ddim sampler, K=10", 50, pytest.approx(1.0)), ("ddim sampler, K=10", 5000, pytest.approx(1.0))]
     assert set(data["line"]) == {"rpd (RPD)"}
     assert sec.figures[0].alt == "RW-1WD (local-shape units) against parameter count on g"
+    assert path == Path(".") / sec.figures[0].src and sec.figures[0].src.startswith("figures/e3-g-rw1wd-vs-params-")
     assert "(sizes tiny, huge)" in sec.figures[0].caption
     outcomes = next(t for t in sec.tables if t.caption.endswith("per model and setting."))
     assert [r[:4] for r in outcomes.rows] == [["rpd-huge", "rpd-tiny", "RW-1WD", "dataset g, sampler ddim, K 1"],
