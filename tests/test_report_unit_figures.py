@@ -107,6 +107,10 @@ def test_image_grid_shows_each_rows_images_exactly(kept: list) -> None:
     assert fig._suptitle.get_text() == "the title" and fig._suptitle.get_color() == "#123456"
     F.image_grid("h.png", [[np.zeros((1, 2, 2), np.uint8)]], ["r"])
     assert kept[1][0]._suptitle is None
+    # the page size grows with the widest row and the row count, and a long row is capped at the page width
+    assert tuple(fig.get_size_inches()) == pytest.approx((0.62 * 3 + 1.2, 0.68 * 3 + 0.5))
+    F.image_grid("w.png", [[np.zeros((1, 2, 2), np.uint8)] * 30], ["r"])
+    assert tuple(kept[2][0].get_size_inches()) == pytest.approx((12, 0.68 + 0.5))
 
 
 def test_scatter_grid_plots_each_panels_points(kept: list) -> None:
@@ -258,6 +262,9 @@ def test_scatter_grid_rows_of_unequal_length_and_blank_cells_before_a_panel(kept
     assert marks.get_facecolor()[0][:3] == pytest.approx(matplotlib.colors.to_rgb("#bbbbbb"))
     assert points.get_sizes().tolist() == [4.0] and points.get_facecolor()[0][:3] == pytest.approx((1.0, 0.0, 0.0))
     assert not late.texts  # every point within [-1, 1]², edges included
+    left = np.array([[-1.5, 0.5], [0.0, 0.0], [0.5, 0.0], [0.0, 0.5]])  # left of the window, its y inside
+    F.scatter_grid("l.png", [[F.ScatterPanel("left", left, "#000", (-1, 1), (-1, 1))]], ["r"])
+    assert [t.get_text() for t in kept[1][0].axes[0].texts] == ["25% outside view"]
 
 
 def test_metric_lines_share_the_y_axis_by_default_and_the_legend_lists_lines_of_every_panel(kept: list) -> None:

@@ -87,6 +87,9 @@ def test_render_report_builds_the_sections_the_suite_ran(tmp_path: Path, monkeyp
     assert "c0ffee" in html  # the provenance table
     figures = list((tmp_path / "report" / "figures").iterdir())
     assert figures and all(f"figures/{f.name}" in html for f in figures)
+    (tmp_path / "again").mkdir()
+    again = R.render_report(results(tmp_path / "again"), CONFIG, tmp_path / "report")  # re-rendered in place
+    assert again == page and again.read_text(encoding="utf-8") == html
     with pytest.raises(jinja2.UndefinedError):  # StrictUndefined: a name the page does not pass fails
         R.environment().from_string("{{ missing }}").render()
     assert R.environment().from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"  # autoescaped
