@@ -84,6 +84,29 @@ def test_e3_compares_the_smallest_network_with_the_largest_by_parameter_count(li
     assert sec.tables[-1].columns[-1] == "sanity" and [r[2] for r in sec.tables[-1].rows] == ["huge"]
 
 
+def test_e3_on_images_draws_one_figure_per_metric_and_extractor(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(F, "metric_lines", lambda *args, **kwargs: drawn.append((args, kwargs)))
+    exp = {"datasets": ["f"], "models": ["rpd"], "sizes": ["tiny", "huge"]}
+    cfg = {**CONFIG, "datasets": {"f": {"kind": "fmnist"}}, "experiments": {"e3": exp}}
+
+    def on_f(size: str, metric: str, value: float, parameters: int, extractor: str = "") -> pd.DataFrame:
+        return rows("rpd", size, "ddim", 10, [value] * 3, metric=metric, parameters=parameters,
+                    extractor=extractor).assign(dataset="f")
+
+    m = pd.concat([on_f("tiny", "kid", 1, 5000, "lenet"), on_f("huge", "kid", 2, 50, "lenet"),
+                   on_f("tiny", "kid", 3, 5000, "inception"), on_f("huge", "kid", 4, 50, "inception"),
+                   on_f("tiny", "1wd", 5, 5000), on_f("huge", "1wd", 6, 50)])
+    sec = E3.build_e3(Context(cfg, m, inputs=None, out_dir=Path(".")), "e3", exp)
+    # each extractor's KID alone in its own figure; 1WD on images in pixel units; each panel its own y scale
+    assert [sorted(args[1]["mean"]) for args, _ in drawn] == [[3.0, 4.0], [1.0, 2.0], [5.0, 6.0]]
+    assert [args[4] for args, _ in drawn] == ["KID (unitless)"] * 2 + ["1WD (pixel units, [0, 1] scale)"]
+    assert all(kwargs == {"share_y": False} for _, kwargs in drawn)
+    assert [Path(args[0]).name.rsplit("-", 1)[0] for args, _ in drawn] == [
+        "e3-f-kid-inception-vs-params", "e3-f-kid-lenet-vs-params", "e3-f-1wd-vs-params"]
+    assert [f.src for f in sec.figures] == [f"figures/{Path(args[0]).name}" for args, _ in drawn]
+
+
 def test_e3_without_counts_or_rows_or_a_second_size(lines: list) -> None:
     m = e3_metrics().assign(parameters=np.nan)
     sec = E3.build_e3(Context(CONFIG, m, inputs=None, out_dir=Path(".")), "e3", CONFIG["experiments"]["e3"])
