@@ -45,6 +45,7 @@ def test_tick_labels_and_spread() -> None:
     assert F.spread_ticks([10, 1, 1.2, 3, 1.25, 12.6]) == [1, 1.25, 3, 10, 12.6]
     assert F.spread_ticks([1, 1.9, 2.0], min_ratio=2) == [1, 2.0]
     assert F.spread_ticks([]) == []
+    assert F.spread_ticks([100, 110, 200]) == [100, 200]  # 110 is within 1.25× of 100, whatever their size
     assert [F._minor_log_label(v, None) for v in (0, -1, 2, 5, 20, 0.05, 3, 1)] == ["", "", "2", "5", "20", "0.05",
                                                                                    "", ""]
 

@@ -14,3 +14,23 @@ def test_a_judged_claim_names_its_section_and_states_the_claim() -> None:
     assert (c1.family, c1.statement) == ("e1", V.CLAIMS["C1"][1])
     assert (c4.family, c4.statement) == ("e4", V.CLAIMS["C4"][1])
     assert c1.statement and c4.statement and c1.statement != c4.statement
+
+
+def test_c2_names_its_section_and_c3_states_the_parameter_share_on_its_outcome() -> None:
+    c2 = verdict(config("e2", ["rpd", "ddpm"]), grid("rpd", "rw1wd", CLEAR_BETTER) + grid("ddpm", "rw1wd", BASE), "C2")
+    assert (c2.family, c2.statement) == ("e2", V.CLAIMS["C2"][1])
+    cfg = config("e3", ["rpd"], ("std", "small"))
+    close = grid("rpd", "rw1wd", [1.0, 1.02, 0.98]) + grid("rpd", "rw1wd", [1.01, 1.03, 0.99], size="small")
+
+    def outcome(small_parameters: float) -> V.Outcome:
+        table = [{**r, "parameters": 1000 if r["size"] == "std" else small_parameters} for r in close]
+        return verdict(cfg, table, "C3").deciding[0]
+
+    half, forty = outcome(500), outcome(400)
+    assert half.status == V.INCONCLUSIVE and forty.status == V.SUPPORTED
+    # the test's own reason, then the share (and, at half or more, why it does not count)
+    assert half.reason.startswith(forty.reason.split(";")[0]) and not half.reason.startswith(";")
+    assert half.reason.endswith("; but RPD_s (size small) has 50% of RPD's parameters (size std) (the claim needs < 50%)")
+    assert forty.reason.endswith("; RPD_s (size small) has 40% of RPD's parameters (size std)")
+    no_large_count = [{**r, "parameters": float("nan") if r["size"] == "std" else 400} for r in close]
+    assert "parameters" not in verdict(cfg, no_large_count, "C3").deciding[0].reason
