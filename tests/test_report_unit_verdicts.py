@@ -34,3 +34,11 @@ def test_c2_names_its_section_and_c3_states_the_parameter_share_on_its_outcome()
     assert forty.reason.endswith("; RPD_s (size small) has 40% of RPD's parameters (size std)")
     no_large_count = [{**r, "parameters": float("nan") if r["size"] == "std" else 400} for r in close]
     assert "parameters" not in verdict(cfg, no_large_count, "C3").deciding[0].reason
+
+
+def test_c3_names_its_section_and_needs_two_sizes() -> None:
+    close = grid("rpd", "rw1wd", [1.0, 1.02, 0.98]) + grid("rpd", "rw1wd", [1.01, 1.03, 0.99], size="small")
+    c3 = verdict(config("e3", ["rpd"], ("std", "small")), close, "C3")
+    assert (c3.family, c3.statement, c3.status) == ("e3", V.CLAIMS["C3"][1], V.SUPPORTED)
+    one_size = verdict(config("e3", ["rpd"], ("std",)), close, "C3")
+    assert one_size.status == V.NOT_RUN and not one_size.deciding  # no smallest-against-largest pair
