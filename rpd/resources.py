@@ -6,8 +6,9 @@ that imports torch, plus the job's data and the activations of its largest netwo
 (start-up and scheduling on a slow node) plus the job's work at a conservative throughput. With ``device:
 cuda`` every job that runs a network (training, sampling, the bound, the KID feature net, an image run's
 evaluation: KID features) holds one GPU and its network work is priced at a GPU's rate; otherwise image work
-is priced per CPU thread and per pixel. A job that still outlives its time limit is resubmitted by Snakemake (``retries`` in the
-profiles) with ``attempt`` times the time and memory, and a training job then continues from its checkpoint.
+is priced per CPU thread and per pixel. A job that still fails (out of time or memory) is resubmitted by Snakemake
+(``retries`` in the profiles) with ``attempt`` times the memory and, unless it is a training job, the time: a training
+job's retry continues from its checkpoints, so the same time limit buys as much progress again.
 """
 
 from __future__ import annotations
@@ -168,9 +169,13 @@ def run_set_needs(per_run: list[Needs]) -> Needs:
     return Needs(MIN_MINUTES + sum(n.minutes - MIN_MINUTES for n in per_run), max(n.mem_mb for n in per_run))
 
 
-def cluster_resources(need: Needs, attempt: int) -> dict[str, int]:
-    """``runtime`` (minutes) and ``mem_mb`` for the ``attempt``-th try of a job (1, 2, …): both grow with it."""
-    return {"runtime": int(round(need.minutes * attempt)), "mem_mb": int(round(need.mem_mb * attempt))}
+def cluster_resources(need: Needs, attempt: int, resumes: bool = False) -> dict[str, int]:
+    """``runtime`` (minutes) and ``mem_mb`` for the ``attempt``-th try of a job (1, 2, …). Memory grows with the
+    attempt; so does time, unless the job ``resumes`` (training, :data:`TRAIN_STAGES`): its retry continues from
+    the checkpoints, so the first try's limit buys as much progress again, while a doubled limit could exceed the
+    partition's (``paper``'s longest training job is estimated at 21.5 h)."""
+    minutes = need.minutes if resumes else need.minutes * attempt
+    return {"runtime": int(round(minutes)), "mem_mb": int(round(need.mem_mb * attempt))}
 
 
 def wants_gpu(stage: str, device: str, images: bool) -> bool:

@@ -63,11 +63,13 @@ def snakemake_cli(*args: str, workdir: Path, timeout: float = 300, **popen) -> s
 
 @dataclass(frozen=True)
 class DagJob:
-    """A job of a workflow's DAG as a dry run builds it: its rule, wildcards and params."""
+    """A job of a workflow's DAG as a dry run builds it: its rule, wildcards, params, and the runtime and mem_mb
+    it asks for at each try (attempt 1, 2, 3: the profiles' ``retries: 2``)."""
 
     rule: str
     wildcards: dict[str, str]
     params: dict[str, object]
+    attempts: tuple[dict[str, int], ...]
 
 
 def dry_run(configfile: Path | None, workdir: Path, config: dict | None = None) -> list[DagJob]:
@@ -94,10 +96,22 @@ def dry_run(configfile: Path | None, workdir: Path, config: dict | None = None) 
                 storage_settings=StorageSettings(),
             )
             workflow.dag(DAGSettings()).execute_workflow(executor="dryrun")
-            return [DagJob(j.rule.name, dict(j.wildcards.items()), dict(j.params.items()))
-                    for j in workflow._workflow.dag.jobs]  # Snakemake's API has no public accessor for the jobs
+            # Snakemake's API has no public accessor for the jobs
+            return [DagJob(j.rule.name, dict(j.wildcards.items()), dict(j.params.items()), _attempts(j))
+                    for j in workflow._workflow.dag.jobs]
     finally:
         os.chdir(cwd)  # Snakemake changes into the workdir
+
+
+def _attempts(job) -> tuple[dict[str, int], ...]:
+    """runtime and mem_mb of a Snakemake job at attempts 1–3 (setting ``attempt`` makes it evaluate its resources
+    again, as Snakemake does for a retry)."""
+    tries = []
+    for attempt in (1, 2, 3):
+        job.attempt = attempt
+        tries.append({k: v for k, v in job.resources.items() if k in ("runtime", "mem_mb")})
+    job.attempt = 1
+    return tuple(tries)
 
 
 def snakemake_cmd(workdir: Path, cores: int, *extra: str, targets: Sequence[str] = ()) -> list[str]:

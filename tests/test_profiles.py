@@ -18,6 +18,7 @@ from rpd.resources import STAGES, Needs, cluster_resources, needs, run_set_needs
 from rpd.runs import Run, run_config
 from rpd.runsets import rule_run_sets
 from suite import REPO, snakemake_cli
+from suite import dry_run as api_dry_run
 
 PROFILES = REPO / "workflow" / "profiles"
 # Rule name → stage of rpd.resources (the rule that samples diffusion models is the `sample` stage).
@@ -200,6 +201,20 @@ def test_every_job_is_one_submission_within_a_day(paper_slurm):
     longest = max(runtimes, key=runtimes.get)
     assert runtimes[longest] <= 24 * 60, longest  # within a common Slurm time limit
     print(f"{len(found)} submissions ({len(points)} 2D trainings), the longest {runtimes[longest] / 60:.1f} h: {longest}")
+
+
+def test_a_training_retry_keeps_its_time_limit_and_every_retry_grows_its_memory(tmp_path):
+    """A training job resumes from its checkpoints, so its retry asks for the same time (2× of paper's longest
+    training, 21.5 h, would exceed a 24 h partition); every other job's retry asks for attempt × the time, and
+    every retry for attempt × the memory (an out-of-memory failure looks like any other to Snakemake)."""
+    found = [j for j in api_dry_run(REPO / "benchmarks" / "ci.yaml", tmp_path) if j.attempts[0]]
+    training = {"train_prior", "train_model"}
+    assert training < {j.rule for j in found} and {"sample_model", "evaluate"} < {j.rule for j in found}
+    for job in found:
+        first = job.attempts[0]
+        for attempt, asked in enumerate(job.attempts, start=1):
+            runtime = first["runtime"] if job.rule in training else attempt * first["runtime"]
+            assert asked == pytest.approx({"runtime": runtime, "mem_mb": attempt * first["mem_mb"]}, abs=1), job.rule
 
 
 class _Resources(dict):

@@ -25,6 +25,7 @@ from rpd.preflight import (
 )
 from rpd.resources import (
     NETWORK_STAGES,
+    TRAIN_STAGES,
     cluster_resources,
     needs,
     run_set_needs,
@@ -245,7 +246,7 @@ def feature_net_file(w):
 # Cluster resources of every job, in Snakemake's standard names: mem_mb, runtime (minutes), cpus_per_task,
 # and gpu (one per job that runs a network when the config says `device: cuda`; the Slurm plugin turns it into --gpus,
 # locally `--resources gpu=N` caps how many run at once). The estimates (rpd/resources.py) scale with the
-# suite and grow with each retry (attempt). Site settings (partition, account, GPU model) belong in the
+# suite and grow with each retry (attempt; a training job's time does not, it resumes). Site settings (partition, account, GPU model) belong in the
 # profile (workflow/profiles/), never here.
 def _stage_run(stage):
     """What the estimate of a job not tied to a run set reads of the config (None: nothing)."""
@@ -273,10 +274,12 @@ def _gpus(stage):
 
 
 def _per_attempt(stage, name, run_set_rule):
-    """The resource ``name`` (mem_mb or runtime) of a job of ``stage``, grown for its ``attempt``-th try."""
+    """The resource ``name`` (mem_mb or runtime) of a job of ``stage``, grown for its ``attempt``-th try (a
+    training job's time is not: its retry resumes from the checkpoints)."""
 
     def value(w, attempt):
-        return cluster_resources(_stage_needs(stage, w, run_set_rule), attempt)[name]
+        need = _stage_needs(stage, w, run_set_rule)
+        return cluster_resources(need, attempt, resumes=stage in TRAIN_STAGES)[name]
 
     return value
 
