@@ -74,6 +74,27 @@ def test_suite_time_sums_benchmark_files(tmp_path, capsys):
     assert "6.5 s over 4 jobs, 10% of their 65 job-seconds" in out, out
 
 
+def test_suite_time_reads_the_pipeline_wall_time_from_snakemakes_log(tmp_path):
+    """The wall time is the latest finished run's, of this suite, from its first job's start to its last job's
+    end; an unfinished later run, another suite's run and the log's header date do not count."""
+    suite_time = _bench("suite_time")
+    results, logs = tmp_path / "results" / "ci", tmp_path / ".snakemake" / "log"
+    results.mkdir(parents=True)
+    logs.mkdir(parents=True)
+    job = "rule train_model:\n    output: results/{}/d/rpd-std/train\n"
+    (logs / "2026-11-30T100000.0.snakemake.log").write_text(
+        "  Date: 2026-11-30 09:59:00\n[Mon Nov 30 10:00:05 2026]\n" + job.format("ci") + "[Mon Nov 30 10:00:30 2026]\n"
+        "Finished job 1.\n[Mon Nov 30 10:12:35 2026]\n5 of 5 steps (100%) done\n")
+    (logs / "2026-11-30T110000.0.snakemake.log").write_text(  # another suite, finished later
+        "[Mon Nov 30 11:00:05 2026]\n" + job.format("ci_nov23") + "[Mon Nov 30 11:01:05 2026]\n1 of 1 steps (100%) done\n")
+    (logs / "2026-11-30T120000.0.snakemake.log").write_text(  # this suite, killed before it finished
+        "[Mon Nov 30 12:00:05 2026]\n" + job.format("ci") + "[Mon Nov 30 12:09:05 2026]\n1 of 5 steps (20%) done\n")
+    log, seconds = suite_time.pipeline_wall(results)
+    assert log.name.startswith("2026-11-30T100000") and seconds == 12 * 60 + 30
+    assert "12 min 30 s (750 s)" in suite_time.wall_line(results)
+    assert suite_time.pipeline_wall(tmp_path / "results" / "quick") is None
+
+
 def test_job_logs_open_with_the_start_up_that_suite_time_reads(tmp_path):
     """rpd.logs.log_to writes the start-up line suite_time.py parses: seconds since this process started."""
     psutil = pytest.importorskip("psutil")  # a Snakemake dependency

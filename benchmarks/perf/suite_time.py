@@ -2,8 +2,9 @@
 
 Every rule that trains, samples, evaluates or bounds writes ``<job>.benchmark.tsv`` (wall seconds ``s``, CPU
 seconds, max RSS); this script sums the latest record of each file by rule and by (rule, dataset). Rules without
-a benchmark file (dataset, synthetic_image_folder, collect, report) are not counted; the pipeline's wall time is
-in Snakemake's log, not here.
+a benchmark file (dataset, synthetic_image_folder, collect, report) are not counted. The pipeline's wall time
+comes from Snakemake's own log of the latest run that finished the suite (``.snakemake/log/`` in the working
+folder): from its first job's start to its last job's end (set-up and DAG building not included).
 
 Start-up: the job's log beside its benchmark file (``<job>.log``) opens with ``job start-up: <s> s``, the
 seconds from the job process's start (Snakemake's script wrapper, the interpreter, the imports) to its first
@@ -19,8 +20,10 @@ import argparse
 import csv
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from common import table
@@ -122,6 +125,31 @@ def _median(jobs: list[Job]) -> float:
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
+# Snakemake logs each job's start and end under a line like "[Mon Nov 30 14:41:31 2026]".
+LOG_TIMESTAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.MULTILINE)
+
+
+def pipeline_wall(results: Path) -> tuple[Path, float] | None:
+    """Snakemake's log of the latest run that finished ``results`` (results/<suite>: the log names its files and
+    reports 100% done) and its seconds from the first job's start to the last job's end; None if there is none."""
+    logs = sorted((results.resolve().parent.parent / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True)
+    for log in logs:  # newest first (Snakemake names them by their start time)
+        text = log.read_text(errors="replace")
+        stamps = [datetime.strptime(s, "%a %b %d %H:%M:%S %Y") for s in LOG_TIMESTAMP.findall(text)]
+        if f"results/{results.resolve().name}/" in text and "(100%) done" in text and len(stamps) >= 2:
+            return log, (stamps[-1] - stamps[0]).total_seconds()
+    return None
+
+
+def wall_line(results: Path) -> str:
+    found = pipeline_wall(results)
+    if found is None:
+        return "pipeline wall time: no Snakemake log of a finished run beside these results"
+    log, seconds = found
+    return (f"pipeline wall time: {seconds // 60:.0f} min {seconds % 60:.0f} s ({seconds:.0f} s), first job's start "
+            f"to last job's end, in Snakemake's log {log.name}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a suite's results folder, e.g. results/quick")
@@ -132,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     total = sum(j.seconds for j in jobs)
     print(f"{args.results}: {len(jobs)} jobs with benchmark files, {total:.0f} job-seconds "
           f"({total / 60:.1f} job-minutes), {sum(j.cpu_seconds for j in jobs):.0f} CPU seconds")
+    print(wall_line(args.results))
     print(startup_line(jobs) + "\n")
     stats = ["jobs", "job-s", "share", "mean s", "max s", "CPU s", "max RSS MB", "start-up s"]
     table(["rule", *stats], summarise(jobs, lambda j: (j.rule,)))
