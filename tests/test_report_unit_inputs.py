@@ -59,3 +59,15 @@ def test_loss_curves_and_benchmarks_are_read_from_the_run_folders(tmp_path: Path
     last = inputs.benchmark(run_set, "train")  # the last attempt's line
     assert (last["s"], last["cpu_time"], last["max_rss"]) == (7.0, 6.0, 120)
     assert inputs.benchmark(run_set, "sample") is None  # unreadable: the table leaves the job out
+
+
+def test_the_report_package_gives_its_two_entry_points_on_demand() -> None:
+    """workflow/scripts/report.py imports render_report and ReportInputs from rpd.report (loaded lazily)."""
+    import pytest
+
+    import rpd.report
+    from rpd.report import inputs, render
+
+    assert rpd.report.render_report is render.render_report and rpd.report.ReportInputs is inputs.ReportInputs
+    with pytest.raises(AttributeError, match="^no_such_entry$"):
+        rpd.report.no_such_entry  # noqa: B018  (any other name is an error naming it)
