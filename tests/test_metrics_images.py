@@ -18,7 +18,7 @@ from rpd.evaluate import evaluate_run
 from rpd.io import load_npz, save_npz
 from rpd.layout import samples_dir
 from rpd.metrics.images import classwise_w1, image_w1
-from rpd.metrics.kid import load_feature_net
+from rpd.metrics.kid import classifier_accuracy, load_feature_net
 from rpd.schedule import make_sampler
 from rpd.stages import _save_samples, images_to_model, model_to_images
 
@@ -122,6 +122,12 @@ def test_evaluate_run_scores_pipeline_samples_against_the_reference(run_folder, 
         net = load_feature_net(feature_net)
         expected, _ = kid_reference(features(net, saved["x"]), features(net, ref["x"]), 15, 4, seed=0)
         assert values[("ddim", steps, "kid")] == pytest.approx(expected, rel=1e-4)
+        # the sanity rows: the net's accuracy on the samples (against the class each was drawn for), its ratio to
+        # the net's accuracy on real images (0.5 in its summary), and the share outside the data range as saved
+        accuracy = classifier_accuracy(str(feature_net), saved["x"], saved["y"], 0)
+        assert values[("ddim", steps, "class_accuracy")] == pytest.approx(accuracy)
+        assert values[("ddim", steps, "class_accuracy_ratio")] == pytest.approx(accuracy / 0.5)
+        assert values[("ddim", steps, "out_of_range")] == pytest.approx(float(saved["out_of_range"]))
     label = "rpd-feature-net (classification, acc 0.500 on fixture images)"
     assert set(frame["extractor"][frame["metric"] == "kid"]) == {label}
     assert (frame["extractor"][frame["metric"] != "kid"] == "").all()
