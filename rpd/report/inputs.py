@@ -121,9 +121,6 @@ class ReportInputs:
     def metrics_frame(self) -> pd.DataFrame:
         return load_metrics(self.metrics)
 
-    def summary_frame(self) -> pd.DataFrame:
-        return pd.read_csv(self.summary, dtype={"dataset": str, "model": str}, keep_default_na=False)
-
     def _arrays(self, path: Path) -> dict | None:
         try:
             return load_npz(path)
