@@ -64,17 +64,19 @@ def snakemake_cli(*args: str, workdir: Path, timeout: float = 300, **popen) -> s
 @dataclass(frozen=True)
 class DagJob:
     """A job of a workflow's DAG as a dry run builds it: its rule, wildcards, params, and the runtime and mem_mb
-    it asks for at each try (attempt 1, 2, 3: the profiles' ``retries: 2``)."""
+    it asks for at each try (attempt 1, 2, 3: the profiles' ``retries: 2``) when the dry run was asked for them."""
 
     rule: str
     wildcards: dict[str, str]
     params: dict[str, object]
-    attempts: tuple[dict[str, int], ...]
+    attempts: tuple[dict[str, int], ...] = ()
 
 
-def dry_run(configfile: Path | None, workdir: Path, config: dict | None = None) -> list[DagJob]:
+def dry_run(configfile: Path | None, workdir: Path, config: dict | None = None,
+            attempts: bool = False) -> list[DagJob]:
     """Parse the workflow with ``configfile`` (None: the default suite) and ``config`` overrides and build its
-    DAG without running a job; raises on any error. Returns the DAG's jobs."""
+    DAG without running a job; raises on any error. Returns the DAG's jobs (with ``attempts``, also each job's
+    resources at attempts 1–3: ~10% more time)."""
     from snakemake.api import (
         ConfigSettings,
         DAGSettings,
@@ -97,8 +99,8 @@ def dry_run(configfile: Path | None, workdir: Path, config: dict | None = None) 
             )
             workflow.dag(DAGSettings()).execute_workflow(executor="dryrun")
             # Snakemake's API has no public accessor for the jobs
-            return [DagJob(j.rule.name, dict(j.wildcards.items()), dict(j.params.items()), _attempts(j))
-                    for j in workflow._workflow.dag.jobs]
+            return [DagJob(j.rule.name, dict(j.wildcards.items()), dict(j.params.items()),
+                           _attempts(j) if attempts else ()) for j in workflow._workflow.dag.jobs]
     finally:
         os.chdir(cwd)  # Snakemake changes into the workdir
 

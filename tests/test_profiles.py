@@ -207,7 +207,8 @@ def test_a_training_retry_keeps_its_time_limit_and_every_retry_grows_its_memory(
     """A training job resumes from its checkpoints, so its retry asks for the same time (2× of paper's longest
     training, 21.5 h, would exceed a 24 h partition); every other job's retry asks for attempt × the time, and
     every retry for attempt × the memory (an out-of-memory failure looks like any other to Snakemake)."""
-    found = [j for j in api_dry_run(REPO / "benchmarks" / "ci.yaml", tmp_path) if j.attempts[0]]
+    found = [j for j in api_dry_run(REPO / "benchmarks" / "ci.yaml", tmp_path, attempts=True)
+             if j.attempts[0]]
     training = {"train_prior", "train_model"}
     assert training < {j.rule for j in found} and {"sample_model", "evaluate"} < {j.rule for j in found}
     for job in found:

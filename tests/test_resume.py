@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from rpd.checkpoint import load_state
-from rpd.config import MODALITY_KEYS, config_hash, load_config, modality
+from rpd.config import config_hash, load_config, training_key
 from rpd.io import load_npz
 from rpd.layout import checkpoint_file, run_folder
 from rpd.runs import Run, run_config
@@ -192,7 +192,7 @@ def test_suite_killed_mid_training_resumes_to_identical_metrics(ci_suite, tmp_pa
     log = (run_set / "train.log").read_text()  # Snakemake jobs see paths relative to the working folder
     cfg = load_config(REPO / "benchmarks" / "ci.yaml")
     dataset = run_set.parent.name  # the killed job may train a 2D or an image model: their step counts differ
-    steps = cfg[MODALITY_KEYS[modality(cfg["datasets"][dataset])]["training"]]["steps"]
+    steps = cfg[training_key({"kind": "model", "dataset": cfg["datasets"][dataset]})]["steps"]
     assert f"resumed from {checkpoint.relative_to(workdir)} at step {step}/{steps}" in log
     for seed in seeds_done:  # Snakemake deleted their train/ folders; they resume at their end, no step run again
         assert f"resumed from {checkpoint.parent.relative_to(workdir)}/{seed}.pt at step {steps}/{steps}" in log, seed

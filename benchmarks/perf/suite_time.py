@@ -132,11 +132,14 @@ LOG_TIMESTAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.
 def pipeline_wall(results: Path) -> tuple[Path, float] | None:
     """Snakemake's log of the latest run that finished ``results`` (results/<suite>: the log names its files and
     reports 100% done) and its seconds from the first job's start to the last job's end; None if there is none."""
-    logs = sorted((results.resolve().parent.parent / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True)
+    results = results.resolve()
+    logs = sorted((results.parent.parent / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True)
     for log in logs:  # newest first (Snakemake names them by their start time)
         text = log.read_text(errors="replace")
+        if f"results/{results.name}/" not in text or "(100%) done" not in text:
+            continue
         stamps = [datetime.strptime(s, "%a %b %d %H:%M:%S %Y") for s in LOG_TIMESTAMP.findall(text)]
-        if f"results/{results.resolve().name}/" in text and "(100%) done" in text and len(stamps) >= 2:
+        if len(stamps) >= 2:
             return log, (stamps[-1] - stamps[0]).total_seconds()
     return None
 
