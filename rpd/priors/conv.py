@@ -18,8 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from rpd.gaussians import standard_normal_kl
-from rpd.priors.vae2d import gaussian_nll
+from rpd.priors.vae2d import beta_vae_loss
 
 
 def _conv_stack(c_in: int, channels: list[int]) -> nn.Sequential:
@@ -88,12 +87,7 @@ class ConvBetaVAE(nn.Module):
         return mu, F.softplus(raw) + self.sigma_floor
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        m, log_s = self._posterior(x, y)
-        z = m + log_s.exp() * torch.randn_like(m)
-        mu, sigma = self.decode(z, y)
-        nll = gaussian_nll(x, mu, sigma).mean()
-        kl = standard_normal_kl(m, log_s).mean()
-        return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
+        return beta_vae_loss(x, *self._posterior(x, y), self.beta, lambda z: self.decode(z, y))
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.posterior_from_params(self.posterior_params(x, y))

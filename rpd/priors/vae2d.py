@@ -11,6 +11,7 @@ normals per sample: the sampling loop draws them with the sample's noise), and `
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +36,16 @@ def mlp(inp: int, hidden: int, depth: int, out: int) -> nn.Sequential:
 def gaussian_nll(x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """−log N(x; μ, diag σ²), summed over dimensions, per sample."""
     return (0.5 * math.log(2 * math.pi) + sigma.log() + 0.5 * ((x - mu) / sigma) ** 2).flatten(1).sum(1)
+
+
+def beta_vae_loss(x: torch.Tensor, m: torch.Tensor, log_s: torch.Tensor, beta: float,
+                  decode: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, dict[str, float]]:
+    """β-VAE loss: −log N(x; μ̂(z), σ̂(z)²) + β KL(N(m, s²) ‖ N(0, I)), z = m + s·ε (reparametrised), batch means."""
+    z = m + log_s.exp() * torch.randn_like(m)
+    mu, sigma = decode(z)
+    nll = gaussian_nll(x, mu, sigma).mean()
+    kl = standard_normal_kl(m, log_s).mean()
+    return nll + beta * kl, {"nll": nll.item(), "kl": kl.item()}
 
 
 class GaussianDecoder(nn.Module):
@@ -67,12 +78,7 @@ class BetaVAE2D(nn.Module):
         return m, log_s.clamp(-10, 5)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        m, log_s = self._posterior(x)
-        z = m + log_s.exp() * torch.randn_like(m)
-        mu, sigma = self.decoder(z)
-        nll = gaussian_nll(x, mu, sigma).mean()
-        kl = standard_normal_kl(m, log_s).mean()
-        return nll + self.beta * kl, {"nll": nll.item(), "kl": kl.item()}
+        return beta_vae_loss(x, *self._posterior(x), self.beta, self.decoder)
 
     def posterior_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.posterior_from_params(self.posterior_params(x, y))
