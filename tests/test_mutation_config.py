@@ -40,10 +40,24 @@ def test_each_deselected_test_exists(node: str) -> None:
     assert name in names, f"[tool.mutmut] deselects {node}: no such test"
 
 
-@pytest.mark.parametrize("pattern", MUTMUT["do_not_mutate_patterns"])
+PROSE = [p for p in MUTMUT["do_not_mutate_patterns"] if p.startswith('^\\s*"')]  # lines of wording only
+
+
+@pytest.mark.parametrize("pattern", [p for p in MUTMUT["do_not_mutate_patterns"] if p not in PROSE])
 def test_each_equivalent_mutant_pattern_matches_exactly_one_mutated_line(pattern: str) -> None:
     hits = [line for line in _mutated_lines() if re.search(pattern, line)]
     assert len(hits) == 1, f"[tool.mutmut] pattern {pattern!r} matches {len(hits)} lines of the mutated modules"
+
+
+def test_the_prose_pattern_leaves_out_only_lines_that_are_a_plain_string_with_words() -> None:
+    """A line it skips must hold one string literal and nothing else (no code, no f-string expression)."""
+    assert len(PROSE) == 1
+    hits = [line for line in _mutated_lines() if re.search(PROSE[0], line)]
+    assert len(hits) > 50  # the captions and Methods text
+    for line in hits:
+        text = ast.literal_eval(line.rstrip(",) "))
+        assert isinstance(text, str) and " " in text, line
+    assert not re.search(PROSE[0], 'f"N = {n} images"') and not re.search(PROSE[0], 'x = "a b"')
 
 
 def test_what_a_shared_fixture_reaches_counts_for_every_test_that_uses_it(tmp_path, monkeypatch) -> None:
