@@ -96,7 +96,9 @@ def test_feature_net_trains_on_the_requested_device(device_requests, tmp_path):
 
 def test_sampling_device_argument_leaves_cpu_samples_unchanged(suite):
     """The device-parametrised loop on the CPU gives what the loop gave before it existed (the default
-    argument), and the samples come back as a CPU array whatever the device."""
+    argument), and the samples come back as a CPU array whatever the device. Across batch sizes the samples agree
+    to float32 rounding, not bit for bit: each sample has its own noise, but the CPU's matrix kernels block a
+    batch of 4 and one of 9 differently (1.5e-5 of values up to 448 with one thread on an AMD EPYC host)."""
     from rpd.diffusion import DiffusionSpec, sample
 
     cfg = suite[0]
@@ -106,8 +108,10 @@ def test_sampling_device_argument_leaves_cpu_samples_unchanged(suite):
     spec = DiffusionSpec.from_run_config(run)
     args = (spec, net, None, 9, (2,), "ddpm", 4)
     default = sample(*args, seed=3, batch_size=4)
-    explicit = sample(*args, seed=3, batch_size=9, device=torch.device("cpu"), precision="fp32")
+    explicit = sample(*args, seed=3, batch_size=4, device=torch.device("cpu"), precision="fp32")
     assert isinstance(explicit, np.ndarray) and np.array_equal(default, explicit)
+    one_batch = sample(*args, seed=3, batch_size=9, device=torch.device("cpu"), precision="fp32")
+    np.testing.assert_allclose(one_batch, default, rtol=1e-6, atol=1e-6 * float(np.abs(default).max()))
 
 
 def test_autocast_is_bf16_only_when_asked():
