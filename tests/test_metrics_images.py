@@ -133,6 +133,20 @@ def test_evaluate_run_scores_pipeline_samples_against_the_reference(run_folder, 
     assert (frame["extractor"][frame["metric"] != "kid"] == "").all()
 
 
+def test_evaluate_run_rows_name_the_run_and_follow_the_resolved_config(run_folder, tmp_path):
+    """Every row names its run as config.json does (what collect and the report group by); a resolved config
+    passed by the workflow decides which sample files are scored and the names, config_hash stays config.json's."""
+    run_dir, reference, feature_net = run_folder
+    frame = evaluate_run(run_dir, reference, None, feature_net)
+    ids = frame[["suite", "dataset", "model", "family", "size", "seed", "n", "parameters"]].drop_duplicates()
+    assert ids.to_dict("records") == [{"suite": "test", "dataset": DATASET["name"], "model": "ddpm", "family": "ddpm",
+                                      "size": "std", "seed": 0, "n": N, "parameters": 1}]
+    resolved = run_config() | {"sampling": [["ddim", 3]], "model": {**run_config()["model"], "name": "ddpm_twin"}}
+    only = evaluate_run(run_dir, reference, None, feature_net, run=resolved)
+    assert set(zip(only["sampler"], only["steps"])) == {("ddim", 3)} and set(only["model"]) == {"ddpm_twin"}
+    assert set(only["config_hash"]) == set(frame["config_hash"])
+
+
 def test_evaluate_run_sees_labels_shifted_by_one_class(run_folder, tmp_path):
     """If the saved labels were those of class (y + 1) mod C, CW-1WD is the mean distance between the images of
     neighbouring classes, while 1WD (label-blind) does not move."""

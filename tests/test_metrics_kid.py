@@ -4,6 +4,8 @@ features of a feature net with fixed weights, compared with what rpd.metrics.kid
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -89,7 +91,9 @@ def test_feature_net_summary_states_its_task_size_and_accuracy(tmp_path):
 
     torch.set_num_threads(1)
     x = _images(0, 40, 1, 255)
+    started = time.perf_counter()
     net, summary = train_feature_net(x, None, x[:8], None, steps=2, seed=0, batch_size=8)
+    assert 0.0 < summary["train_seconds"] <= time.perf_counter() - started  # the training's own wall time
     assert summary["task"] == "rotation" and summary["num_outputs"] == 4 and summary["in_channels"] == 1
     assert summary["parameters"] == sum(p.numel() for p in net.parameters()) > 0
     assert summary["accuracy_on"] == "8 reference images" and 0.0 <= summary["accuracy"] <= 1.0
@@ -108,3 +112,14 @@ def test_rotation_task_turns_each_image_by_its_own_number_of_quarter_turns():
     for i, q in enumerate([0, 1, 2, 3]):
         expected = np.rot90(torch.cat([x, x])[i].numpy(), q, axes=(1, 2))
         np.testing.assert_array_equal(turned[i].numpy(), expected)
+
+
+def test_fidelity_kwargs_subset_defaults_to_min_1000_n_and_device_to_the_cpu():
+    """torch-fidelity's subset size is min(1000, N) unless the suite sets one; features on the CPU by default."""
+    from rpd.metrics.kid import fidelity_kwargs
+
+    sizes = {n: fidelity_kwargs("feature-net", "w.pt", n, None, 3, 7)["kid_subset_size"] for n in (999, 1000, 5000)}
+    assert sizes == {999: 999, 1000: 1000, 5000: 1000}
+    chosen = fidelity_kwargs("feature-net", "w.pt", 5000, 250, 3, 7)
+    assert chosen["kid_subset_size"] == 250 and chosen["kid_subsets"] == 3 and chosen["rng_seed"] == 7
+    assert chosen["cuda"] is False and chosen["feature_extractor_weights_path"] == "w.pt"

@@ -123,6 +123,17 @@ def test_region_w1_rejects_bad_scale() -> None:
         region_w1(CENTRES, CENTRES, CENTRES, 0.0)
 
 
+def test_region_w1_names_the_bad_input() -> None:
+    """The message names which of the three point sets is wrong (the user's data, the samples or the grid)."""
+    empty = np.empty((0, 2))
+    for name, args in {"gen": (empty, CENTRES, CENTRES), "ref": (CENTRES, empty, CENTRES),
+                       "centres": (CENTRES, CENTRES, empty)}.items():
+        with pytest.raises(ValueError, match=f"^{name} is empty"):
+            region_w1(*args, SCALE)
+    with pytest.raises(ValueError, match="share one dimension, got 2, 2, 3"):
+        region_w1(CENTRES, CENTRES, np.zeros((2, 3)), SCALE)
+
+
 def test_import_does_not_load_torch() -> None:
     # A fresh interpreter, without the POT switches this test process already set on import.
     env = {k: v for k, v in os.environ.items() if not k.startswith("POT_BACKEND_DISABLE_")}

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from rpd.config import load_config
-from rpd.resources import MIN_MINUTES, NETWORK_STAGES, STAGES, cluster_resources, needs, wants_gpu
+from rpd.resources import CUDA_CONTEXT_MB, MIN_MINUTES, NETWORK_STAGES, STAGES, cluster_resources, needs, wants_gpu
 from rpd.runs import Run, run_config
 from suite import REPO, snakemake
 
@@ -160,6 +160,17 @@ def test_estimates_follow_the_work_and_grow_with_the_attempt():
         res = cluster_resources(base, attempt)
         assert res["runtime"] == pytest.approx(attempt * base.minutes, abs=0.5)
         assert res["mem_mb"] == pytest.approx(attempt * base.mem_mb, abs=0.5)
+
+
+def test_gpu_jobs_hold_the_cuda_context_and_the_bound_s_memory_grows_with_n():
+    """A job on a GPU also holds the CUDA libraries in host memory; the bound keeps the N points twice."""
+    cfg = {**load_config(REPO / "benchmarks" / "paper.yaml"), "device": "cpu"}
+    run = run_config(cfg, Run("model", "fmnist", "ddpm", "std", 0))
+    for stage in ("sample", "evaluate", "elbo"):
+        extra = needs(stage, {**run, "device": "cuda"}, images=True).mem_mb - needs(stage, run, images=True).mem_mb
+        assert extra == pytest.approx(CUDA_CONTEXT_MB), stage
+    more = needs("elbo", {**run, "n_eval": 4 * run["n_eval"]}, images=True).mem_mb
+    assert more > needs("elbo", run, images=True).mem_mb
 
 
 def test_every_network_job_of_a_cuda_suite_wants_a_gpu():
