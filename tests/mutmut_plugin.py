@@ -6,13 +6,14 @@ that the tests start as subprocesses (Snakemake dry runs and suites, in temporar
 and fail there. Keep the mark inside this process only; while a mutant is tested, the variable stays exported so
 that subprocesses run the mutant too.
 
-mutmut times a test by its call alone and runs a mutant's tests fastest first, stopping at the first failure.
-A test of the rendered report takes a hundredth of a second to call but needs its module's report built first
-(30–50 s on a loaded 2-core machine), so a mutant of a statistics function would build three reports before
-reaching the unit test that kills it in 0.1 s, and mutmut's timeout (a multiple of the call times) would stop a
-surviving mutant and count it as killed. So: the statistics pass adds each test's setup time to its duration
-(timeouts and order then follow the real cost), and in a mutant's run the tests that need a fixture built once
-per module or session (a report, a trained model) run after the others, in mutmut's order within each group.
+mutmut times a test by its call alone and stops a mutant's run at its first failing test. A test that reads a
+fixture built once per module or session (a report, trained models) takes a hundredth of a second to call, but
+the first such test in a run builds the fixture (30–50 s for a rendered report on a loaded 2-core machine), and
+mutmut's timeout (a multiple of the call times) stopped surviving mutants and counted them as killed. So the
+statistics pass adds each test's setup time to its duration (timeouts and order then follow the real cost), and
+a mutant's run orders its tests cheapest first, a module's or class's tests sharing a fixture as one group costed
+by their sum. mutmut's fork server passes the tests in no particular order (its fork runner sorts them fastest
+first, the fork server does not).
 
 mutmut records which functions a test reaches between its start and its teardown. A fixture built once per
 module or session (the synthetic report) runs its functions inside the first test that asks for it, so mutmut
@@ -23,6 +24,7 @@ therefore keeps what each shared fixture's setup reached and adds it to every te
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -38,6 +40,11 @@ def pytest_configure(config) -> None:
     me = sys.modules[__name__]
     if os.environ.get("MUTANT_UNDER_TEST") and not config.pluginmanager.is_registered(me):
         config.pluginmanager.register(me, "rpd-mutmut")  # pytest replays pytest_configure on it: a no-op below
+    if os.environ.get("MUTANT_UNDER_TEST") not in (None, "", "stats"):
+        # A mutant's session runs in a child forked from mutmut's fork server, which holds torch and every test
+        # module. Frozen, those objects are out of the collector's reach: a collection no longer touches (and so
+        # copies) their pages. Measured on 386 mutants twice, side by side: 12-14% less worker time (2026-12-01).
+        gc.freeze()
     if os.environ.get("MUTANT_UNDER_TEST") == "stats":
         from mutmut.mutation import trampoline
 
@@ -45,16 +52,38 @@ def pytest_configure(config) -> None:
         _COLLECTING_STATS = True
 
 
-def _needs_a_shared_fixture(item: pytest.Item) -> bool:
-    """Whether the test uses a fixture defined in a test module and built once per module, class or session."""
+def _shared_fixturedefs(item: pytest.Item) -> list:
+    """The fixtures the test uses that are built once per module, class or session."""
     info = getattr(item, "_fixtureinfo", None)
     defs = info.name2fixturedefs.values() if info is not None else ()
-    return any(d.scope != "function" and d.baseid.endswith(".py") for chain in defs for d in chain)
+    return [d for chain in defs for d in chain if d.scope != "function"]
+
+
+def _fixture_group(item: pytest.Item) -> str:
+    """Tests that share a module or class fixture: pytest tears it down when the next test is elsewhere."""
+    if any(d.scope in ("module", "class") for d in _shared_fixturedefs(item)):
+        return item.nodeid.split("::")[0] + ("::" + item.cls.__name__ if getattr(item, "cls", None) else "")
+    return item.nodeid
+
+
+def _seconds_in_stats(item: pytest.Item) -> float:
+    """The test's time in mutmut's statistics (with its setup, see above); 0 before they exist."""
+    from mutmut.state import state
+
+    return state().duration_by_test.get(item.nodeid, 0.0)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config, items: list[pytest.Item]) -> None:
-    if os.environ.get("MUTANT_UNDER_TEST"):  # a mutant's (or the clean) run; unset outside mutmut
-        items.sort(key=_needs_a_shared_fixture)  # stable: mutmut's fastest-first order within each group
+    if not os.environ.get("MUTANT_UNDER_TEST"):  # set in a mutant's (or the clean) run only
+        return
+    # With -x, the cheapest tests first. Tests sharing a module or class fixture stay together (pytest rebuilds the
+    # fixture if they are split), as a group costed by what it takes when all pass: the sum of their times, the
+    # first one's setup (the build) included; fastest first within a group.
+    group = {item.nodeid: _fixture_group(item) for item in items}
+    cost: dict[str, float] = {}
+    for item in items:
+        cost[group[item.nodeid]] = cost.get(group[item.nodeid], 0.0) + _seconds_in_stats(item)
+    items.sort(key=lambda item: (cost[group[item.nodeid]], group[item.nodeid], _seconds_in_stats(item)))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -64,12 +93,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         from mutmut.state import state
 
         state().duration_by_test[item.nodeid] += call.duration
-
-
-def _shared_fixturedefs(item: pytest.Item) -> list:
-    info = getattr(item, "_fixtureinfo", None)
-    defs = info.name2fixturedefs.values() if info is not None else ()
-    return [d for chain in defs for d in chain if d.scope != "function"]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -91,3 +91,39 @@ def test_what_a_shared_fixture_reaches_counts_for_every_test_that_uses_it(tmp_pa
                         "--rootdir", str(tmp_path)], plugins=[mutmut_plugin, MutmutStats()])
     assert code == 0
     assert reached == {"test_first": {"render", "table"}, "test_second": {"render"}, "test_alone": set()}
+
+
+def test_a_mutants_tests_run_cheapest_first_with_a_shared_fixtures_tests_together(tmp_path, monkeypatch) -> None:
+    """tests/mutmut_plugin.py in a mutant's run: mutmut's fork server passes the tests in a set's order, and -x stops
+    at the first failure, so the cheapest run first; tests sharing a module fixture run together (pytest would
+    rebuild it between them), costed by their sum, fastest first within."""
+    from collections import defaultdict
+
+    from mutmut.state import state
+
+    import mutmut_plugin
+
+    times = {"test_slow": 3.0, "test_a": 1.0, "test_b": 0.1, "test_fast": 0.2, "test_mid": 1.5}  # a + b = 1.1
+    monkeypatch.setattr(state(), "duration_by_test",
+                        defaultdict(float, {f"test_order.py::{name}": t for name, t in times.items()}))
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "rpd.x_f__mutmut_1")
+    monkeypatch.setattr(mutmut_plugin.gc, "freeze", lambda: None)  # not this test process's heap
+    ran: list[str] = []
+
+    class Order:
+        def pytest_runtest_logstart(self, nodeid, location) -> None:
+            ran.append(nodeid.split("::")[1])
+
+    (tmp_path / "test_order.py").write_text(
+        "import pytest\n\n"
+        "@pytest.fixture(scope='module')\ndef models():\n    return 1\n\n"
+        "def test_slow():\n    pass\n\n"
+        "def test_a(models):\n    pass\n\n"
+        "def test_mid():\n    pass\n\n"
+        "def test_b(models):\n    pass\n\n"
+        "def test_fast():\n    pass\n"
+    )
+    code = pytest.main([str(tmp_path / "test_order.py"), "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                        "--rootdir", str(tmp_path)], plugins=[mutmut_plugin, Order()])
+    assert code == 0
+    assert ran == ["test_fast", "test_b", "test_a", "test_mid", "test_slow"]
