@@ -160,6 +160,8 @@ def test_estimates_follow_the_work_and_grow_with_the_attempt():
         res = cluster_resources(base, attempt)
         assert res["runtime"] == pytest.approx(attempt * base.minutes, abs=0.5)
         assert res["mem_mb"] == pytest.approx(attempt * base.mem_mb, abs=0.5)
+        resumed = cluster_resources(base, attempt, resumes=True)  # a training retry continues from its checkpoint
+        assert resumed == {"runtime": round(base.minutes), "mem_mb": res["mem_mb"]}
 
 
 def test_gpu_jobs_hold_the_cuda_context_and_the_bound_s_memory_grows_with_n():
