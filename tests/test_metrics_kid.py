@@ -103,6 +103,22 @@ def test_feature_net_summary_states_its_task_size_and_accuracy(tmp_path):
     assert torch.allclose(loaded.features(probe), net.eval().features(probe))
 
 
+@pytest.mark.parametrize(("steps", "logged"), [(7, [1, 2, 3, 4, 5, 6, 7]), (10, [2, 4, 6, 8, 10])])
+def test_feature_net_training_logs_each_fifth_of_its_steps_and_records_its_settings(capsys, steps, logged):
+    """The KID job's progress: a line on stderr every fifth of the steps (every step below 10) and at the last; the
+    summary records the steps, the batch size (default 128) and the classes the head tells apart."""
+    from rpd.metrics.kid import train_feature_net
+
+    torch.set_num_threads(1)
+    x, y = _images(0, 24, 1, 255), np.arange(24) % 3
+    _, summary = train_feature_net(x, y, x[:6], y[:6], steps=steps, seed=0)
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(" loss ")[0] for line in err] == [f"[feature-net] step {k}/{steps}" for k in logged]
+    assert all(np.isfinite(float(line.split(" loss ")[1])) for line in err)
+    assert (summary["steps"], summary["batch_size"], summary["num_outputs"]) == (steps, 128, 3)
+    assert summary["task"] == "classification" and summary["in_channels"] == 1
+
+
 def test_rotation_task_turns_each_image_by_its_own_number_of_quarter_turns():
     # the feature net of an unlabelled dataset learns to tell these four rotations apart (rpd.metrics.kid)
     from rpd.metrics.kid import _rotated
