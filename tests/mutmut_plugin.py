@@ -60,9 +60,10 @@ def _shared_fixturedefs(item: pytest.Item) -> list:
 
 
 def _fixture_group(item: pytest.Item) -> str:
-    """Tests that share a module or class fixture: pytest tears it down when the next test is elsewhere."""
+    """The test module, for a test using a module or class fixture (pytest tears it down when the next test is in
+    another module or class); the test itself otherwise."""
     if any(d.scope in ("module", "class") for d in _shared_fixturedefs(item)):
-        return item.nodeid.split("::")[0] + ("::" + item.cls.__name__ if getattr(item, "cls", None) else "")
+        return item.nodeid.split("::")[0]
     return item.nodeid
 
 
