@@ -38,18 +38,19 @@ def pytest_configure(config) -> None:
     """tests/conftest.py imports this hook; under mutmut it registers the module, so the hooks below run too."""
     global _COLLECTING_STATS
     me, mutant = sys.modules[__name__], os.environ.get("MUTANT_UNDER_TEST")
-    if mutant and not config.pluginmanager.is_registered(me):
-        config.pluginmanager.register(me, "rpd-mutmut")  # pytest replays pytest_configure on it: a no-op below
-    if mutant and mutant != "stats":
-        # A mutant's session runs in a child forked from mutmut's fork server, which holds torch and every test
-        # module. Frozen, those objects are out of the collector's reach: a collection no longer touches (and so
-        # copies) their pages. Measured on 386 mutants twice, side by side: 12-14% less worker time (2026-12-01).
-        gc.freeze()
+    if not mutant or config.pluginmanager.is_registered(me):
+        return  # outside mutmut, or pytest replaying this hook on the module registered below
+    config.pluginmanager.register(me, "rpd-mutmut")
     if mutant == "stats":
         from mutmut.mutation import trampoline
 
         trampoline._mutant_under_test = os.environ.pop("MUTANT_UNDER_TEST")  # what the trampolines fall back to
         _COLLECTING_STATS = True
+    else:
+        # A mutant's session runs in a child forked from mutmut's fork server, which holds torch and every test
+        # module. Frozen, those objects are out of the collector's reach: a collection no longer touches (and so
+        # copies) their pages. Measured on 386 mutants twice, side by side: 12-14% less worker time (2026-12-01).
+        gc.freeze()
 
 
 def _shared_fixturedefs(item: pytest.Item) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import os
 import re
 import tomllib
 
@@ -127,3 +128,31 @@ def test_a_mutants_tests_run_cheapest_first_with_a_shared_fixtures_tests_togethe
                         "--rootdir", str(tmp_path)], plugins=[mutmut_plugin, Order()])
     assert code == 0
     assert ran == ["test_fast", "test_b", "test_a", "test_mid", "test_slow"]
+
+
+@pytest.mark.parametrize("mutant", ["stats", "rpd.x_f__mutmut_1"])
+def test_a_session_under_mutmut_starts_through_the_conftest_import(tmp_path, mutant: str) -> None:
+    """tests/conftest.py imports the plugin's pytest_configure, as here; mutmut marks its statistics pass and each
+    mutant's run with MUTANT_UNDER_TEST. The statistics pass keeps the mark inside its process, a mutant's run
+    exports it to subprocesses and freezes the forked heap; both sessions must start (an error here stops `make
+    mutation` before any mutant runs)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\nfrom mutmut_plugin import pytest_configure\n")
+    (tmp_path / "test_mark.py").write_text(
+        "import gc, os\nfrom mutmut.mutation import trampoline\nimport mutmut_plugin\n\n"
+        "def test_mark():\n"
+        f"    if {mutant!r} == 'stats':\n"
+        "        assert 'MUTANT_UNDER_TEST' not in os.environ and trampoline._mutant_under_test == 'stats'\n"
+        "        assert mutmut_plugin._COLLECTING_STATS and gc.get_freeze_count() == 0\n"
+        "    else:\n"
+        f"        assert os.environ['MUTANT_UNDER_TEST'] == {mutant!r} and not mutmut_plugin._COLLECTING_STATS\n"
+        "        assert gc.get_freeze_count() > 0\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")} | {"MUTANT_UNDER_TEST": mutant}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                           "-p", "no:xdist", "--rootdir", str(tmp_path), str(tmp_path / "test_mark.py")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
