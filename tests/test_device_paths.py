@@ -58,7 +58,7 @@ def _train_rpd(cfg: dict, train: Path, folder: Path) -> tuple[dict, Path]:
     return run, folder / "prior" / "model.pt"
 
 
-def test_every_network_stage_computes_on_the_config_device(suite, tmp_path, device_requests, monkeypatch):
+def test_every_network_stage_computes_on_the_config_device(suite, tmp_path, device_requests, monkeypatch, capsys):
     cfg, train, reference = copy.deepcopy(suite[0]), suite[1], suite[2]
     cfg["device"] = "cpu"
     for block in ("prior_training", "training"):
@@ -74,7 +74,13 @@ def test_every_network_stage_computes_on_the_config_device(suite, tmp_path, devi
         return real_sample(spec, net, *args, **kwargs)
 
     monkeypatch.setattr(stages, "sample", sample)
+    capsys.readouterr()
     stages.sample_model_run({**run, "n_eval": 16}, tmp_path / "rpd", prior)
+    # the job's log says where and in which precision it samples, then each (sampler, K) as it is done
+    said = capsys.readouterr().err.splitlines()
+    label = stages._label(run)
+    assert said[0] == f"[{label}] sampling on cpu in fp32", said
+    assert [line.split(" in ")[0] for line in said[1:]] == [f"[{label}] sampled {s} K={k}" for s, k in run["sampling"]]
     elbo.elbo_run(tmp_path / "rpd", reference, prior, tmp_path / "elbo.csv", t_draws=3)
     assert device_requests == ["cpu"] * 4
     assert len(seen) == len(run["sampling"]) and set(seen) == {(torch.device("cpu"), torch.device("cpu"))}

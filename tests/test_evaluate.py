@@ -1,8 +1,14 @@
-"""rpd.evaluate: the sanity share of raw values outside the data range."""
+"""rpd.evaluate: the sanity share of raw values outside the data range, and the metrics of 2D samples."""
 
 import numpy as np
+import pytest
 
-from rpd.evaluate import IMAGE_RANGE, RANGE_MARGIN, out_of_range_share
+from rpd.config import load_config
+from rpd.evaluate import IMAGE_RANGE, RANGE_MARGIN, SampleError, check_samples, grid_metrics, out_of_range_share
+from rpd.io import load_npz
+from rpd.metrics.wasserstein import w1
+from rpd.stages import make_dataset
+from suite import REPO
 
 
 def test_out_of_range_counts_values_beyond_the_widened_range_only():
@@ -18,6 +24,29 @@ def test_out_of_range_is_per_coordinate_on_2d_boxes():
     lo, hi = np.array([0.0, -1.0]), np.array([1.0, 1.0])  # the reference set's bounding box, per coordinate
     x = np.array([[1.5, 0.0], [0.5, 1.4]])  # 1.5 is beyond 1 + 0.25 · 1; 1.4 is within 1 + 0.25 · 2
     assert out_of_range_share(x, lo, hi) == 0.25
+
+
+def test_grid_metrics_count_coordinates_beyond_the_reference_box_on_either_side(tmp_path):
+    dataset = load_config(REPO / "benchmarks" / "ci.yaml")["datasets"]["dino-grid-0.1"]
+    make_dataset(dataset, 128, tmp_path / "train.npz", tmp_path / "reference.npz")
+    reference = load_npz(tmp_path / "reference.npz")["x"]
+    x = reference.copy()
+    x[:12, 0] = reference[:, 0].min() - 10  # 12 of the 256 coordinates below the box
+    x[12:16, 1] = reference[:, 1].max() + 10  # 4 above it
+    values = grid_metrics(x, reference, dataset)
+    assert set(values) == {"1wd", "rw1wd", "mass_error", "out_of_range"}  # the metric names of metrics.csv
+    assert values["out_of_range"] == 16 / x.size
+    assert values["1wd"] == pytest.approx(w1(x, reference))
+    assert grid_metrics(reference, reference, dataset)["out_of_range"] == 0.0
+
+
+@pytest.mark.parametrize("x, bad", [
+    (np.array([[0.0, np.nan], [np.inf, 1.0], [-np.inf, 2.0]]), "3"),  # counted
+    (np.array([[0.0, None], [1.0, 2.0], [3.0, 4.0]], dtype=object), "all"),  # not numbers: none can be scored
+])
+def test_samples_with_values_that_are_not_finite_numbers_are_refused_with_how_many(x, bad):
+    with pytest.raises(SampleError, match=rf"^s\.npz: {bad} non-finite values \(NaN or inf\) among the samples; "):
+        check_samples(x, np.zeros((3, 2)), "s.npz")
 
 
 def test_import_metric_libraries_imports_kid_only_for_image_runs(monkeypatch):

@@ -5,6 +5,7 @@ the pipeline writes: uint8 N×C×H×W images with labels ``y`` in its run set's 
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,11 @@ def test_evaluate_run_rows_name_the_run_and_follow_the_resolved_config(run_folde
     """Every row names its run as config.json does (what collect and the report group by); a resolved config
     passed by the workflow decides which sample files are scored and the names, config_hash stays config.json's."""
     run_dir, reference, feature_net = run_folder
+    start = time.perf_counter()
     frame = evaluate_run(run_dir, reference, None, feature_net)
+    elapsed = time.perf_counter() - start
+    # each (sampler, K)'s scoring time, measured within this call
+    assert frame.groupby(["sampler", "steps"])["eval_seconds"].first().between(0, elapsed).all(), elapsed
     ids = frame[["suite", "dataset", "model", "family", "size", "seed", "n", "parameters"]].drop_duplicates()
     assert ids.to_dict("records") == [{"suite": "test", "dataset": DATASET["name"], "model": "ddpm", "family": "ddpm",
                                       "size": "std", "seed": 0, "n": N, "parameters": 1}]

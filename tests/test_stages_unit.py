@@ -7,9 +7,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from rpd import stages
+from rpd.config import load_config
+from rpd.data.specs import num_classes
 from rpd.metrics.kid import classifier_accuracy
+from rpd.runs import Run, run_config
+from suite import REPO
 
 
 def test_sample_model_runs_samples_each_seed_with_its_own_folder_and_prior(monkeypatch):
@@ -48,3 +53,22 @@ def test_the_feature_net_summary_says_its_task_and_the_images_its_accuracy_is_on
     assert summary["task"] == task and summary["accuracy_on"] == f"16 reference images (held out: {held_out})"
     if labelled:  # its accuracy is the classifier's on the labelled reference images
         assert summary["accuracy"] == pytest.approx(classifier_accuracy(tmp_path / "net" / "model.pt", x[:16], y[:16], 0))
+
+
+def test_an_image_prior_job_fits_p_z_given_y_on_the_training_labels(tmp_path):
+    """Stage 1 on class-conditional images: p̂(z|y) of each class has the mean of that class's posterior means
+    (the moments of its aggregate posterior, rpd.priors.conv), computed from the labels in train.npz."""
+    run = run_config(load_config(REPO / "benchmarks" / "ci.yaml"), Run("prior", "fmnist-8", "betavae_img", "std", 0))
+    run["training"].update(steps=2, log_every=1, checkpoint_every=0)
+    classes = num_classes(run["dataset"])
+    rng = np.random.default_rng(0)
+    y = np.arange(8 * classes) % classes
+    x = np.clip(rng.normal(25 * y[:, None, None, None], 20, (len(y), 1, 8, 8)), 0, 255).astype(np.uint8)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    stages.train_prior_run(run, tmp_path / "train.npz", tmp_path / "prior")
+    prior = stages.load_prior(tmp_path / "prior" / "model.pt")
+    with torch.no_grad():
+        m = prior.posterior_params(stages.images_to_model(x), torch.from_numpy(y))[:, :prior.latent_dim].double()
+    expected = torch.stack([m[torch.from_numpy(y == k)].mean(0) for k in range(classes)])
+    assert torch.allclose(prior.latent_mean.double(), expected, atol=1e-5)
+    assert not torch.allclose(expected[0], expected[-1], atol=1e-3)  # the classes' latents differ

@@ -107,6 +107,12 @@ def test_a_non_finite_value_decides_its_seed_against_its_side() -> None:
     # mirrored for a worse-claim: the challenger's infinite value supports "challenger worse" on that seed
     o = test_one(table([0.70, 0.72, 0.69, np.inf], [0.20, 0.21, 0.22, 0.2]), expect="higher")
     assert o.status == V.SUPPORTED and o.wins == 4
+    # every such seed is named, in seed order per side, then the seeds where both sides failed
+    o = test_one(table([np.inf, 0.1, np.nan, 0.1, np.nan], [0.6, np.nan, 0.6, 0.6, np.inf]))
+    assert o.reason.endswith("; seed 0: rpd value inf (seed decided against rpd); seed 2: rpd value nan (seed decided "
+                             "against rpd); seed 1: ddpm value nan (seed decided against ddpm); seed 4: both values "
+                             "non-finite (no decision)"), o.reason
+    assert o.seeds == 4 and o.wins == 2  # seed 3 (finite) and seed 1
 
 
 def test_worse_claim_is_mirrored() -> None:

@@ -225,7 +225,7 @@ def run_test(frame: pd.DataFrame, test: Test) -> Outcome:
     scale = LOG_RATIO if test.metric in RATIO_METRICS and positive else DIFFERENCE
     diff = np.log(c / b) if scale == LOG_RATIO else c - b
     mean, sd, n, lo, hi = t_interval(diff)
-    base_mean = float(b.mean()) if len(b) else np.nan
+    base_mean = float(b.mean())  # pandas: NaN over no seed
     status, reason = decide(test, n, lo, hi, base_mean, scale)
     if test.metric in RATIO_METRICS and scale == DIFFERENCE and len(finite):
         reason += " (a value ≤ 0: tested on the raw difference, not the log ratio)"
@@ -237,7 +237,7 @@ def run_test(frame: pd.DataFrame, test: Test) -> Outcome:
     better = (diff < 0 if test.expect != "higher" else diff > 0).sum()
     wins = int(better) + int((against_b if test.expect != "higher" else against_c).sum())
     return Outcome(test, status, reason, n + int(against_c.sum() + against_b.sum()), mean, sd, lo, hi,
-                   float(c.mean()) if len(c) else np.nan, base_mean, wins, scale)
+                   float(c.mean()), base_mean, wins, scale)
 
 
 def paired_outcomes(frame: pd.DataFrame, challengers: Sequence[str], baselines: Sequence[str], metric: str,
