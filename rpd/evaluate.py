@@ -143,7 +143,7 @@ def sample_accuracy(feature_net: str, x: np.ndarray, y: np.ndarray, seed: int) -
 
     real = float(load_json(Path(feature_net).parent / "summary.json")["accuracy"])
     on_samples = classifier_accuracy(feature_net, x, y, seed)
-    return {"class_accuracy": on_samples, "class_accuracy_ratio": on_samples / real if real > 0 else float("nan")}
+    return {"class_accuracy": on_samples, "class_accuracy_ratio": on_samples / real if real > 0 else np.nan}
 
 
 def evaluate_run(

@@ -26,6 +26,19 @@ def test_sample_model_runs_samples_each_seed_with_its_own_folder_and_prior(monke
                      ({"seed": 2}, "r/seed2", "p/seed2")]
 
 
+def test_a_run_sets_training_keeps_each_seeds_checkpoint_until_every_seed_is_trained(monkeypatch):
+    """A killed job's rerun resumes its finished seeds at their end (tests/test_stages_run_sets.py kills a prior's
+    run set): the denoisers' run set keeps the checkpoints the same way, then discards them all."""
+    calls = []
+    monkeypatch.setattr(stages, "train_model_run", lambda run, train, prior, run_dir, keep_checkpoint=False:
+                        calls.append((run["seed"], train, prior, run_dir, keep_checkpoint)))
+    monkeypatch.setattr(stages, "discard_checkpoint", lambda path: calls.append(("discard", str(path))))
+    stages.train_model_runs([{"seed": 0}, {"seed": 1}], "train.npz", ["p/seed0", None], ["r/seed0", "r/seed1"])
+    assert calls == [(0, "train.npz", "p/seed0", "r/seed0", True), (1, "train.npz", None, "r/seed1", True),
+                     ("discard", str(stages.checkpoint_file("r/seed0"))),
+                     ("discard", str(stages.checkpoint_file("r/seed1")))]
+
+
 def test_sample_model_runs_refuses_lists_of_different_lengths(monkeypatch):
     # a missing folder would silently leave a seed unsampled (and its evaluation failing far from the cause)
     calls = []

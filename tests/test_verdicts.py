@@ -107,6 +107,10 @@ def test_a_non_finite_value_decides_its_seed_against_its_side() -> None:
     # mirrored for a worse-claim: the challenger's infinite value supports "challenger worse" on that seed
     o = test_one(table([0.70, 0.72, 0.69, np.inf], [0.20, 0.21, 0.22, 0.2]), expect="higher")
     assert o.status == V.SUPPORTED and o.wins == 4
+    # an inconclusive test says how many seeds would settle it only where that can be estimated (not from 2)
+    o = test_one(table([0.1, 0.7], [0.6, 0.2]))
+    two = V.combine("C1", "e1", "", [o])
+    assert two.status == V.INCONCLUSIVE and two.reason == f"{o.test.describe()}: {o.reason}", two.reason
     # every such seed is named, in seed order per side, then the seeds where both sides failed
     o = test_one(table([np.inf, 0.1, np.nan, 0.1, np.nan], [0.6, np.nan, 0.6, 0.6, np.inf]))
     assert o.reason.endswith("; seed 0: rpd value inf (seed decided against rpd); seed 2: rpd value nan (seed decided "
@@ -308,6 +312,12 @@ def test_a_claim_on_models_failing_the_sanity_thresholds_is_not_fit_to_judge() -
     acc = pd.DataFrame(_rows("rpd_v", "std", "ddim", 10, "class_accuracy_ratio", [0.2, 0.2, 0.2]))
     c2 = {v.claim: v for v in V.judge_claims(cfg, pd.concat([rows, acc]))}["C2"]
     assert c2.status == V.UNFIT and "0.20× that on real images" in c2.reason
+    # both failures at once: each named, one after the other, before the tests' own reason
+    rows.loc[bad, "value"] = 0.3
+    c2 = {v.claim: v for v in V.judge_claims(cfg, pd.concat([rows, acc]))}["C2"]
+    failures = c2.reason.split("(config key 'sanity'): ")[1].split(". Tests: ")[0].split("; ")
+    assert len(failures) == 2 and any("30.0% of values outside" in f for f in failures), failures
+    assert any("0.20× that on real images" in f for f in failures), failures
 
 
 def test_c3_is_judged_at_the_best_quality_and_a_few_step_setting() -> None:

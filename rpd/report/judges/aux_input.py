@@ -46,7 +46,7 @@ def log_area(iterations: np.ndarray, values: np.ndarray) -> float:
 def area_rows(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per run and metric with the log-area of its snapshot curve (sampler ``progress-area``, K = the
     last snapshot's iteration)."""
-    p = metrics[metrics["sampler"] == PROGRESS] if "sampler" in metrics else metrics.iloc[0:0]
+    p = metrics[metrics["sampler"] == PROGRESS]
     out = []
     for key, g in p.groupby(RUN_KEYS, sort=False):
         out.append({**dict(zip(RUN_KEYS, key)), "sampler": AREA, "steps": int(g["steps"].max()),
