@@ -219,6 +219,6 @@ def collect(metric_files: list[str], out_csv: str | Path, summary_csv: str | Pat
     frame = pd.concat([pd.read_csv(f) for f in metric_files], ignore_index=True)
     save_csv(out_csv, frame)
     keys = ["dataset", "model", "family", "size", "sampler", "steps", "metric"]
-    summary = frame.groupby(keys, sort=True)["value"].agg(mean="mean", sd="std", seeds="count").reset_index()
+    summary = frame.groupby(keys)["value"].agg(mean="mean", sd="std", seeds="count").reset_index()
     save_csv(summary_csv, summary)
     return frame

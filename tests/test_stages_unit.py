@@ -85,3 +85,39 @@ def test_an_image_prior_job_fits_p_z_given_y_on_the_training_labels(tmp_path):
     expected = torch.stack([m[torch.from_numpy(y == k)].mean(0) for k in range(classes)])
     assert torch.allclose(prior.latent_mean.double(), expected, atol=1e-5)
     assert not torch.allclose(expected[0], expected[-1], atol=1e-3)  # the classes' latents differ
+
+
+def test_the_feature_net_job_trains_on_the_selected_device_on_one_thread_and_logs_its_accuracy(tmp_path, monkeypatch,
+                                                                                               capsys):
+    from rpd.metrics import kid as kid_module
+
+    threads, devices, cpu = [], [], torch.device("cpu")
+    monkeypatch.setattr(stages.torch, "set_num_threads", threads.append)
+    monkeypatch.setattr(stages, "select_device", lambda requested, env=None: cpu)
+    train = kid_module.train_feature_net
+    monkeypatch.setattr(kid_module, "train_feature_net", lambda *a, **kw: devices.append(kw["device"]) or train(*a, **kw))
+    x, y = np.random.default_rng(0).integers(0, 256, (64, 1, 8, 8), dtype=np.uint8), np.arange(64) % 4
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    np.savez(tmp_path / "reference.npz", x=x[:16], y=y[:16])
+    stages.train_feature_net_run({"name": "toy", "kind": "fmnist", "data_seed": 0}, {"feature_net_steps": 3},
+                                 tmp_path / "train.npz", tmp_path / "reference.npz", tmp_path / "net")
+    assert threads == [1] and devices == [cpu] and devices[0] is cpu
+    accuracy = json.loads((tmp_path / "net" / "summary.json").read_text())["accuracy"]
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"[toy/feature-net] classification: accuracy {accuracy:.3f} on 16 reference images (held out: test split)")
+
+
+def test_a_prior_run_set_refuses_lists_of_different_lengths(monkeypatch):
+    calls = []
+    monkeypatch.setattr(stages, "train_prior_run", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(stages, "sample_prior_run", lambda *args: calls.append(args))
+    with pytest.raises(ValueError):
+        stages.train_prior_runs([{"seed": 0}, {"seed": 1}], "train.npz", ["r/seed0"])
+    with pytest.raises(ValueError):
+        stages.train_prior_runs([{"seed": 0}], "train.npz", ["r/seed0", "r/seed1"])
+
+
+def test_model_samples_with_non_finite_values_are_not_saved_as_images():
+    x = np.array([[0.0, np.nan], [np.inf, 1.0], [-np.inf, -1.0]])
+    with pytest.raises(ValueError, match=r"^samples contain 3 non-finite values; refusing to save them$"):
+        stages.model_to_images(x)
