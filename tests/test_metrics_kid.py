@@ -130,6 +130,33 @@ def test_rotation_task_turns_each_image_by_its_own_number_of_quarter_turns():
         np.testing.assert_array_equal(turned[i].numpy(), expected)
 
 
+def test_rotation_batches_draw_all_four_turns_from_the_training_generator_alone():
+    """Unlabelled images: each is turned 0-3 quarter turns, its target the number; the draw follows the training
+    run's own generator (seeded by the data seed), not torch's global state."""
+    from rpd.metrics.kid import _rotated, _task_batch
+
+    x = torch.arange(64 * 9, dtype=torch.float32).reshape(64, 1, 3, 3)
+    inputs, k = _task_batch(x, None, torch.Generator().manual_seed(0))
+    assert set(k.tolist()) == {0, 1, 2, 3} and torch.equal(inputs, _rotated(x, k))
+    torch.manual_seed(123)  # another global state
+    assert torch.equal(_task_batch(x, None, torch.Generator().manual_seed(0))[1], k)
+    labels = torch.arange(64) % 10
+    assert _task_batch(x, labels, torch.Generator())[1] is labels  # labelled: the classes themselves
+
+
+def test_the_kid_extractor_needs_the_feature_net_and_sees_grey_images_as_rgb():
+    from rpd.metrics.kid import FeatureNetExtractor, UInt8Images
+
+    with pytest.raises(ValueError, match=r"^rpd-feature-net needs feature_extractor_weights_path \(the trained "
+                                         r"feature net's model.pt\)$"):
+        FeatureNetExtractor("rpd-feature-net", ["features"])
+    grey = np.arange(2 * 16, dtype=np.uint8).reshape(2, 1, 4, 4)
+    item = UInt8Images(grey)[1]
+    assert item.shape == (3, 4, 4) and all(torch.equal(item[c], torch.from_numpy(grey[1, 0])) for c in range(3))
+    rgb = np.arange(2 * 48, dtype=np.uint8).reshape(2, 3, 4, 4)
+    assert torch.equal(UInt8Images(rgb)[0], torch.from_numpy(rgb[0])) and len(UInt8Images(rgb)) == 2
+
+
 def test_fidelity_kwargs_subset_defaults_to_min_1000_n_and_device_to_the_cpu():
     """torch-fidelity's subset size is min(1000, N) unless the suite sets one; features on the CPU by default."""
     from rpd.metrics.kid import fidelity_kwargs

@@ -4,6 +4,7 @@ run folder and prior (rpd.runsets: one job samples every seed of a run set)."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ import torch
 from rpd import stages
 from rpd.config import load_config
 from rpd.data.specs import num_classes
+from rpd.io import load_npz
+from rpd.layout import sample_file
 from rpd.metrics.kid import classifier_accuracy
 from rpd.runs import Run, run_config
 from suite import REPO
@@ -85,6 +88,13 @@ def test_an_image_prior_job_fits_p_z_given_y_on_the_training_labels(tmp_path):
     expected = torch.stack([m[torch.from_numpy(y == k)].mean(0) for k in range(classes)])
     assert torch.allclose(prior.latent_mean.double(), expected, atol=1e-5)
     assert not torch.allclose(expected[0], expected[-1], atol=1e-3)  # the classes' latents differ
+    # its own samples (sampler 'prior', K = 0): sample i drawn for class i mod C, timed within the job
+    start = time.perf_counter()
+    stages.sample_prior_run({**run, "n_eval": 2 * classes}, tmp_path / "prior")
+    elapsed = time.perf_counter() - start
+    saved = load_npz(sample_file(tmp_path / "prior", "prior", 0))
+    assert saved["x"].dtype == np.uint8 and saved["x"].shape == (2 * classes, 1, 8, 8)
+    assert (saved["y"] == np.arange(2 * classes) % classes).all() and 0 < float(saved["seconds"]) <= elapsed
 
 
 def test_the_feature_net_job_trains_on_the_selected_device_on_one_thread_and_logs_its_accuracy(tmp_path, monkeypatch,
