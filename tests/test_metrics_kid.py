@@ -157,6 +157,54 @@ def test_the_kid_extractor_needs_the_feature_net_and_sees_grey_images_as_rgb():
     assert torch.equal(UInt8Images(rgb)[0], torch.from_numpy(rgb[0])) and len(UInt8Images(rgb)) == 2
 
 
+def test_the_feature_net_is_three_halving_3x3_levels_pooled_to_128_features(tmp_path):
+    """FeatureNet's docstring: stride-2 3×3 convolutions (32, 64, 128 channels), global average pool; loaded for
+    KID it is frozen."""
+    from rpd.metrics.kid import FEATURE_DIM, FeatureNet, load_feature_net, save_feature_net
+
+    net = FeatureNet(1, 10)
+    convs = [m for m in net.body if isinstance(m, torch.nn.Conv2d)]
+    assert [tuple(c.weight.shape) for c in convs] == [(32, 1, 3, 3), (64, 32, 3, 3), (128, 64, 3, 3)]
+    assert all(c.stride == (2, 2) and c.padding == (1, 1) for c in convs)
+    for side in (8, 28):  # any size: pooled to one vector of FEATURE_DIM
+        assert net.features(torch.zeros(2, 1, side, side)).shape == (2, FEATURE_DIM)
+    save_feature_net(tmp_path / "model.pt", net, {"in_channels": 1, "num_outputs": 10})
+    loaded = load_feature_net(tmp_path / "model.pt")
+    assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+
+
+def test_every_option_rpd_gives_torch_fidelity_is_one_it_reads():
+    """torch-fidelity takes **kwargs: a misspelt option would be ignored without a word."""
+    import torch_fidelity.defaults
+
+    from rpd.metrics.kid import FEATURE_NET, fidelity_kwargs
+
+    for extractor, name in (("feature-net", FEATURE_NET), ("inception-v3-compat", "inception-v3-compat")):
+        kwargs = fidelity_kwargs(extractor, "w.pt", 10, None, 2, 0)
+        assert set(kwargs) <= set(torch_fidelity.defaults.DEFAULTS) and kwargs["feature_extractor"] == name
+        assert (kwargs["verbose"], kwargs["cache"], kwargs["save_cpu_ram"], kwargs["batch_size"]) == (False, False,
+                                                                                                      True, 250)
+
+
+def test_kid_runs_the_extractor_on_the_device_and_refuses_a_non_finite_result(monkeypatch):
+    import torch_fidelity
+
+    seen = {}
+
+    def calculate_metrics(input1, input2, **kwargs):
+        seen.update(kwargs)
+        return {"kernel_inception_distance_mean": 0.1, "kernel_inception_distance_std": std}
+
+    monkeypatch.setattr(torch_fidelity, "calculate_metrics", calculate_metrics)
+    images = _images(0, 4, 1, 255)
+    std = 0.01
+    assert kid(images, images, "feature-net", "w.pt", 2, 3, 7, torch.device("cuda", 0)) == (0.1, 0.01)
+    assert seen["cuda"] is True and seen["rng_seed"] == 7 and seen["kid_subsets"] == 3
+    std = float("nan")  # torch-fidelity's std of one subset
+    with pytest.raises(ValueError, match=r"^KID is not finite \(0\.1, nan\)$"):
+        kid(images, images, "feature-net", "w.pt", 2, 1, 7)
+
+
 def test_fidelity_kwargs_subset_defaults_to_min_1000_n_and_device_to_the_cpu():
     """torch-fidelity's subset size is min(1000, N) unless the suite sets one; features on the CPU by default."""
     from rpd.metrics.kid import fidelity_kwargs

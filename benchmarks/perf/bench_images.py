@@ -196,7 +196,7 @@ def bench_kid(n: int, feature_steps: int, subsets: int, repeats: int) -> list[li
                                                                    True, False)["features"]
         parts = {
             f"kid(): {n} samples vs {n} reference, subset {kwargs['kid_subset_size']}, {subsets} subsets":
-                lambda: kid(samples, reference, "feature-net", weights, None, subsets),
+                lambda: kid(samples, reference, "feature-net", weights, None, subsets, 0),
             f"  feature extraction, torch-fidelity dataloader path, {n} images": fidelity_extract,
             f"  feature extraction, bare FeatureNetExtractor forward, {n} images": bare_forward,
             f"  KID statistic from features ({subsets} subsets)": lambda: kid_features_to_metric(f1, f2, **kwargs),

@@ -198,7 +198,7 @@ def fidelity_kwargs(extractor: str, weights: str | None, n: int, subset_size: in
 
 
 def kid(samples: np.ndarray, reference: np.ndarray, extractor: str, weights: str | None,
-        subset_size: int | None, subsets: int, seed: int = 0, device: torch.device | str = "cpu") -> tuple[float, float]:
+        subset_size: int | None, subsets: int, seed: int, device: torch.device | str = "cpu") -> tuple[float, float]:
     """(KID mean, KID std over subsets) between two uint8 image sets, through torch-fidelity, features on ``device``."""
     kwargs = fidelity_kwargs(extractor, weights, len(reference), subset_size, subsets, seed, device)
     out = torch_fidelity.calculate_metrics(input1=UInt8Images(samples), input2=UInt8Images(reference), **kwargs)
