@@ -38,6 +38,9 @@ def test_grid_metrics_count_coordinates_beyond_the_reference_box_on_either_side(
     assert values["out_of_range"] == 16 / x.size
     assert values["1wd"] == pytest.approx(w1(x, reference))
     assert grid_metrics(reference, reference, dataset)["out_of_range"] == 0.0
+    x[0, 0], x[1, 1] = np.nan, np.inf  # a direct caller (the floor, the API) gets the same refusal as a job
+    with pytest.raises(ValueError, match=r"^samples contain 2 non-finite values; refusing to score them$"):
+        grid_metrics(x, reference, dataset)
 
 
 @pytest.mark.parametrize("x, bad", [
