@@ -187,14 +187,12 @@ def _score_run(run_dir: Path, reference: dict, feature_net: str | Path | None, r
         "size": run["size"], "seed": run["seed"], "n": len(reference["x"]), "parameters": summary["parameters"],
         **training_provenance(summary), "config_hash": config_hash(trained), "train_seconds": summary["train_seconds"],
     }
-    extractor = ""
-    if images:
-        net_summary = load_json(Path(feature_net).parent / "summary.json") if feature_net else None
-        extractor = kid_extractor_label(run["kid"], net_summary)
-    device = "cpu"
+    extractor, device = "", None
     if images:  # KID's feature extractor is a network: it runs where the config's `device` says
         from rpd.devices import select_device
 
+        net_summary = load_json(Path(feature_net).parent / "summary.json") if feature_net else None
+        extractor = kid_extractor_label(run["kid"], net_summary)
         device = select_device(run["device"])
     rows = []
     for sampler, steps in sample_pairs(run):

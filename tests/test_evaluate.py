@@ -33,9 +33,13 @@ def test_grid_metrics_count_coordinates_beyond_the_reference_box_on_either_side(
     x = reference.copy()
     x[:12, 0] = reference[:, 0].min() - 10  # 12 of the 256 coordinates below the box
     x[12:16, 1] = reference[:, 1].max() + 10  # 4 above it
+    # 4 just beyond the widened box, each on its own coordinate
+    spread = np.ptp(reference, axis=0)
+    x[16:18, 0] = reference[:, 0].max() + RANGE_MARGIN * spread[0] + 1e-3
+    x[18:20, 1] = reference[:, 1].min() - RANGE_MARGIN * spread[1] - 1e-3
     values = grid_metrics(x, reference, dataset)
     assert set(values) == {"1wd", "rw1wd", "mass_error", "out_of_range"}  # the metric names of metrics.csv
-    assert values["out_of_range"] == 16 / x.size
+    assert values["out_of_range"] == 20 / x.size
     assert values["1wd"] == pytest.approx(w1(x, reference))
     assert grid_metrics(reference, reference, dataset)["out_of_range"] == 0.0
     x[0, 0], x[1, 1] = np.nan, np.inf  # a direct caller (the floor, the API) gets the same refusal as a job
@@ -44,11 +48,13 @@ def test_grid_metrics_count_coordinates_beyond_the_reference_box_on_either_side(
 
 
 @pytest.mark.parametrize("x, bad", [
-    (np.array([[0.0, np.nan], [np.inf, 1.0], [-np.inf, 2.0]]), "3"),  # counted
+    (np.array([[0.0, np.nan], [np.inf, 1.0], [3.0, 2.0]]), "2"),  # counted
     (np.array([[0.0, None], [1.0, 2.0], [3.0, 4.0]], dtype=object), "all"),  # not numbers: none can be scored
 ])
 def test_samples_with_values_that_are_not_finite_numbers_are_refused_with_how_many(x, bad):
-    with pytest.raises(SampleError, match=rf"^s\.npz: {bad} non-finite values \(NaN or inf\) among the samples; "):
+    with pytest.raises(SampleError, match=rf"^s\.npz: {bad} non-finite values \(NaN or inf\) among the samples; "
+                                          r"metrics on them are refused, not averaged; the model or sampler produced "
+                                          r"it; fix the cause, delete the samples folder and rerun$"):
         check_samples(x, np.zeros((3, 2)), "s.npz")
 
 

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from mmd_reference import features, fixed_feature_net, kid_reference
+from rpd.config import config_hash
 from rpd.diffusion import DiffusionSpec, sample, sample_labels
-from rpd.evaluate import evaluate_run
+from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS, evaluate_run
 from rpd.io import load_npz, save_npz
 from rpd.layout import samples_dir
 from rpd.metrics.images import classwise_w1, image_w1
@@ -63,7 +64,7 @@ def run_folder(tmp_path):
     run_dir = tmp_path / "results/test/fmnist-8/ddpm-std/train/seed0"
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(run))
-    (run_dir / "train_summary.json").write_text(json.dumps({"parameters": 1, "train_seconds": 0.0}))
+    (run_dir / "train_summary.json").write_text(json.dumps({"parameters": 1, "train_seconds": 12.5}))
     spec = DiffusionSpec.from_run_config(run)
     net = ClassOracle(class_images(), make_sampler("ddim", 1000, "linear", "eps", 1).alphas_cumprod)
     for sampler, steps in run["sampling"]:
@@ -149,7 +150,33 @@ def test_evaluate_run_rows_name_the_run_and_follow_the_resolved_config(run_folde
     resolved = run_config() | {"sampling": [["ddim", 3]], "model": {**run_config()["model"], "name": "ddpm_twin"}}
     only = evaluate_run(run_dir, reference, None, feature_net, run=resolved)
     assert set(zip(only["sampler"], only["steps"])) == {("ddim", 3)} and set(only["model"]) == {"ddpm_twin"}
-    assert set(only["config_hash"]) == set(frame["config_hash"])
+    assert set(only["config_hash"]) == set(frame["config_hash"]) == {config_hash(run_config())}
+    # metrics.csv's columns in order; the training and sampling times the run folder records; the extractor on
+    # KID rows only
+    assert list(frame.columns) == METRIC_COLUMNS + PROVENANCE_COLUMNS
+    assert set(frame["train_seconds"]) == {12.5} and set(frame["sample_seconds"]) == {0.5}
+    kid_rows = frame["metric"] == "kid"
+    assert (frame.loc[~kid_rows, "extractor"] == "").all() and kid_rows.sum() == 2
+    assert frame.loc[kid_rows, "extractor"].str.startswith("rpd-feature-net (").all()
+
+
+def test_evaluate_run_with_the_inception_extractor_needs_no_feature_net(run_folder, monkeypatch):
+    """KID through torch-fidelity's InceptionV3 (its weights from the config; no download here, so KID itself is
+    recorded): no feature net, so no class accuracy; the extractor runs on the device rpd.devices selects."""
+    from rpd import devices
+    from rpd.metrics import kid as kid_module
+
+    calls, device = [], object()  # stands for the device select_device chose
+    monkeypatch.setattr(kid_module, "kid", lambda x, ref, extractor, weights, subset_size, subsets, seed, where:
+                        calls.append((extractor, weights, where)) or (0.25, 0.0))
+    monkeypatch.setattr(devices, "select_device", lambda requested, env=None: device)
+    run_dir, reference, _ = run_folder
+    inception = {**KID, "extractor": "inception-v3-compat", "inception_weights": "weights/pt_inception.pth"}
+    frame = evaluate_run(run_dir, reference, None, None, run=run_config() | {"kid": inception})
+    assert calls == [("inception-v3-compat", "weights/pt_inception.pth", device)] * 2
+    kid_rows = frame[frame["metric"] == "kid"]
+    assert set(kid_rows["extractor"]) == {"inception-v3-compat"} and set(kid_rows["value"]) == {0.25}
+    assert not {"class_accuracy", "class_accuracy_ratio"} & set(frame["metric"])
 
 
 def test_evaluate_run_sees_labels_shifted_by_one_class(run_folder, tmp_path):

@@ -139,3 +139,16 @@ def test_import_does_not_load_torch() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POT_BACKEND_DISABLE_")}
     code = "import sys, rpd.metrics.wasserstein; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], env=env, timeout=120).returncode == 0
+
+
+def test_region_w1_by_hand_with_single_points_and_an_empty_last_region():
+    """Centres (0,0), (10,0), (20,0), scale 1. Region 0: reference (0,±1), one generated point (1,0): W1 = √2 (a
+    single point is scored by W1, not as a missing region). Region 1: one reference point (0,2) from its centre, no
+    generated point: it costs its distance, 2. Region 2 is empty on both sides: no weight, no W1."""
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0]])
+    ref = np.array([[0.0, 1.0], [0.0, -1.0], [10.0, 2.0]])
+    out = region_w1(np.array([[1.0, 0.0]]), ref, centres, 1.0)
+    assert out["rw1wd"] == pytest.approx(2 / 3 * np.sqrt(2) + 1 / 3 * 2)
+    assert out["mass_error"] == pytest.approx(0.5 * (1 / 3 + 1 / 3))
+    assert [(r["n_gen"], r["n_ref"]) for r in out["per_region"]] == [(1, 2), (0, 1), (0, 0)]
+    assert out["per_region"][2]["w1"] is None

@@ -83,6 +83,7 @@ def test_an_image_prior_job_fits_p_z_given_y_on_the_training_labels(tmp_path):
     np.savez(tmp_path / "train.npz", x=x, y=y)
     stages.train_prior_run(run, tmp_path / "train.npz", tmp_path / "prior")
     prior = stages.load_prior(tmp_path / "prior" / "model.pt")
+    assert not prior.training and not any(p.requires_grad for p in prior.parameters())  # frozen for stage 2
     with torch.no_grad():
         m = prior.posterior_params(stages.images_to_model(x), torch.from_numpy(y))[:, :prior.latent_dim].double()
     expected = torch.stack([m[torch.from_numpy(y == k)].mean(0) for k in range(classes)])
