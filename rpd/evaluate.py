@@ -38,11 +38,13 @@ IMAGE_RANGE = (-1.0, 1.0)
 
 def out_of_range_share(x: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float,
                        margin: float = RANGE_MARGIN) -> float:
-    """Share of raw values (pixels, coordinates) outside [lo, hi] widened by ``margin`` of its width per side."""
-    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    """Share of raw values (pixels, coordinates) outside [lo, hi] widened by ``margin`` of its width per side (0 of
+    no value); ``lo`` and ``hi`` are floats or float arrays (one per coordinate)."""
+    x = np.asarray(x)
+    if not x.size:
+        return 0.0
     pad = margin * (hi - lo)
-    x = np.asarray(x, dtype=float)
-    return float(((x < lo - pad) | (x > hi + pad)).mean()) if x.size else 0.0
+    return float(((x < lo - pad) | (x > hi + pad)).mean())
 
 
 class SampleError(ValueError):
@@ -156,14 +158,15 @@ def evaluate_run(
     ``run``: the run's full config (sampling grid, N, KID settings), as the workflow resolved it; by default the
     run folder's config.json. ``config_hash`` is always that of config.json: it names the trained model.
     """
-    return evaluate_runs([run_dir], reference_path, out_csv, feature_net, None if run is None else [run])
+    return evaluate_runs([run_dir], reference_path, out_csv, feature_net, [run])
 
 
 def evaluate_runs(
     run_dirs: Sequence[str | Path], reference_path: str | Path, out_csv: str | Path | None,
-    feature_net: str | Path | None = None, runs: Sequence[dict] | None = None,
+    feature_net: str | Path | None = None, runs: Sequence[dict | None] | None = None,
 ) -> pd.DataFrame:
-    """:func:`evaluate_run` of several runs (a run set's seeds, rpd.runsets): their rows in one CSV."""
+    """:func:`evaluate_run` of several runs (a run set's seeds, rpd.runsets): their rows in one CSV (a run None:
+    its config.json)."""
     reference = load_npz(reference_path)
     check_reference(reference["x"], reference_path)
     runs = [None] * len(run_dirs) if runs is None else runs

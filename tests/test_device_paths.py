@@ -63,8 +63,11 @@ def test_every_network_stage_computes_on_the_config_device(suite, tmp_path, devi
     cfg["device"] = "cpu"
     for block in ("prior_training", "training"):
         cfg[block]["steps"] = 20
+    discarded, discard = [], Checkpoint.discard
+    monkeypatch.setattr(Checkpoint, "discard", lambda self: discarded.append(self.path.stem) or discard(self))
     run, prior = _train_rpd(cfg, train, tmp_path)
     assert device_requests == ["cpu", "cpu"]  # the prior's and the denoiser's training
+    assert discarded == ["prior", "rpd"]  # a run trained alone (not in a run set) keeps no checkpoint
 
     seen: list[tuple[torch.device, torch.device | str]] = []
     real_sample = stages.sample

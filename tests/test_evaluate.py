@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from rpd.config import load_config
-from rpd.evaluate import IMAGE_RANGE, RANGE_MARGIN, SampleError, check_samples, grid_metrics, out_of_range_share
+from rpd.evaluate import (
+    IMAGE_RANGE,
+    RANGE_MARGIN,
+    SampleError,
+    check_reference,
+    check_samples,
+    grid_metrics,
+    out_of_range_share,
+)
 from rpd.io import load_npz
 from rpd.metrics.wasserstein import w1
 from rpd.stages import make_dataset
@@ -18,6 +26,12 @@ def test_out_of_range_counts_values_beyond_the_widened_range_only():
     outside = np.array([lo - 1.01 * pad, hi + 1.01 * pad, 15.0, -30.0])  # a diverging sampler's values
     assert out_of_range_share(inside, lo, hi) == 0.0
     assert out_of_range_share(np.concatenate([inside, outside]), lo, hi) == 0.5
+
+
+def test_out_of_range_leaves_the_widened_bounds_themselves_in_and_no_value_is_none_out():
+    lo, hi = 0.0, 4.0  # pad = 0.25 · 4 = 1, exact in floating point
+    assert out_of_range_share(np.array([-1.0, 5.0, 2.0, 5.5]), lo, hi, margin=0.25) == 0.25
+    assert out_of_range_share(np.array([], dtype=np.uint8), lo, hi) == 0.0
 
 
 def test_out_of_range_is_per_coordinate_on_2d_boxes():
@@ -56,6 +70,13 @@ def test_samples_with_values_that_are_not_finite_numbers_are_refused_with_how_ma
                                           r"metrics on them are refused, not averaged; the model or sampler produced "
                                           r"it; fix the cause, delete the samples folder and rerun$"):
         check_samples(x, np.zeros((3, 2)), "s.npz")
+
+
+def test_a_reference_set_with_non_finite_values_is_refused_with_how_many():
+    reference = np.array([[0.0, np.nan], [np.inf, 1.0], [3.0, 2.0]])
+    with pytest.raises(SampleError, match=r"^r\.npz: the reference set has 2 non-finite values; delete it and rerun the "
+                                          r"workflow \(the dataset job recreates it\)$"):
+        check_reference(reference, "r.npz")
 
 
 def test_import_metric_libraries_imports_kid_only_for_image_runs(monkeypatch):

@@ -5,6 +5,7 @@ the pipeline writes: uint8 N×C×H×W images with labels ``y`` in its run set's 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import numpy as np
@@ -16,7 +17,7 @@ from torch import nn
 from mmd_reference import features, fixed_feature_net, kid_reference
 from rpd.config import config_hash
 from rpd.diffusion import DiffusionSpec, sample, sample_labels
-from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS, evaluate_run
+from rpd.evaluate import METRIC_COLUMNS, PROVENANCE_COLUMNS, evaluate_run, evaluate_runs
 from rpd.io import load_npz, save_npz
 from rpd.layout import samples_dir
 from rpd.metrics.images import classwise_w1, image_w1
@@ -158,6 +159,17 @@ def test_evaluate_run_rows_name_the_run_and_follow_the_resolved_config(run_folde
     kid_rows = frame["metric"] == "kid"
     assert (frame.loc[~kid_rows, "extractor"] == "").all() and kid_rows.sum() == 2
     assert frame.loc[kid_rows, "extractor"].str.startswith("rpd-feature-net (").all()
+
+
+def test_a_run_sets_evaluation_numbers_the_rows_of_all_its_seeds_in_one_frame(run_folder, tmp_path):
+    run_dir, reference, feature_net = run_folder
+    seed1 = run_dir.parent / "seed1"
+    shutil.copytree(run_dir, seed1)
+    shutil.copytree(samples_dir(run_dir), samples_dir(seed1))
+    (seed1 / "config.json").write_text(json.dumps(run_config(seed=1)))
+    frame = evaluate_runs([run_dir, seed1], reference, tmp_path / "m.csv", feature_net)
+    assert list(frame.index) == list(range(len(frame))) and frame["seed"].tolist() == sorted(frame["seed"])
+    assert set(frame["seed"]) == {0, 1} and pd.read_csv(tmp_path / "m.csv")["seed"].tolist() == frame["seed"].tolist()
 
 
 def test_evaluate_run_with_the_inception_extractor_needs_no_feature_net(run_folder, monkeypatch):
