@@ -5,6 +5,7 @@ train_seconds recorded at training time (rpd.devices, rpd.stages, rpd.provenance
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,10 @@ import torch
 
 from rpd import devices, elbo, evaluate, stages
 from rpd.checkpoint import load_state
-from rpd.config import load_config
+from rpd.config import config_hash, load_config
 from rpd.devices import DeviceError, autocast
 from rpd.io import load_json, save_json
-from rpd.layout import sample_file
+from rpd.layout import sample_file, snapshots_file
 from rpd.metrics.kid import fidelity_kwargs
 from rpd.provenance import git_commit, package_versions
 from rpd.runs import Run, run_config
@@ -198,3 +199,30 @@ def test_train_seconds_after_a_resume_count_every_process(suite, tmp_path, monke
     stages.train_prior_run(run, train, tmp_path / "run")
     seconds = load_json(tmp_path / "run" / "train_summary.json")["train_seconds"]
     assert 1000 < seconds < 1000 + 600, seconds  # the first process's 1000 s plus this one's few
+
+
+def test_the_denoiser_job_hands_training_the_runs_settings(suite, tmp_path, monkeypatch):
+    """What train_model_run gives rpd.training.fit and the data preparation: the selected device, the run's
+    precision, steps × batch size draws (the prior's encodings are computed once when they cover the set), the
+    snapshots it then writes, a checkpoint tied to the run config's hash; the summary's time is this training's."""
+    cfg = copy.deepcopy(suite[0])
+    cfg["prior_training"]["steps"] = 20
+    cfg["training"].update(steps=20, checkpoint_every=10)
+    stages.train_prior_run(run_config(cfg, Run("prior", DATASET, "vqvae", "std", 0)), train := suite[1],
+                           tmp_path / "prior")
+    run = run_config({**cfg, "precision": "bf16"}, Run("model", DATASET, "rpd", "std", 0))
+    seen, device = {}, torch.device("cpu")
+    fit, prepare = stages.fit, stages.denoiser_training
+    monkeypatch.setattr(stages, "fit", lambda *a, **kw: seen.update(fit=kw) or fit(*a, **kw))
+    monkeypatch.setattr(stages, "denoiser_training", lambda spec, net, prior, data, draws:
+                        seen.update(draws=draws) or prepare(spec, net, prior, data, draws))
+    monkeypatch.setattr(stages, "select_device", lambda requested, env=None: device)
+    start = time.perf_counter()
+    stages.train_model_run(run, train, tmp_path / "prior" / "model.pt", tmp_path / "rpd")
+    elapsed = time.perf_counter() - start
+    assert seen["draws"] == 20 * run["training"]["batch_size"]
+    assert seen["fit"]["device"] is device and seen["fit"]["precision"] == "bf16"
+    assert seen["fit"]["checkpoint"].fingerprint == config_hash(run)
+    states = torch.load(snapshots_file(tmp_path / "rpd"), weights_only=True)
+    assert sorted(states) == list(seen["fit"]["snapshots"].steps) and len(states) > 1
+    assert 0 < load_json(tmp_path / "rpd" / "train_summary.json")["train_seconds"] < elapsed
