@@ -152,3 +152,13 @@ def test_region_w1_by_hand_with_single_points_and_an_empty_last_region():
     assert out["mass_error"] == pytest.approx(0.5 * (1 / 3 + 1 / 3))
     assert [(r["n_gen"], r["n_ref"]) for r in out["per_region"]] == [(1, 2), (0, 1), (0, 0)]
     assert out["per_region"][2]["w1"] is None
+
+
+@pytest.mark.parametrize("x, said", [
+    (np.zeros(3), r"^x must be a 2-D array \(n_points, dim\), got shape \(3,\)$"),
+    (np.zeros((0, 2)), r"^x is empty: it needs at least one point$"),
+    (np.array([[0.0, np.nan]]), r"^x contains non-finite values \(NaN or inf\)$"),
+])
+def test_w1_names_what_is_wrong_with_a_point_set(x, said):
+    with pytest.raises(ValueError, match=said):
+        w1(x, np.zeros((2, 2)))
