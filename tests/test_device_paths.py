@@ -75,16 +75,24 @@ def test_every_network_stage_computes_on_the_config_device(suite, tmp_path, devi
 
     def sample(spec, net, *args, **kwargs):
         seen.append((next(net.parameters()).device, kwargs["device"]))
+        precisions.append(kwargs["precision"])
         return real_sample(spec, net, *args, **kwargs)
 
+    precisions: list[str] = []
     monkeypatch.setattr(stages, "sample", sample)
     capsys.readouterr()
-    stages.sample_model_run({**run, "n_eval": 16}, tmp_path / "rpd", prior)
-    # the job's log says where and in which precision it samples, then each (sampler, K) as it is done
+    start = time.perf_counter()
+    stages.sample_model_run({**run, "n_eval": 16, "precision": "bf16"}, tmp_path / "rpd", prior)
+    elapsed = time.perf_counter() - start
+    assert precisions == ["bf16"] * len(run["sampling"])
+    # the job's log says where and in which precision it samples, then each (sampler, K) and its time as it is done
     said = capsys.readouterr().err.splitlines()
     label = stages._label(run)
-    assert said[0] == f"[{label}] sampling on cpu in fp32", said
+    assert said[0] == f"[{label}] sampling on cpu in bf16", said
     assert [line.split(" in ")[0] for line in said[1:]] == [f"[{label}] sampled {s} K={k}" for s, k in run["sampling"]]
+    assert all(0 <= float(line.split(" in ")[1].rstrip("s")) <= elapsed for line in said[1:]), said
+    for sampler, steps in run["sampling"]:  # each file's sampling time, within the job's
+        assert 0 < float(np.load(sample_file(tmp_path / "rpd", sampler, steps))["seconds"]) <= elapsed
     elbo.elbo_run(tmp_path / "rpd", reference, prior, tmp_path / "elbo.csv", t_draws=3)
     assert device_requests == ["cpu"] * 4
     assert len(seen) == len(run["sampling"]) and set(seen) == {(torch.device("cpu"), torch.device("cpu"))}
@@ -226,3 +234,30 @@ def test_the_denoiser_job_hands_training_the_runs_settings(suite, tmp_path, monk
     states = torch.load(snapshots_file(tmp_path / "rpd"), weights_only=True)
     assert sorted(states) == list(seen["fit"]["snapshots"].steps) and len(states) > 1
     assert 0 < load_json(tmp_path / "rpd" / "train_summary.json")["train_seconds"] < elapsed
+
+
+def test_the_prior_job_seeds_the_codebook_from_the_data_and_restarts_dead_codes_before_the_last_step(
+        suite, tmp_path, monkeypatch):
+    """A VQ-VAE's codebook starts by k-means on the training points; dead codes are restarted every 100 steps but
+    not after the last one (the decoder would get no update); training runs on the selected device in the run's
+    precision, and the summary records the device."""
+    from rpd.priors.vae2d import VQVAE2D
+
+    cfg = copy.deepcopy(suite[0])
+    cfg["prior_training"].update(steps=200, checkpoint_every=0)
+    run = run_config({**cfg, "precision": "bf16"}, Run("prior", DATASET, "vqvae", "std", 0))
+    calls, device = [], torch.device("cpu")
+    init, restart, fit = VQVAE2D.init_codebook, VQVAE2D.restart_dead_codes, stages.fit
+    monkeypatch.setattr(VQVAE2D, "init_codebook", lambda self, x: calls.append(("init", len(x))) or init(self, x))
+    monkeypatch.setattr(VQVAE2D, "restart_dead_codes",
+                        lambda self, batch: calls.append(("restart", len(batch))) or restart(self, batch))
+
+    def spy_fit(*args, **kwargs):
+        calls.append(("fit", kwargs["precision"], kwargs["device"] is device))
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(stages, "fit", spy_fit)
+    monkeypatch.setattr(stages, "select_device", lambda requested, env=None: device)
+    stages.train_prior_run(run, suite[1], tmp_path / "prior")
+    assert calls == [("init", 1000), ("fit", "bf16", True), ("restart", run["training"]["batch_size"])]
+    assert load_json(tmp_path / "prior" / "train_summary.json")["device"] == "cpu"
