@@ -67,4 +67,4 @@ def test_image_metrics_call_kid_as_configured_and_score_the_samples_classes(tmp_
                                                   None, 5)
     assert kid_calls[-1][-1] == "cpu"
     # unlabelled images: neither CW-1WD nor a class accuracy
-    assert set(image_metrics({"x": x}, {"x": x}, {"kind": "folder"}, feature_net, net, 5)) == {"1wd", "kid"}
+    assert set(image_metrics({"x": x}, {"x": x}, {"kind": "butterflies"}, feature_net, net, 5)) == {"1wd", "kid"}

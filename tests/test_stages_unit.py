@@ -132,3 +132,16 @@ def test_model_samples_with_non_finite_values_are_not_saved_as_images():
     x = np.array([[0.0, np.nan], [np.inf, 1.0], [-np.inf, -1.0]])
     with pytest.raises(ValueError, match=r"^samples contain 3 non-finite values; refusing to save them$"):
         stages.model_to_images(x)
+
+
+def test_training_data_in_model_space_with_labels_only_for_class_conditional_images(tmp_path):
+    x = np.array([[[[0, 255]]], [[[128, 64]]]], dtype=np.uint8)
+    np.savez(tmp_path / "images.npz", x=x)
+    unlabelled = stages.load_training_data(tmp_path / "images.npz", {"kind": "butterflies", "resolution": 2})
+    assert torch.allclose(unlabelled, stages.images_to_model(x))  # butterflies: no labels
+    np.savez(tmp_path / "labelled.npz", x=x, y=np.array([3, 1]))
+    images, labels = stages.load_training_data(tmp_path / "labelled.npz", {"kind": "fmnist", "resolution": 2})
+    assert torch.equal(images, stages.images_to_model(x)) and labels.tolist() == [3, 1]
+    points = np.array([[0.5, -1.0], [2.0, 3.0]])
+    np.savez(tmp_path / "points.npz", x=points)
+    assert torch.equal(stages.load_training_data(tmp_path / "points.npz", {"kind": "grid"}), torch.from_numpy(points))
