@@ -73,12 +73,13 @@ def test_every_network_stage_computes_on_the_config_device(suite, tmp_path, devi
     seen: list[tuple[torch.device, torch.device | str]] = []
     real_sample = stages.sample
 
+    precisions: list[str] = []
+
     def sample(spec, net, *args, **kwargs):
         seen.append((next(net.parameters()).device, kwargs["device"]))
         precisions.append(kwargs["precision"])
         return real_sample(spec, net, *args, **kwargs)
 
-    precisions: list[str] = []
     monkeypatch.setattr(stages, "sample", sample)
     capsys.readouterr()
     start = time.perf_counter()

@@ -52,17 +52,22 @@ def test_sample_model_runs_refuses_lists_of_different_lengths(monkeypatch):
         stages.sample_model_runs([{"seed": 0}], ["r/seed0"], [None, None])
 
 
+def _feature_net_inputs(folder, labelled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """64 random uint8 8×8 training images of 4 classes and the first 16 as reference, as the data job saves them
+    (labels only when ``labelled``)."""
+    x = np.random.default_rng(0).integers(0, 256, (64, 1, 8, 8), dtype=np.uint8)
+    y = np.arange(64) % 4
+    np.savez(folder / "train.npz", x=x, **({"y": y} if labelled else {}))
+    np.savez(folder / "reference.npz", x=x[:16], **({"y": y[:16]} if labelled else {}))
+    return x, y
+
+
 @pytest.mark.parametrize("kind, labelled, task, held_out", [
     ("fmnist", True, "classification", "test split"), ("folder", False, "rotation", "not in the training set")])
 def test_the_feature_net_summary_says_its_task_and_the_images_its_accuracy_is_on(tmp_path, kind, labelled, task,
                                                                                    held_out):
     """What a KID row names as its extractor (rpd.evaluate.kid_extractor_label) comes from this summary."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (64, 1, 8, 8), dtype=np.uint8)
-    y = np.arange(64) % 4
-    labels = {"y": y} if labelled else {}
-    np.savez(tmp_path / "train.npz", x=x, **labels)
-    np.savez(tmp_path / "reference.npz", x=x[:16], **({"y": y[:16]} if labelled else {}))
+    x, y = _feature_net_inputs(tmp_path, labelled)
     stages.train_feature_net_run({"name": "toy", "kind": kind, "data_seed": 0}, {"feature_net_steps": 3},
                                  tmp_path / "train.npz", tmp_path / "reference.npz", tmp_path / "net")
     summary = json.loads((tmp_path / "net" / "summary.json").read_text())
@@ -107,9 +112,7 @@ def test_the_feature_net_job_trains_on_the_selected_device_on_one_thread_and_log
     monkeypatch.setattr(stages, "select_device", lambda requested, env=None: cpu)
     train = kid_module.train_feature_net
     monkeypatch.setattr(kid_module, "train_feature_net", lambda *a, **kw: devices.append(kw["device"]) or train(*a, **kw))
-    x, y = np.random.default_rng(0).integers(0, 256, (64, 1, 8, 8), dtype=np.uint8), np.arange(64) % 4
-    np.savez(tmp_path / "train.npz", x=x, y=y)
-    np.savez(tmp_path / "reference.npz", x=x[:16], y=y[:16])
+    _feature_net_inputs(tmp_path)
     stages.train_feature_net_run({"name": "toy", "kind": "fmnist", "data_seed": 0}, {"feature_net_steps": 3},
                                  tmp_path / "train.npz", tmp_path / "reference.npz", tmp_path / "net")
     assert threads == [1] and devices == [cpu] and devices[0] is cpu

@@ -13,7 +13,6 @@ for _key in ("PYTORCH", "JAX", "CUPY", "TENSORFLOW"):
     os.environ.setdefault(f"POT_BACKEND_DISABLE_{_key}", "1")
 
 import ot  # noqa: E402
-from scipy.spatial.distance import cdist  # noqa: E402
 
 from rpd.data.grid import assign_regions  # noqa: E402
 
@@ -39,9 +38,9 @@ def w1(x: np.ndarray, y: np.ndarray, num_itermax: int = 10_000_000) -> float:
     y = _as_point_set("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y have different dimensions: {x.shape[1]} vs {y.shape[1]}")
-    # scipy's cdist computes each distance directly; POT's ot.dist by default expands |x|²+|y|²−2x·y,
+    # backend="scipy" (cdist) computes each distance directly; POT's default expands |x|²+|y|²−2x·y,
     # which cancels catastrophically for nearby points (identical sets at coordinates ~50 give ~3e-7).
-    cost_matrix = cdist(x, y)
+    cost_matrix = ot.dist(x, y, metric="euclidean", backend="scipy")
     cost, log = ot.emd2([], [], cost_matrix, numItermax=num_itermax, log=True)  # []: uniform weights (POT)
     if log["warning"] is not None:
         raise OTNotConvergedError(
